@@ -1,0 +1,224 @@
+import CLibPQ
+import Glibc
+
+/// The libpq handle. Not thread-safe by design: a `PostgresConnection` touches it only from
+/// its own `BlockingWorker` thread. Every `PGresult` is cleared before a method returns.
+final class LibPQConnection {
+    private var handle: OpaquePointer?
+    private let conninfo: String
+    private var listenedChannels: [String] = []
+
+    init(conninfo: String) throws {
+        self.conninfo = conninfo
+        try connect()
+    }
+
+    deinit {
+        close()
+    }
+
+    func close() {
+        if let handle {
+            PQfinish(handle)
+            self.handle = nil
+        }
+    }
+
+    // MARK: Connection state
+
+    private func connect() throws {
+        let newHandle = PQconnectdb(conninfo)
+        guard let newHandle, PQstatus(newHandle) == CONNECTION_OK else {
+            let message = newHandle.map { Self.lastError(of: $0) } ?? "out of memory"
+            if let newHandle { PQfinish(newHandle) }
+            throw PostgresError(code: .connectionFailed, message: message)
+        }
+        handle = newHandle
+        // Keep libpq's NOTICE chatter (e.g. "relation already exists, skipping") out of stderr.
+        PQsetNoticeProcessor(newHandle, { _, _ in }, nil)
+        for channel in listenedChannels {
+            _ = try run(sql: "LISTEN \(try quotedIdentifier(channel))", parameters: [])
+        }
+    }
+
+    /// Reconnects if the server went away while the connection was idle. A server that was
+    /// restarted closes its sockets, so a zero-timeout poll sees EOF before we send anything:
+    /// the next statement then runs on a fresh connection instead of failing.
+    private func ensureConnected() throws {
+        if let handle, PQstatus(handle) == CONNECTION_OK {
+            guard Self.isReadable(socket: PQsocket(handle), timeoutMs: 0) else { return }
+            if PQconsumeInput(handle) == 1 && PQstatus(handle) == CONNECTION_OK {
+                return  // only notifications arrived; they stay queued for PQnotifies
+            }
+        }
+        if let handle {
+            PQfinish(handle)
+            self.handle = nil
+        }
+        try connect()
+    }
+
+    private func liveHandle() throws -> OpaquePointer {
+        try ensureConnected()
+        guard let handle else {
+            throw PostgresError(code: .connectionFailed, message: "not connected")
+        }
+        return handle
+    }
+
+    // MARK: Statements
+
+    /// Runs one statement with bind parameters (extended protocol) and reads the whole result.
+    func run(sql: String, parameters: [PostgresValue]) throws -> PostgresRows {
+        let handle = try liveHandle()
+        let count = parameters.count
+        var types = parameters.map { $0.typeOID }
+        var formats = parameters.map { Int32($0.isBinary ? 1 : 0) }
+        var lengths = [Int32](repeating: 0, count: count)
+        var buffers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+        defer { buffers.forEach { $0?.deallocate() } }
+        for (index, parameter) in parameters.enumerated() {
+            guard let bytes = parameter.wireBytes else { continue }
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            bytes.withUnsafeBytes { raw in
+                UnsafeMutableRawPointer(buffer).copyMemory(from: raw.baseAddress!, byteCount: bytes.count)
+            }
+            buffer[bytes.count] = 0
+            buffers[index] = buffer
+            lengths[index] = Int32(bytes.count)
+        }
+        let result = buffers.withUnsafeBufferPointer { values in
+            values.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
+                PQexecParams(handle, sql, Int32(count), &types, values.baseAddress, &lengths, &formats, 0)
+            }
+        }
+        return try consume(result, handle: handle)
+    }
+
+    /// Runs one or more statements without parameters (simple protocol), e.g. a migration file.
+    func runScript(_ sql: String) throws {
+        let handle = try liveHandle()
+        _ = try consume(PQexec(handle, sql), handle: handle)
+    }
+
+    private func consume(_ result: OpaquePointer?, handle: OpaquePointer) throws -> PostgresRows {
+        guard let result else {
+            throw PostgresError(code: .connectionLost, message: Self.lastError(of: handle))
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return Self.rows(of: result)
+        default:
+            if PQstatus(handle) != CONNECTION_OK {
+                throw PostgresError(code: .connectionLost, message: Self.lastError(of: handle))
+            }
+            throw PostgresError(
+                code: .server,
+                sqlState: Self.field(result, "C"),
+                message: Self.field(result, "M") ?? Self.lastError(of: handle),
+                constraint: Self.field(result, "n"))
+        }
+    }
+
+    private static func rows(of result: OpaquePointer) -> PostgresRows {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        var columns = [String]()
+        var typeOIDs = [UInt32]()
+        columns.reserveCapacity(columnCount)
+        for column in 0..<columnCount {
+            columns.append(String(cString: PQfname(result, Int32(column))))
+            typeOIDs.append(PQftype(result, Int32(column)))
+        }
+        var values = [[String?]]()
+        values.reserveCapacity(rowCount)
+        for row in 0..<rowCount {
+            var rowValues = [String?]()
+            rowValues.reserveCapacity(columnCount)
+            for column in 0..<columnCount {
+                if PQgetisnull(result, Int32(row), Int32(column)) == 1 {
+                    rowValues.append(nil)
+                } else {
+                    rowValues.append(String(cString: PQgetvalue(result, Int32(row), Int32(column))))
+                }
+            }
+            values.append(rowValues)
+        }
+        let tag = String(cString: PQcmdStatus(result))
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return PostgresRows(
+            columns: columns, commandTag: tag, affectedRows: affected, values: values, typeOIDs: typeOIDs)
+    }
+
+    // MARK: LISTEN / NOTIFY
+
+    func listen(_ channel: String) throws {
+        _ = try run(sql: "LISTEN \(try quotedIdentifier(channel))", parameters: [])
+        if !listenedChannels.contains(channel) { listenedChannels.append(channel) }
+    }
+
+    /// Returns the notifications that arrived, waiting up to `timeoutMs` for the first one.
+    func notifications(timeoutMs: Int32) throws -> [PostgresNotification] {
+        var received = drainNotifications()
+        if !received.isEmpty { return received }
+        let handle = try liveHandle()
+        received = drainNotifications()  // a reconnect check may have read some
+        guard received.isEmpty, Self.isReadable(socket: PQsocket(handle), timeoutMs: timeoutMs) else {
+            return received
+        }
+        if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+            throw PostgresError(code: .connectionLost, message: Self.lastError(of: handle))
+        }
+        return drainNotifications()
+    }
+
+    private func drainNotifications() -> [PostgresNotification] {
+        guard let handle else { return [] }
+        var received = [PostgresNotification]()
+        while let notify = PQnotifies(handle) {
+            received.append(
+                PostgresNotification(
+                    channel: String(cString: notify.pointee.relname),
+                    payload: String(cString: notify.pointee.extra),
+                    backendPID: notify.pointee.be_pid))
+            PQfreemem(notify)
+        }
+        return received
+    }
+
+    private func quotedIdentifier(_ identifier: String) throws -> String {
+        let handle = try liveHandle()
+        guard let escaped = PQescapeIdentifier(handle, identifier, identifier.utf8.count) else {
+            throw PostgresError(code: .server, message: Self.lastError(of: handle))
+        }
+        defer { PQfreemem(escaped) }
+        return String(cString: escaped)
+    }
+
+    // MARK: Helpers
+
+    private static func field(_ result: OpaquePointer, _ code: Unicode.Scalar) -> String? {
+        PQresultErrorField(result, Int32(code.value)).map { String(cString: $0) }
+    }
+
+    /// libpq's last message for the connection. It names host and port but never the password.
+    private static func lastError(of handle: OpaquePointer) -> String {
+        String(cString: PQerrorMessage(handle)).trimmingCharacters(in: [" ", "\n"])
+    }
+
+    private static func isReadable(socket: Int32, timeoutMs: Int32) -> Bool {
+        guard socket >= 0 else { return true }  // no socket: let the caller find out it is broken
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, timeoutMs) > 0
+    }
+}
+
+private extension String {
+    func trimmingCharacters(in set: Set<Character>) -> String {
+        var slice = Substring(self)
+        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
+        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
+        return String(slice)
+    }
+}

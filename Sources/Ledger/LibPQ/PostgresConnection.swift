@@ -1,0 +1,64 @@
+/// One PostgreSQL connection with its own thread: every libpq call runs there, never on the
+/// cooperative pool. Statements from concurrent callers run one after another, and a
+/// `transaction` body runs whole on the thread, so nothing interleaves inside it.
+public final class PostgresConnection: Sendable {
+    private let confined: ThreadConfined<LibPQConnection>
+    /// The URL with its password masked, for logs.
+    public let redactedURL: String
+
+    private init(confined: ThreadConfined<LibPQConnection>, redactedURL: String) {
+        self.confined = confined
+        self.redactedURL = redactedURL
+    }
+
+    /// Connects to a `postgresql://` URL (or any libpq connection string).
+    public static func connect(url: String, name: String = "postgres") async throws -> PostgresConnection {
+        let confined = try await ThreadConfined.open(
+            name: name,
+            closedError: { PostgresError(code: .closed, message: "connection is closed") },
+            { try LibPQConnection(conninfo: url) })
+        return PostgresConnection(confined: confined, redactedURL: ConnectionURL.redacted(url))
+    }
+
+    /// Runs one statement with bind parameters and returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PostgresValue] = []) async throws -> PostgresRows {
+        try await withSession { try $0.query(sql, parameters) }
+    }
+
+    /// Runs `body` on the connection's thread with exclusive use of the connection.
+    public func withSession<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresSession) throws -> T
+    ) async throws -> T {
+        try await confined.run { try body(PostgresSession(connection: $0)) }
+    }
+
+    /// Runs `body` inside BEGIN … COMMIT; rolls back and rethrows when it throws. A COMMIT whose
+    /// outcome is unknown (connection lost) throws `connectionLost`, never reports success.
+    public func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresSession) throws -> T
+    ) async throws -> T {
+        try await withSession { session in try session.transaction { try body($0) } }
+    }
+
+    /// Subscribes this connection to a NOTIFY channel; it is subscribed again after a reconnect.
+    public func listen(_ channel: String) async throws {
+        try await confined.run { try $0.listen(channel) }
+    }
+
+    /// Notifications on the channels this connection listens to. Each `next()` waits on the
+    /// connection's thread in short polls, so cancelling the consuming task ends the sequence.
+    /// Notifications sent while the connection was down are lost: consumers poll as a fallback.
+    public var notifications: PostgresNotificationSequence {
+        PostgresNotificationSequence(connection: self)
+    }
+
+    func waitForNotifications(timeoutMs: Int32) async throws -> [PostgresNotification] {
+        try await confined.run { try $0.notifications(timeoutMs: timeoutMs) }
+    }
+
+    /// Closes the connection and ends its thread. Later calls throw `closed`.
+    public func close() async {
+        await confined.close()
+    }
+}

@@ -1,0 +1,62 @@
+/// Applies migrations in order, each in its own transaction, recording version, name and the
+/// SHA-256 of its text in `schema_migrations`. Applied files are skipped; an applied file
+/// whose text changed stops the run before anything newer is applied. A session advisory lock
+/// serialises concurrent migrators (several instances starting at once).
+public struct Migrator: Sendable {
+    public struct Outcome: Sendable, Equatable {
+        public var applied: [String] = []
+        public var alreadyApplied: [String] = []
+    }
+
+    /// Arbitrary constant shared by every instance of this service.
+    static let advisoryLockKey: Int64 = 0x5EC_1111
+
+    public let migrations: [Migration]
+
+    public init(migrations: [Migration]) {
+        self.migrations = migrations
+    }
+
+    public func migrate(_ connection: PostgresConnection) async throws -> Outcome {
+        let migrations = self.migrations
+        return try await connection.withSession { session in
+            try session.query("SELECT pg_advisory_lock($1)", [.int64(Self.advisoryLockKey)])
+            defer { _ = try? session.query("SELECT pg_advisory_unlock($1)", [.int64(Self.advisoryLockKey)]) }
+            try session.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    bigint PRIMARY KEY,
+                    name       text NOT NULL,
+                    checksum   text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """)
+            var recorded = [Int64: (name: String, checksum: String)]()
+            for row in try session.query("SELECT version, name, checksum FROM schema_migrations") {
+                recorded[try row["version"].int64()] = (try row["name"].string(), try row["checksum"].string())
+            }
+            var outcome = Outcome()
+            for migration in migrations {
+                let checksum = try session.query(
+                    "SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex') AS sum", [.text(migration.sql)]
+                )[0]["sum"].string()
+                if let existing = recorded[migration.version] {
+                    guard existing.checksum == checksum else {
+                        throw MigrationError(
+                            code: .checksumMismatch,
+                            message: "\(migration.name) was changed after it was applied (recorded \(existing.checksum.prefix(12)), file \(checksum.prefix(12))); add a new migration instead of editing it")
+                    }
+                    outcome.alreadyApplied.append(migration.name)
+                    continue
+                }
+                try session.transaction { session in
+                    try session.runScript(migration.sql)
+                    try session.query(
+                        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                        [.int64(migration.version), .text(migration.name), .text(checksum)])
+                }
+                outcome.applied.append(migration.name)
+            }
+            return outcome
+        }
+    }
+}

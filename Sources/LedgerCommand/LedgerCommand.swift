@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+@main
+struct LedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger",
+        abstract: "Flash-sale order ledger: PostgreSQL event store, Redis gate, Kafka relay.",
+        subcommands: [ServeCommand.self, MigrateCommand.self, KafkaDevCommand.self]
+    )
+
+    static func bootstrapLogging() {
+        let level = ProcessInfo.processInfo.environment["LEDGER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}

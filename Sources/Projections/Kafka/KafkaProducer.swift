@@ -1,0 +1,177 @@
+import CRdKafka
+import Glibc
+import Ledger
+import Synchronization
+
+/// An idempotent producer (`enable.idempotence=true`, `acks=all`). `send` returns when the
+/// broker acknowledged the message or librdkafka gave up on it (`message.timeout.ms`); while
+/// brokers are down, sends wait and retry inside librdkafka until that timeout.
+///
+/// Delivery reports are served by a poll loop on the producer's own thread; `close` flushes.
+public final class KafkaProducer: Sendable {
+    private let client: ProducerClient
+    private let worker: BlockingWorker
+    private let flushTimeoutMs: Int32
+
+    public init(configuration: KafkaConfiguration, flushTimeoutMs: Int32 = 10_000, name: String = "kafka-producer") throws {
+        var configuration = configuration
+        configuration["enable.idempotence"] = "true"
+        configuration["acks"] = "all"
+        let conf = try configuration.makeConf()
+        rd_kafka_conf_set_dr_msg_cb(conf, deliveryReportCallback)
+        client = ProducerClient(handle: try makeKafkaHandle(RD_KAFKA_PRODUCER, conf: conf))
+        worker = BlockingWorker(name: name)
+        self.flushTimeoutMs = flushTimeoutMs
+        let client = self.client
+        worker.submit { client.pollUntilStopped() }
+    }
+
+    deinit {
+        let client = self.client
+        client.stop()
+        worker.submit { client.destroy(flushTimeoutMs: 0) }
+        worker.shutdown()
+    }
+
+    /// Produces one message and waits for its delivery report.
+    @discardableResult
+    public func send(_ message: KafkaOutgoingMessage) async throws -> KafkaDeliveryReport {
+        try await withCheckedThrowingContinuation { continuation in
+            let promise = Unmanaged.passRetained(DeliveryPromise(continuation)).toOpaque()
+            if let error = client.produce(message, opaque: promise) {
+                Unmanaged<DeliveryPromise>.fromOpaque(promise).release()
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Stops polling, waits up to the flush timeout for outstanding messages, fails whatever
+    /// is left (`_PURGE_QUEUE`) so no `send` waits forever, and frees the handle.
+    public func close() async {
+        client.stop()
+        let client = self.client
+        let flushTimeoutMs = self.flushTimeoutMs
+        _ = try? await worker.run { client.destroy(flushTimeoutMs: flushTimeoutMs) }
+        worker.shutdown()
+    }
+}
+
+/// The `rd_kafka_t`. librdkafka's produce and poll calls are thread-safe; destroy happens once,
+/// on the producer's thread, after the poll loop ended.
+private final class ProducerClient: @unchecked Sendable {
+    private var handle: OpaquePointer?
+    private let stopping = Atomic<Bool>(false)
+
+    init(handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+    }
+
+    func pollUntilStopped() {
+        guard let handle else { return }
+        while !stopping.load(ordering: .acquiring) {
+            rd_kafka_poll(handle, 100)
+        }
+    }
+
+    func destroy(flushTimeoutMs: Int32) {
+        guard let handle else { return }
+        rd_kafka_flush(handle, flushTimeoutMs)
+        rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+        rd_kafka_poll(handle, 0)  // serve the purged messages' delivery reports
+        rd_kafka_destroy(handle)
+        self.handle = nil
+    }
+
+    /// Queues the message; returns an error when librdkafka refused it (queue full, unknown topic…).
+    func produce(_ message: KafkaOutgoingMessage, opaque: UnsafeMutableRawPointer) -> KafkaError? {
+        guard let handle, !stopping.load(ordering: .acquiring) else {
+            return KafkaError(RD_KAFKA_RESP_ERR__DESTROY, "producer is closed")
+        }
+        // C copies of the topic and header names and values, alive until produceva returns
+        // (librdkafka copies them into the message).
+        var copies = [UnsafeMutableRawPointer]()
+        defer { copies.forEach { $0.deallocate() } }
+        func copy(_ bytes: [UInt8]) -> UnsafeMutableRawPointer {
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes.count + 1, alignment: 1)
+            buffer.copyMemory(from: bytes, byteCount: bytes.count)
+            buffer.storeBytes(of: 0, toByteOffset: bytes.count, as: UInt8.self)
+            copies.append(buffer)
+            return buffer
+        }
+        func cString(_ text: String) -> UnsafePointer<CChar> {
+            UnsafePointer(copy(Array(text.utf8)).assumingMemoryBound(to: CChar.self))
+        }
+        return message.value.withUnsafeBytes { value in
+            withOptionalBytes(message.key) { key in
+                var fields = [rd_kafka_vu_t]()
+                var topic = rd_kafka_vu_t()
+                topic.vtype = RD_KAFKA_VTYPE_TOPIC
+                topic.u.cstr = cString(message.topic)
+                fields.append(topic)
+                if let key {
+                    var field = rd_kafka_vu_t()
+                    field.vtype = RD_KAFKA_VTYPE_KEY
+                    field.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                    field.u.mem.size = key.count
+                    fields.append(field)
+                }
+                var payload = rd_kafka_vu_t()
+                payload.vtype = RD_KAFKA_VTYPE_VALUE
+                payload.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                payload.u.mem.size = value.count
+                fields.append(payload)
+                var flags = rd_kafka_vu_t()
+                flags.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                flags.u.i = RD_KAFKA_MSG_F_COPY
+                fields.append(flags)
+                var opaqueField = rd_kafka_vu_t()
+                opaqueField.vtype = RD_KAFKA_VTYPE_OPAQUE
+                opaqueField.u.ptr = opaque
+                fields.append(opaqueField)
+                for header in message.headers {
+                    var field = rd_kafka_vu_t()
+                    field.vtype = RD_KAFKA_VTYPE_HEADER
+                    field.u.header.name = cString(header.name)
+                    field.u.header.val = UnsafeRawPointer(copy(header.value))
+                    field.u.header.size = header.value.count
+                    fields.append(field)
+                }
+                guard let error = rd_kafka_produceva(handle, fields, fields.count) else { return nil }
+                defer { rd_kafka_error_destroy(error) }
+                return KafkaError(rd_kafka_error_code(error), String(cString: rd_kafka_error_string(error)))
+            }
+        }
+    }
+}
+
+private func withOptionalBytes<T>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}
+
+/// Holds a `send` continuation until librdkafka reports the message's fate.
+private final class DeliveryPromise {
+    let continuation: CheckedContinuation<KafkaDeliveryReport, Error>
+    init(_ continuation: CheckedContinuation<KafkaDeliveryReport, Error>) {
+        self.continuation = continuation
+    }
+}
+
+/// Called by librdkafka from `rd_kafka_poll` exactly once per produced message.
+private let deliveryReportCallback: @convention(c) (
+    OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?
+) -> Void = { _, message, _ in
+    guard let message, let opaque = message.pointee._private else { return }
+    let promise = Unmanaged<DeliveryPromise>.fromOpaque(opaque).takeRetainedValue()
+    let error = message.pointee.err
+    if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+        promise.continuation.resume(
+            returning: KafkaDeliveryReport(partition: message.pointee.partition, offset: message.pointee.offset))
+    } else {
+        promise.continuation.resume(throwing: KafkaError(error))
+    }
+}

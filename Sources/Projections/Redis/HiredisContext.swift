@@ -1,0 +1,191 @@
+import CHiredis
+import Glibc
+import Ledger
+
+/// The hiredis handle, used only from its `RedisConnection`'s thread. Every reply object is
+/// freed before a method returns; the context is freed on close and before each reconnect.
+final class HiredisContext {
+    private var context: UnsafeMutablePointer<redisContext>?
+    private let url: RedisURL
+    private let timeoutMs: Int
+    /// SHA1 of each script source, as SCRIPT LOAD returned it.
+    private var scriptHashes: [String: String] = [:]
+
+    init(url: RedisURL, timeoutMs: Int) throws {
+        self.url = url
+        self.timeoutMs = timeoutMs
+        try connect()
+    }
+
+    deinit {
+        if let context { redisFree(context) }
+    }
+
+    // MARK: Connection state
+
+    private func connect() throws {
+        let timeout = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
+        guard let newContext = redisConnectWithTimeout(url.host, url.port, timeout) else {
+            throw RedisError(code: .connectionFailed, message: "out of memory")
+        }
+        if newContext.pointee.err != 0 {
+            let message = Self.errorText(newContext)
+            redisFree(newContext)
+            throw RedisError(code: .connectionFailed, message: "\(url.host):\(url.port): \(message)")
+        }
+        redisSetTimeout(newContext, timeout)
+        context = newContext
+        if let password = url.password {
+            _ = try send([RedisArgument("AUTH"), RedisArgument(password)]).orThrow()
+        }
+        if url.database != 0 {
+            _ = try send(["SELECT", RedisArgument(url.database)]).orThrow()
+        }
+    }
+
+    /// Reconnects when the previous call broke the context or the server closed the socket
+    /// while idle (RESP2 sends nothing unasked, so a readable idle socket means EOF or error).
+    private func ensureConnected() throws -> UnsafeMutablePointer<redisContext> {
+        if let context {
+            if context.pointee.err == 0 && !Self.isReadable(context.pointee.fd) { return context }
+            redisFree(context)
+            self.context = nil
+        }
+        try connect()
+        return context!
+    }
+
+    private func connectionLost(_ context: UnsafeMutablePointer<redisContext>) -> RedisError {
+        let message = Self.errorText(context)
+        redisFree(context)
+        self.context = nil
+        return RedisError(code: .connectionLost, message: message)
+    }
+
+    // MARK: Commands
+
+    func send(_ arguments: [RedisArgument]) throws -> RedisReply {
+        try pipeline([arguments])[0]
+    }
+
+    /// Writes every command, then reads every reply: one round trip for the lot.
+    func pipeline(_ commands: [[RedisArgument]]) throws -> [RedisReply] {
+        let context = try ensureConnected()
+        for arguments in commands {
+            precondition(!arguments.isEmpty, "a Redis command needs a name")
+            let appended = Self.withArgv(arguments) { count, argv, lengths in
+                redisAppendCommandArgv(context, count, argv, lengths)
+            }
+            if appended != REDIS_OK { throw connectionLost(context) }
+        }
+        var replies = [RedisReply]()
+        replies.reserveCapacity(commands.count)
+        for _ in commands {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw connectionLost(context) }
+            let reply = raw.assumingMemoryBound(to: redisReply.self)
+            replies.append(Self.convert(reply))
+            freeReplyObject(raw)
+        }
+        return replies
+    }
+
+    /// EVALSHA for each call, pipelined; scripts are loaded first when this connection has not
+    /// seen them and again for calls answered with NOSCRIPT.
+    func evaluate(_ script: RedisScript, calls: [(keys: [RedisArgument], arguments: [RedisArgument])]) throws -> [RedisReply] {
+        let hash = try hashLoading(script, force: false)
+        var replies = try pipeline(calls.map { Self.evalsha(hash, $0.keys, $0.arguments) })
+        let missing = replies.indices.filter { replies[$0].isNoScript }
+        if !missing.isEmpty {
+            let reloaded = try hashLoading(script, force: true)
+            let retried = try pipeline(missing.map { Self.evalsha(reloaded, calls[$0].keys, calls[$0].arguments) })
+            for (index, reply) in zip(missing, retried) { replies[index] = reply }
+        }
+        return replies
+    }
+
+    private func hashLoading(_ script: RedisScript, force: Bool) throws -> String {
+        if !force, let hash = scriptHashes[script.source] { return hash }
+        guard let hash = try send(["SCRIPT", "LOAD", RedisArgument(script.source)]).orThrow().string else {
+            throw RedisError(code: .unexpectedReply, message: "SCRIPT LOAD of \(script.name) returned no hash")
+        }
+        scriptHashes[script.source] = hash
+        return hash
+    }
+
+    private static func evalsha(_ hash: String, _ keys: [RedisArgument], _ arguments: [RedisArgument]) -> [RedisArgument] {
+        ["EVALSHA", RedisArgument(hash), RedisArgument(keys.count)] + keys + arguments
+    }
+
+    // MARK: Helpers
+
+    private static func withArgv<T>(
+        _ arguments: [RedisArgument],
+        _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> T
+    ) -> T {
+        // One contiguous buffer holds every argument; argv points into it.
+        var storage = [UInt8]()
+        storage.reserveCapacity(arguments.reduce(0) { $0 + $1.bytes.count })
+        var lengths = [Int]()
+        lengths.reserveCapacity(arguments.count)
+        for argument in arguments {
+            storage.append(contentsOf: argument.bytes)
+            lengths.append(argument.bytes.count)
+        }
+        return storage.withUnsafeBytes { raw in
+            let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self)
+            var argv = [UnsafePointer<CChar>?]()
+            argv.reserveCapacity(arguments.count)
+            var offset = 0
+            for length in lengths {
+                // An empty argument still needs a valid pointer; hiredis reads 0 bytes from it.
+                argv.append(base.map { UnsafePointer($0 + offset) } ?? UnsafePointer(bitPattern: 1))
+                offset += length
+            }
+            return argv.withUnsafeMutableBufferPointer { argvBuffer in
+                lengths.withUnsafeBufferPointer { body(Int32(arguments.count), argvBuffer.baseAddress!, $0.baseAddress!) }
+            }
+        }
+    }
+
+    private static func convert(_ reply: UnsafePointer<redisReply>) -> RedisReply {
+        let value = reply.pointee
+        switch value.type {
+        case REDIS_REPLY_STATUS:
+            return .status(text(value))
+        case REDIS_REPLY_ERROR:
+            return .error(text(value))
+        case REDIS_REPLY_INTEGER:
+            return .integer(Int64(value.integer))
+        case REDIS_REPLY_STRING:
+            return .bulk(value.str.map { Array(UnsafeRawBufferPointer(start: $0, count: value.len)) } ?? [])
+        case REDIS_REPLY_ARRAY:
+            return .array((0..<value.elements).map { convert(value.element[$0]!) })
+        default:
+            return .null
+        }
+    }
+
+    private static func text(_ reply: redisReply) -> String {
+        guard let str = reply.str else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: str, count: reply.len), as: UTF8.self)
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    private static func isReadable(_ fd: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) > 0
+    }
+}
+
+private extension RedisReply {
+    var isNoScript: Bool {
+        if case .error(let message) = self { return message.hasPrefix("NOSCRIPT") }
+        return false
+    }
+}

@@ -1,0 +1,53 @@
+import Ledger
+
+/// One Redis connection with its own thread: hiredis's blocking calls never run on the
+/// cooperative pool. Reconnects on the next call after the server went away.
+public final class RedisConnection: Sendable {
+    private let confined: ThreadConfined<HiredisContext>
+
+    private init(confined: ThreadConfined<HiredisContext>) {
+        self.confined = confined
+    }
+
+    /// Connects to `redis://[:password@]host[:port][/db]`. `timeoutMs` bounds connecting and
+    /// each reply (a blocking command must finish within it).
+    public static func connect(url: String, timeoutMs: Int = 5_000, name: String = "redis") async throws -> RedisConnection {
+        let parsed = try RedisURL(url)
+        let confined = try await ThreadConfined.open(
+            name: name,
+            closedError: { RedisError(code: .closed, message: "connection is closed") },
+            { try HiredisContext(url: parsed, timeoutMs: timeoutMs) })
+        return RedisConnection(confined: confined)
+    }
+
+    /// Sends one command; an error reply is thrown as `RedisError.server`.
+    @discardableResult
+    public func command(_ arguments: [RedisArgument]) async throws -> RedisReply {
+        try await confined.run { try $0.send(arguments).orThrow() }
+    }
+
+    /// Sends all commands in one round trip and returns their replies in order; error replies
+    /// stay in the array as `.error`.
+    public func pipeline(_ commands: [[RedisArgument]]) async throws -> [RedisReply] {
+        guard !commands.isEmpty else { return [] }
+        return try await confined.run { try $0.pipeline(commands) }
+    }
+
+    /// Runs `script` once with EVALSHA; an error reply is thrown.
+    @discardableResult
+    public func evaluate(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument] = []) async throws -> RedisReply {
+        try await confined.run { try $0.evaluate(script, calls: [(keys, arguments)])[0].orThrow() }
+    }
+
+    /// Runs `script` once per call, pipelined; replies in order, error replies as `.error`.
+    public func evaluate(
+        _ script: RedisScript, calls: [(keys: [RedisArgument], arguments: [RedisArgument])]
+    ) async throws -> [RedisReply] {
+        guard !calls.isEmpty else { return [] }
+        return try await confined.run { try $0.evaluate(script, calls: calls) }
+    }
+
+    public func close() async {
+        await confined.close()
+    }
+}

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Local PostgreSQL, Redis and Kafka (librdkafka mock cluster) under .local/, on fixed
+# loopback ports. Usage: services.sh install | up [--fresh] | down | restart-postgres | status
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOCAL="$ROOT/.local"
+PG_PORT=${LEDGER_PG_PORT:-54329}
+REDIS_PORT=${LEDGER_REDIS_PORT:-63799}
+KAFKA_TOPIC=${LEDGER_KAFKA_TOPIC:-ledger.events}
+PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev librdkafka-dev pkg-config kcat wrk)
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_packages() {
+    local missing=()
+    for package in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+# PostgreSQL refuses to run as root: run it as the postgres user, whose data folder (and
+# every folder above it) must be reachable by that user. When the checkout is not, the
+# data lives under /tmp and .local/postgres links to it.
+pg_run() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_home() {
+    local home="$LOCAL/postgres"
+    if [ -L "$home" ]; then readlink -f "$home"; return; fi
+    if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$LOCAL" 2>/dev/null; then
+        local outside
+        outside="/tmp/ledger-postgres-$(printf '%s' "$ROOT" | md5sum | cut -c1-12)"
+        mkdir -p "$outside"
+        rm -rf "$home"
+        ln -s "$outside" "$home"
+        readlink -f "$home"
+        return
+    fi
+    mkdir -p "$home"
+    printf '%s\n' "$home"
+}
+
+postgres_up() {
+    local bin home
+    bin=$(pg_bin)
+    [ -n "$bin" ] || die "PostgreSQL binaries not found under /usr/lib/postgresql"
+    home=$(pg_home)
+    mkdir -p "$home/run"
+    [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$home"
+    if [ ! -f "$home/data/PG_VERSION" ]; then
+        log "initialising PostgreSQL in $home/data"
+        pg_run "$bin/initdb" -D "$home/data" -U ledger --auth=trust -E UTF8 --locale=C.UTF-8 >"$home/initdb.log" 2>&1 \
+            || { cat "$home/initdb.log" >&2; die "initdb failed"; }
+        cat >>"$home/data/postgresql.conf" <<CONF
+port = $PG_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$home/run'
+max_connections = 200
+shared_buffers = 256MB
+fsync = on
+synchronous_commit = on
+CONF
+    fi
+    if pg_run "$bin/pg_ctl" -D "$home/data" status >/dev/null 2>&1; then
+        log "PostgreSQL already running on $PG_PORT"
+    else
+        pg_run "$bin/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 60 start >/dev/null \
+            || { tail -n 20 "$home/postgres.log" >&2; die "PostgreSQL did not start"; }
+    fi
+    for _ in $(seq 1 60); do
+        "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break
+        sleep 0.5
+    done
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || die "PostgreSQL is not accepting connections"
+    if ! psql -h 127.0.0.1 -p "$PG_PORT" -U ledger -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ledger'" | grep -q 1; then
+        psql -h 127.0.0.1 -p "$PG_PORT" -U ledger -d postgres -qc "CREATE DATABASE ledger" >/dev/null
+    fi
+}
+
+postgres_down() {
+    local bin home
+    bin=$(pg_bin)
+    [ -e "$LOCAL/postgres" ] || return 0
+    home=$(readlink -f "$LOCAL/postgres")
+    [ -f "$home/data/PG_VERSION" ] || return 0
+    pg_run "$bin/pg_ctl" -D "$home/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+postgres_restart() {
+    local bin home
+    bin=$(pg_bin)
+    home=$(readlink -f "$LOCAL/postgres")
+    pg_run "$bin/pg_ctl" -D "$home/data" -l "$home/postgres.log" -m fast -w -t 60 restart >/dev/null
+}
+
+redis_up() {
+    mkdir -p "$LOCAL/redis"
+    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+        log "Redis already running on $REDIS_PORT"
+        return
+    fi
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes \
+        --dir "$LOCAL/redis" --pidfile "$LOCAL/redis/redis.pid" --logfile "$LOCAL/redis/redis.log" \
+        --save "" --appendonly no >/dev/null
+    for _ in $(seq 1 50); do
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return
+        sleep 0.1
+    done
+    die "Redis did not start (see $LOCAL/redis/redis.log)"
+}
+
+redis_down() {
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    rm -f "$LOCAL/redis/redis.pid"
+}
+
+ledger_binary() {
+    local bin
+    bin="$(cd "$ROOT" && swift build --show-bin-path)/ledger"
+    if [ ! -x "$bin" ]; then
+        log "building ledger (needed for the Kafka development broker)"
+        (cd "$ROOT" && swift build --product ledger >&2)
+    fi
+    printf '%s\n' "$bin"
+}
+
+kafka_up() {
+    mkdir -p "$LOCAL/kafka"
+    local pidfile="$LOCAL/kafka/kafka-dev.pid" bootstrap="$LOCAL/kafka/bootstrap"
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && [ -s "$bootstrap" ]; then
+        log "Kafka development broker already running at $(cat "$bootstrap")"
+        return
+    fi
+    rm -f "$bootstrap"
+    local bin
+    bin=$(ledger_binary)
+    setsid nohup "$bin" kafka-dev --brokers 3 --topic "$KAFKA_TOPIC" --bootstrap-file "$bootstrap" \
+        >"$LOCAL/kafka/kafka-dev.log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+    for _ in $(seq 1 100); do
+        [ -s "$bootstrap" ] && return
+        kill -0 "$(cat "$pidfile")" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$LOCAL/kafka/kafka-dev.log" >&2
+    die "Kafka development broker did not start"
+}
+
+kafka_down() {
+    local pidfile="$LOCAL/kafka/kafka-dev.pid"
+    [ -f "$pidfile" ] || return 0
+    local pid
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile" "$LOCAL/kafka/bootstrap"
+}
+
+write_env() {
+    cat >"$LOCAL/env" <<ENV
+export LEDGER_DATABASE_URL=postgresql://ledger@127.0.0.1:$PG_PORT/ledger
+export LEDGER_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+export LEDGER_KAFKA_BROKERS=$(cat "$LOCAL/kafka/bootstrap")
+export LEDGER_KAFKA_TOPIC=$KAFKA_TOPIC
+export LEDGER_SERVICES_SCRIPT=$ROOT/scripts/services.sh
+ENV
+}
+
+case "${1:-}" in
+install)
+    install_packages
+    ;;
+up)
+    install_packages
+    mkdir -p "$LOCAL"
+    if [ "${2:-}" = "--fresh" ]; then
+        kafka_down; redis_down; postgres_down
+        rm -rf "$(readlink -f "$LOCAL/postgres" 2>/dev/null || echo "$LOCAL/postgres")" "$LOCAL/postgres" "$LOCAL/redis" "$LOCAL/kafka"
+    fi
+    postgres_up
+    redis_up
+    kafka_up
+    write_env
+    log "PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT, Kafka $(cat "$LOCAL/kafka/bootstrap"); source .local/env"
+    ;;
+down)
+    kafka_down
+    redis_down
+    postgres_down
+    rm -f "$LOCAL/env"
+    ;;
+restart-postgres)
+    postgres_restart
+    ;;
+status)
+    [ -f "$LOCAL/env" ] && cat "$LOCAL/env"
+    ;;
+*)
+    die "usage: $0 install | up [--fresh] | down | restart-postgres | status"
+    ;;
+esac
