@@ -67,13 +67,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["Ledger"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "LedgerTests",
-            dependencies: ["Ledger"]
+            dependencies: ["Ledger", "TestSupport"]
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Ledger", "Projections"]
+            dependencies: ["Ledger", "Projections", "API", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -37,9 +37,13 @@ public final class ThreadConfined<Resource>: @unchecked Sendable {
 
     /// Runs `body` with the resource on its thread; throws the closed error after `close()`.
     public func run<T: Sendable>(_ body: @escaping @Sendable (Resource) throws -> T) async throws -> T {
-        try await worker.run {
-            guard let resource = self.resource else { throw self.closedError() }
-            return try body(resource)
+        do {
+            return try await worker.run {
+                guard let resource = self.resource else { throw self.closedError() }
+                return try body(resource)
+            }
+        } catch is BlockingWorker.StoppedError {
+            throw closedError()
         }
     }
 

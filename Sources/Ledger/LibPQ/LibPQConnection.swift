@@ -46,9 +46,12 @@ final class LibPQConnection {
     /// the next statement then runs on a fresh connection instead of failing.
     private func ensureConnected() throws {
         if let handle, PQstatus(handle) == CONNECTION_OK {
-            guard Self.isReadable(socket: PQsocket(handle), timeoutMs: 0) else { return }
-            if PQconsumeInput(handle) == 1 && PQstatus(handle) == CONNECTION_OK {
-                return  // only notifications arrived; they stay queued for PQnotifies
+            let socket = PQsocket(handle)
+            guard Self.isReadable(socket: socket, timeoutMs: 0) else { return }
+            // A shutting-down server first sends FATAL 57P01, then closes: consume what came
+            // (notifications stay queued for PQnotifies) and look for the EOF behind it.
+            if PQconsumeInput(handle) == 1 && PQstatus(handle) == CONNECTION_OK && !Self.peerClosed(socket: socket) {
+                return
             }
         }
         if let handle {
@@ -205,6 +208,12 @@ final class LibPQConnection {
     /// libpq's last message for the connection. It names host and port but never the password.
     private static func lastError(of handle: OpaquePointer) -> String {
         String(cString: PQerrorMessage(handle)).trimmingCharacters(in: [" ", "\n"])
+    }
+
+    private static func peerClosed(socket: Int32) -> Bool {
+        guard isReadable(socket: socket, timeoutMs: 0) else { return false }
+        var byte: UInt8 = 0
+        return recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0
     }
 
     private static func isReadable(socket: Int32, timeoutMs: Int32) -> Bool {

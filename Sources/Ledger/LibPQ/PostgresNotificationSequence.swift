@@ -26,8 +26,6 @@ public struct PostgresNotificationSequence: AsyncSequence, Sendable {
                     try? await Task.sleep(for: Self.reconnectDelay)
                 } catch let error as PostgresError where error.code == .closed {
                     return nil
-                } catch is BlockingWorker.StoppedError {
-                    return nil
                 }
             }
             return buffered.removeFirst()

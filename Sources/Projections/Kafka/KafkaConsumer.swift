@@ -67,8 +67,6 @@ public struct KafkaMessageSequence: AsyncSequence, Sendable {
             while !Task.isCancelled {
                 do {
                     if let message = try await consumer.poll(timeoutMs: Self.pollTimeoutMs) { return message }
-                } catch is BlockingWorker.StoppedError {
-                    return nil
                 } catch let error as KafkaError where error.code == RD_KAFKA_RESP_ERR__DESTROY.rawValue {
                     return nil
                 }

@@ -1,0 +1,91 @@
+import Foundation
+import Ledger
+import TestSupport
+import Testing
+
+@Suite struct MigratorTests {
+    private func directory(_ files: [String: String]) throws -> String {
+        let path = NSTemporaryDirectory() + TestServices.uniqueName("migrations")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        for (name, sql) in files {
+            try sql.write(toFile: path + "/" + name, atomically: true, encoding: .utf8)
+        }
+        return path
+    }
+
+    @Test func appliesInOrderOnceAndRefusesAnEditedFile() async throws {
+        try await TestServices.withTemporaryDatabase { url in
+            let path = try directory([
+                "0002_second.sql": "INSERT INTO things VALUES (2);",
+                "0001_first.sql": "CREATE TABLE things (v int8 PRIMARY KEY); INSERT INTO things VALUES (1);",
+                "README.txt": "not a migration",
+            ])
+            let connection = try await PostgresConnection.connect(url: url)
+            let first = try await Migrator(migrations: try Migration.load(directory: path)).migrate(connection)
+            #expect(first.applied == ["0001_first.sql", "0002_second.sql"])
+
+            let second = try await Migrator(migrations: try Migration.load(directory: path)).migrate(connection)
+            #expect(second.applied.isEmpty)
+            #expect(second.alreadyApplied == ["0001_first.sql", "0002_second.sql"])
+            #expect(try await connection.query("SELECT count(*) AS c FROM things")[0]["c"].int64() == 2)
+
+            try "INSERT INTO things VALUES (99);".write(toFile: path + "/0002_second.sql", atomically: true, encoding: .utf8)
+            try "INSERT INTO things VALUES (3);".write(toFile: path + "/0003_third.sql", atomically: true, encoding: .utf8)
+            let error = await #expect(throws: MigrationError.self) {
+                _ = try await Migrator(migrations: try Migration.load(directory: path)).migrate(connection)
+            }
+            #expect(error?.code == .checksumMismatch)
+            #expect(error?.description.contains("0002_second.sql") == true)
+            // Nothing after the edited file ran.
+            #expect(try await connection.query("SELECT array_agg(v ORDER BY v) AS vs FROM things")[0]["vs"].int64Array() == [1, 2])
+            let recorded = try await connection.query("SELECT name, length(checksum) AS l FROM schema_migrations ORDER BY version")
+            #expect(try recorded.map { try $0["name"].string() } == ["0001_first.sql", "0002_second.sql"])
+            #expect(try recorded.map { try $0["l"].int() } == [64, 64])
+            await connection.close()
+        }
+    }
+
+    @Test func aFailingMigrationLeavesNothingBehind() async throws {
+        try await TestServices.withTemporaryDatabase { url in
+            let path = try directory([
+                "0001_broken.sql": "CREATE TABLE half (v int8); INSERT INTO half VALUES ('oops');"
+            ])
+            let connection = try await PostgresConnection.connect(url: url)
+            await #expect(throws: PostgresError.self) {
+                _ = try await Migrator(migrations: try Migration.load(directory: path)).migrate(connection)
+            }
+            let leftovers = try await connection.query(
+                "SELECT (to_regclass('half') IS NULL) AS gone, (SELECT count(*) FROM schema_migrations) AS n")[0]
+            #expect(try leftovers["gone"].bool())
+            #expect(try leftovers["n"].int64() == 0)
+            await connection.close()
+        }
+    }
+
+    @Test func concurrentMigratorsApplyEachFileOnce() async throws {
+        try await TestServices.withTemporaryDatabase { url in
+            let path = try directory(["0001_counter.sql": "CREATE TABLE counter (v int8); INSERT INTO counter VALUES (1);"])
+            let migrations = try Migration.load(directory: path)
+            let outcomes = try await withThrowingTaskGroup(of: Migrator.Outcome.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let connection = try await PostgresConnection.connect(url: url)
+                        let outcome = try await Migrator(migrations: migrations).migrate(connection)
+                        await connection.close()
+                        return outcome
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.map(\.applied.count).reduce(0, +) == 1)
+            let connection = try await PostgresConnection.connect(url: url)
+            #expect(try await connection.query("SELECT count(*) AS c FROM counter")[0]["c"].int64() == 1)
+            await connection.close()
+        }
+    }
+
+    @Test func duplicateNumbersAreRefused() throws {
+        let path = try directory(["0001_a.sql": "SELECT 1;", "0001_b.sql": "SELECT 2;"])
+        #expect(throws: MigrationError.self) { _ = try Migration.load(directory: path) }
+    }
+}

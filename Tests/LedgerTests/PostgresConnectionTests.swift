@@ -1,0 +1,118 @@
+import Ledger
+import TestSupport
+import Testing
+
+@Suite struct PostgresConnectionTests {
+    @Test func parametersRoundTripIncludingNullAndArrays() async throws {
+        let connection = try await PostgresConnection.connect(url: try TestServices.databaseURL())
+        let bytes: [UInt8] = [0, 1, 2, 0x7f, 0x80, 0xff, 0]
+        let text = "quote \" backslash \\ comma , brace { ünïcødé 🛒"
+        let rows = try await connection.query(
+            "SELECT $1::text AS n, $2::text AS t, $3::int8 AS lo, $4::int8 AS hi, $5::bool AS b, $6::bytea AS raw, $7::int8[] AS ints, $8::text[] AS texts, $9::jsonb AS doc",
+            [
+                .null, .text(text), .int64(.min), .int64(.max), .bool(true), .bytea(bytes),
+                .int64Array([1, nil, -3]), .textArray(["a,b", nil, "NULL", "x\"y\\z", "", "{}"]),
+                .jsonb(#"{"k": [1, 2]}"#),
+            ])
+        let row = rows[0]
+        #expect(row["n"].isNull)
+        #expect(try row["t"].string() == text)
+        #expect(try row["lo"].int64() == .min)
+        #expect(try row["hi"].int64() == .max)
+        #expect(try row["b"].bool() == true)
+        #expect(try row["raw"].bytea() == bytes)
+        #expect(try row["ints"].int64Array() == [1, nil, -3])
+        #expect(try row["texts"].stringArray() == ["a,b", nil, "NULL", "x\"y\\z", "", "{}"])
+        #expect(try row["doc"].string() == #"{"k": [1, 2]}"#)
+        await connection.close()
+    }
+
+    @Test func arrayParametersFeedBatchInsertsThroughUnnest() async throws {
+        let connection = try await PostgresConnection.connect(url: try TestServices.databaseURL())
+        let table = TestServices.uniqueName("batch")
+        try await connection.query("CREATE TEMP TABLE \(table) (id int8 PRIMARY KEY, label text)")
+        let ids = (1...1_000).map { Int64($0) }
+        let inserted = try await connection.query(
+            "INSERT INTO \(table) (id, label) SELECT * FROM unnest($1::int8[], $2::text[])",
+            [.int64Array(ids), .textArray(ids.map { "item \($0)" })])
+        #expect(inserted.affectedRows == 1_000)
+        let sum = try await connection.query("SELECT sum(id)::int8 AS s, max(label) AS m FROM \(table)")[0]
+        #expect(try sum["s"].int64() == 500_500)
+        #expect(try sum["m"].string() == "item 999")
+        await connection.close()
+    }
+
+    @Test func uniqueViolationCarriesSQLStateAndTheConnectionStaysUsable() async throws {
+        let connection = try await PostgresConnection.connect(url: try TestServices.databaseURL())
+        let table = TestServices.uniqueName("uniq")
+        try await connection.query("CREATE TEMP TABLE \(table) (key text PRIMARY KEY)")
+        try await connection.query("INSERT INTO \(table) VALUES ($1)", ["k"])
+        let error = await #expect(throws: PostgresError.self) {
+            try await connection.query("INSERT INTO \(table) VALUES ($1)", ["k"])
+        }
+        #expect(error?.sqlState == "23505")
+        #expect(error?.isUniqueViolation == true)
+        #expect(error?.isRetriable == false)
+        #expect(error?.constraint == "\(table)_pkey")
+        #expect(try await connection.query("SELECT count(*) AS c FROM \(table)")[0]["c"].int64() == 1)
+        await connection.close()
+    }
+
+    @Test func transactionRollsBackWhenTheBodyThrows() async throws {
+        struct Abort: Error {}
+        let connection = try await PostgresConnection.connect(url: try TestServices.databaseURL())
+        let table = TestServices.uniqueName("tx")
+        try await connection.query("CREATE TEMP TABLE \(table) (v int8)")
+        await #expect(throws: Abort.self) {
+            try await connection.transaction { session in
+                try session.query("INSERT INTO \(table) VALUES (1)")
+                throw Abort()
+            }
+        }
+        try await connection.transaction { session in
+            try session.query("INSERT INTO \(table) VALUES (2)")
+            // A failed statement under a savepoint leaves the rest of the transaction intact.
+            _ = try? session.savepoint { try $0.query("INSERT INTO \(table) VALUES ('not a number')") }
+            try session.query("INSERT INTO \(table) VALUES (3)")
+        }
+        let values = try await connection.query("SELECT v FROM \(table) ORDER BY v").map { try $0["v"].int64() }
+        #expect(values == [2, 3])
+        await connection.close()
+    }
+
+    @Test func notifySentOnOneConnectionArrivesOnAnother() async throws {
+        let url = try TestServices.databaseURL()
+        let listener = try await PostgresConnection.connect(url: url, name: "listener")
+        let sender = try await PostgresConnection.connect(url: url, name: "sender")
+        let channel = TestServices.uniqueName("chan")
+        try await listener.listen(channel)
+        try await sender.query("SELECT pg_notify($1, $2)", [.text(channel), "first"])
+        try await sender.query("SELECT pg_notify($1, $2)", [.text(channel), "second"])
+        var received: [String] = []
+        for try await notification in listener.notifications {
+            #expect(notification.channel == channel)
+            received.append(notification.payload)
+            if received.count == 2 { break }
+        }
+        #expect(received == ["first", "second"])
+        await listener.close()
+        await sender.close()
+    }
+
+    @Test func errorsNeverShowThePassword() async throws {
+        let error = await #expect(throws: PostgresError.self) {
+            _ = try await PostgresConnection.connect(url: "postgresql://ledger:s3cr3t-pw@127.0.0.1:1/ledger?connect_timeout=2")
+        }
+        #expect(error?.code == .connectionFailed)
+        #expect(error?.isRetriable == true)
+        #expect(!String(describing: error).contains("s3cr3t-pw"))
+        #expect(ConnectionURL.redacted("postgresql://ledger:s3cr3t-pw@db:5432/x") == "postgresql://ledger:***@db:5432/x")
+    }
+
+    @Test func closedConnectionThrowsClosed() async throws {
+        let connection = try await PostgresConnection.connect(url: try TestServices.databaseURL())
+        await connection.close()
+        let error = await #expect(throws: PostgresError.self) { try await connection.query("SELECT 1") }
+        #expect(error?.code == .closed)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Ledger
+
+/// The services `make test` starts (see scripts/services.sh). A missing variable fails the
+/// test that needs it: these tests never skip.
+public enum TestServices {
+    public struct MissingServiceError: Error, CustomStringConvertible {
+        public let variable: String
+        public var description: String {
+            "\(variable) is not set: run the tests with `make test` (or `make services-up && source .local/env`)"
+        }
+    }
+
+    public static func variable(_ name: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            throw MissingServiceError(variable: name)
+        }
+        return value
+    }
+
+    public static func databaseURL() throws -> String { try variable("LEDGER_DATABASE_URL") }
+    public static func redisURL() throws -> String { try variable("LEDGER_REDIS_URL") }
+    public static func kafkaBrokers() throws -> String { try variable("LEDGER_KAFKA_BROKERS") }
+
+    /// A name no other test (or earlier run) uses.
+    public static func uniqueName(_ prefix: String) -> String {
+        "\(prefix)_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
+    }
+
+    /// Creates an empty database, runs `body` with its URL, then drops it.
+    public static func withTemporaryDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+        let serverURL = try databaseURL()
+        let name = uniqueName("test")
+        let admin = try await PostgresConnection.connect(url: serverURL)
+        try await admin.query("CREATE DATABASE \(name)")
+        let url = replacingDatabase(in: serverURL, with: name)
+        do {
+            let value = try await body(url)
+            try await admin.query("DROP DATABASE \(name) WITH (FORCE)")
+            await admin.close()
+            return value
+        } catch {
+            _ = try? await admin.query("DROP DATABASE \(name) WITH (FORCE)")
+            await admin.close()
+            throw error
+        }
+    }
+
+    static func replacingDatabase(in url: String, with database: String) -> String {
+        let query = url.firstIndex(of: "?").map { String(url[$0...]) } ?? ""
+        let base = url.firstIndex(of: "?").map { String(url[..<$0]) } ?? url
+        guard let slash = base.lastIndex(of: "/"), base[..<slash].hasSuffix("/") == false else {
+            return base + "/" + database + query
+        }
+        return base[...slash] + database + query
+    }
+
+    /// Runs `scripts/services.sh ARGUMENTS` (e.g. `restart-postgres`) and fails on a non-zero
+    /// exit. The wait happens on a worker thread, not on the cooperative pool.
+    public static func servicesScript(_ arguments: String...) async throws {
+        let script = try variable("LEDGER_SERVICES_SCRIPT")
+        let worker = BlockingWorker(name: "services-script")
+        defer { worker.shutdown() }
+        let status = try await worker.run { () -> Int32 in
+            let argv = ["/bin/bash", script] + arguments
+            var cArguments = argv.map { strdup($0) } + [nil]
+            defer { cArguments.forEach { free($0) } }
+            var pid: pid_t = 0
+            let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, &cArguments, environ)
+            guard spawned == 0 else { return -1 }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            return status
+        }
+        guard status == 0 else {
+            throw MissingServiceError(variable: "services.sh \(arguments.joined(separator: " ")) exited with status \(status)")
+        }
+    }
+}
