@@ -55,25 +55,43 @@ public enum TestServices {
         return base[...slash] + database + query
     }
 
-    /// Runs `scripts/services.sh ARGUMENTS` (e.g. `restart-postgres`) and fails on a non-zero
-    /// exit. The wait happens on a worker thread, not on the cooperative pool.
+    /// Runs `scripts/services.sh ARGUMENTS` (e.g. `restart-postgres`); fails on a non-zero exit.
     public static func servicesScript(_ arguments: String...) async throws {
-        let script = try variable("LEDGER_SERVICES_SCRIPT")
-        let worker = BlockingWorker(name: "services-script")
+        let result = try await run("/bin/bash", [try variable("LEDGER_SERVICES_SCRIPT")] + arguments)
+        guard result.status == 0 else {
+            throw MissingServiceError(variable: "services.sh \(arguments.joined(separator: " ")) exited with status \(result.status)")
+        }
+    }
+
+    /// Runs a program (found on PATH) and returns its exit status and standard output. The
+    /// wait happens on a worker thread, not on the cooperative pool.
+    public static func run(_ program: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let worker = BlockingWorker(name: "subprocess")
         defer { worker.shutdown() }
-        let status = try await worker.run { () -> Int32 in
-            let argv = ["/bin/bash", script] + arguments
-            var cArguments = argv.map { strdup($0) } + [nil]
+        return try await worker.run {
+            var pipe: [Int32] = [0, 0]
+            guard Glibc.pipe(&pipe) == 0 else { return (-1, "") }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+            posix_spawn_file_actions_addclose(&actions, pipe[0])
+            var cArguments = ([program] + arguments).map { strdup($0) } + [nil]
             defer { cArguments.forEach { free($0) } }
             var pid: pid_t = 0
-            let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, &cArguments, environ)
-            guard spawned == 0 else { return -1 }
+            let spawned = posix_spawnp(&pid, program, &actions, nil, &cArguments, environ)
+            close(pipe[1])
+            defer { close(pipe[0]) }
+            guard spawned == 0 else { return (-1, "") }
+            var output = [UInt8]()
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = read(pipe[0], &buffer, buffer.count)
+                if count > 0 { output += buffer[..<count] } else if count == 0 || errno != EINTR { break }
+            }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-            return status
-        }
-        guard status == 0 else {
-            throw MissingServiceError(variable: "services.sh \(arguments.joined(separator: " ")) exited with status \(status)")
+            return (status, String(decoding: output, as: UTF8.self))
         }
     }
 }
