@@ -14,6 +14,6 @@ source .local/env
 
 status=0
 # Suites that restart the shared PostgreSQL run alone, after everything else.
-swift test --skip-build --skip ServerRestartTests || status=$?
-swift test --skip-build --filter ServerRestartTests || status=$?
+swift test --skip-build --disable-xctest --skip ServerRestartTests || status=$?
+swift test --skip-build --disable-xctest --filter ServerRestartTests || status=$?
 exit $status
