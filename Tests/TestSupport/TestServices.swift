@@ -70,12 +70,15 @@ public enum TestServices {
         defer { worker.shutdown() }
         return try await worker.run {
             var pipe: [Int32] = [0, 0]
-            // Close-on-exec, so grandchildren (a restarted server) never hold the write end open.
-            guard pipe2(&pipe, O_CLOEXEC) == 0 else { return (-1, "") }
+            guard Glibc.pipe(&pipe) == 0 else { return (-1, "") }
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
             defer { posix_spawn_file_actions_destroy(&actions) }
             posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+            // Only fd 1 may refer to the pipe in the child: a grandchild that outlives it (a
+            // restarted server) must not keep the write end open.
+            posix_spawn_file_actions_addclose(&actions, pipe[0])
+            posix_spawn_file_actions_addclose(&actions, pipe[1])
             var cArguments = ([program] + arguments).map { strdup($0) } + [nil]
             defer { cArguments.forEach { free($0) } }
             var pid: pid_t = 0
