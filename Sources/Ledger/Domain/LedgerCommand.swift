@@ -1,0 +1,106 @@
+import Foundation
+
+/// A request to change the ledger. Commands are decided against the current state inside the
+/// writer's transaction; the decision either appends events or rejects with a reason.
+public enum LedgerCommand: Sendable, Hashable {
+    /// Creates a sale. The same listing again is accepted without a new event; a different one
+    /// for an existing product is a conflict.
+    case listProduct(ProductListed)
+    case addStock(productId: Int64, quantity: Int64)
+    case reserve(Reserve)
+    /// `userId` nil: an operator or system acting for the owner.
+    case confirm(reservationId: UUIDString, userId: Int64?, orderId: UUIDString, paymentRef: String)
+    case cancel(reservationId: UUIDString, userId: Int64?)
+    /// Ends a reservation whose `expiresAt` has passed (the expiry worker's command).
+    case expire(reservationId: UUIDString)
+    /// System reverts: a payment that failed, or a gate entry the ledger must give back.
+    case revert(reservationId: UUIDString, reason: RevertReason)
+
+    public struct Reserve: Sendable, Hashable {
+        /// Chosen by the caller (the gate records it first), time-ordered UUID v7.
+        public var reservationId: UUIDString
+        public var productId: Int64
+        public var userId: Int64
+        public var quantity: Int64
+        public var idempotencyKey: String?
+
+        public init(reservationId: UUIDString, productId: Int64, userId: Int64, quantity: Int64, idempotencyKey: String?) {
+            self.reservationId = reservationId
+            self.productId = productId
+            self.userId = userId
+            self.quantity = quantity
+            self.idempotencyKey = idempotencyKey
+        }
+    }
+
+    /// Checks what can be checked without the ledger: ids, ranges, lengths.
+    public func validate(_ limits: Limits) -> LedgerRejection? {
+        func invalid(_ detail: String) -> LedgerRejection { LedgerRejection(.invalid, detail) }
+        switch self {
+        case .listProduct(let listing):
+            if listing.productId <= 0 { return invalid("productId must be > 0") }
+            if listing.name.isEmpty || listing.name.count > limits.maxProductNameLength {
+                return invalid("name must be 1…\(limits.maxProductNameLength) characters")
+            }
+            if listing.priceMinor < 0 { return invalid("priceMinor must be ≥ 0") }
+            if listing.currency.count != 3 || !listing.currency.allSatisfy({ $0.isASCII && $0.isUppercase }) {
+                return invalid("currency must be three upper-case letters (ISO 4217)")
+            }
+            if listing.stock < 0 || listing.stock > limits.maxStockPerEvent {
+                return invalid("stock must be 0…\(limits.maxStockPerEvent)")
+            }
+            if listing.endsAt <= listing.startsAt { return invalid("endsAt must be after startsAt") }
+            if listing.limitPerUser < 1 || listing.limitPerUser > limits.maxQuantityPerReservation {
+                return invalid("limitPerUser must be 1…\(limits.maxQuantityPerReservation)")
+            }
+            if listing.reservationTTLSeconds < 1 || listing.reservationTTLSeconds > limits.maxReservationTTLSeconds {
+                return invalid("reservationTTLSeconds must be 1…\(limits.maxReservationTTLSeconds)")
+            }
+        case .addStock(let productId, let quantity):
+            if productId <= 0 { return invalid("productId must be > 0") }
+            if quantity < 1 || quantity > limits.maxStockPerEvent { return invalid("quantity must be 1…\(limits.maxStockPerEvent)") }
+        case .reserve(let reserve):
+            if reserve.productId <= 0 { return invalid("productId must be > 0") }
+            if reserve.userId <= 0 { return invalid("userId must be > 0") }
+            if reserve.quantity < 1 || reserve.quantity > limits.maxQuantityPerReservation {
+                return invalid("quantity must be 1…\(limits.maxQuantityPerReservation)")
+            }
+            if let key = reserve.idempotencyKey, !Self.isValidIdempotencyKey(key, limits) {
+                return invalid("idempotency key must be 1…\(limits.maxIdempotencyKeyLength) printable ASCII characters")
+            }
+        case .confirm(_, let userId, _, let paymentRef):
+            if let userId, userId <= 0 { return invalid("userId must be > 0") }
+            if paymentRef.isEmpty || paymentRef.count > limits.maxPaymentRefLength {
+                return invalid("paymentRef must be 1…\(limits.maxPaymentRefLength) characters")
+            }
+        case .cancel(_, let userId):
+            if let userId, userId <= 0 { return invalid("userId must be > 0") }
+        case .expire, .revert:
+            break
+        }
+        if let reservationId, !Self.isCanonicalUUID(reservationId) {
+            return invalid("reservation id must be a lower-case UUID")
+        }
+        if case .confirm(_, _, let orderId, _) = self, !Self.isCanonicalUUID(orderId) {
+            return invalid("order id must be a lower-case UUID")
+        }
+        return nil
+    }
+
+    static func isCanonicalUUID(_ text: String) -> Bool {
+        UUID(uuidString: text)?.lowercased == text
+    }
+
+    public static func isValidIdempotencyKey(_ key: String, _ limits: Limits) -> Bool {
+        !key.isEmpty && key.utf8.count <= limits.maxIdempotencyKeyLength && key.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+    }
+
+    /// The reservation a command acts on, if any.
+    public var reservationId: UUIDString? {
+        switch self {
+        case .listProduct, .addStock: return nil
+        case .reserve(let reserve): return reserve.reservationId
+        case .confirm(let id, _, _, _), .cancel(let id, _), .expire(let id), .revert(let id, _): return id
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// The stable JSON form of events. Keys are sorted so the same event always has the same bytes.
+public enum EventCodec {
+    public struct DecodingFailure: Error, CustomStringConvertible {
+        public let type: String
+        public let schemaVersion: Int
+        public let reason: String
+        public var isRetriable: Bool { false }
+        public var description: String { "cannot decode \(type) v\(schemaVersion): \(reason)" }
+    }
+
+    /// Versions written today. Bump one when its `data` changes shape, and add an upcaster
+    /// from the previous version below.
+    static let currentSchemaVersion: [String: Int] = [
+        "ProductListed": 1, "StockAdded": 1, "StockReserved": 1, "ReservationReverted": 2, "OrderConfirmed": 1,
+    ]
+
+    /// Upcasters: (type, version) → the JSON object of version + 1.
+    static let upcasters: [String: [Int: @Sendable ([String: Any]) -> [String: Any]]] = [
+        // v1 predates expiry and payment failures: every revert was a user cancelling.
+        "ReservationReverted": [1: { object in object.merging(["reason": "cancelled"]) { old, _ in old } }]
+    ]
+
+    public static func encode(_ event: LedgerEvent) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data: Data
+        switch event {
+        case .productListed(let payload): data = try! encoder.encode(payload)
+        case .stockAdded(let payload): data = try! encoder.encode(payload)
+        case .stockReserved(let payload): data = try! encoder.encode(payload)
+        case .reservationReverted(let payload): data = try! encoder.encode(payload)
+        case .orderConfirmed(let payload): data = try! encoder.encode(payload)
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public static func decode(type: String, schemaVersion: Int, data: String) throws -> LedgerEvent {
+        guard let current = currentSchemaVersion[type] else {
+            throw DecodingFailure(type: type, schemaVersion: schemaVersion, reason: "unknown event type")
+        }
+        guard schemaVersion >= 1, schemaVersion <= current else {
+            throw DecodingFailure(type: type, schemaVersion: schemaVersion, reason: "this build reads versions 1…\(current)")
+        }
+        var bytes = Data(data.utf8)
+        if schemaVersion < current {
+            guard var object = try JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+                throw DecodingFailure(type: type, schemaVersion: schemaVersion, reason: "data is not a JSON object")
+            }
+            for version in schemaVersion..<current {
+                guard let upcast = upcasters[type]?[version] else {
+                    throw DecodingFailure(type: type, schemaVersion: version, reason: "no upcaster to v\(version + 1)")
+                }
+                object = upcast(object)
+            }
+            bytes = try JSONSerialization.data(withJSONObject: object)
+        }
+        let decoder = JSONDecoder()
+        do {
+            switch type {
+            case "ProductListed": return .productListed(try decoder.decode(ProductListed.self, from: bytes))
+            case "StockAdded": return .stockAdded(try decoder.decode(StockAdded.self, from: bytes))
+            case "StockReserved": return .stockReserved(try decoder.decode(StockReserved.self, from: bytes))
+            case "ReservationReverted": return .reservationReverted(try decoder.decode(ReservationReverted.self, from: bytes))
+            default: return .orderConfirmed(try decoder.decode(OrderConfirmed.self, from: bytes))
+            }
+        } catch {
+            throw DecodingFailure(type: type, schemaVersion: schemaVersion, reason: "\(error)")
+        }
+    }
+
+    public static func encode(_ metadata: EventMetadata) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(metadata), as: UTF8.self)
+    }
+
+    public static func decodeMetadata(_ text: String) throws -> EventMetadata {
+        try JSONDecoder().decode(EventMetadata.self, from: Data(text.utf8))
+    }
+}

@@ -1,0 +1,317 @@
+import Foundation
+
+/// One group-commit transaction: lock the rows the commands touch, decide every command
+/// against them in order (`LedgerState.execute`), then write the events and the guard-table
+/// changes with a handful of set-based statements. Runs on the writer connection's thread.
+struct LedgerBatch: Sendable {
+    struct Item: Sendable {
+        var command: LedgerCommand
+        var metadata: EventMetadata
+    }
+
+    /// A guard table disagreed with the decisions (a concurrent writer won a race the row
+    /// locks could not cover, e.g. on a row that did not exist yet).
+    struct GuardMismatch: Error, CustomStringConvertible {
+        let detail: String
+        var description: String { "guard mismatch: \(detail)" }
+    }
+
+    let items: [Item]
+    let now: Timestamp
+    let limits: Limits
+
+    /// Decides and writes every item inside the caller's transaction.
+    func run(_ session: PostgresSession) throws -> [CommandResult] {
+        // The ledger head first: every writer takes it, so batches (and their positions) are
+        // committed strictly one after another.
+        let head = try session.query("SELECT position FROM ledger_head WHERE id = 1 FOR UPDATE")[0]["position"].int64()
+        var state = try load(session)
+        let before = state
+        var nextPosition = head + 1
+        var results = [CommandResult]()
+        var appended = [(position: Int64, event: LedgerEvent, metadata: EventMetadata)]()
+        for item in items {
+            let execution = state.execute(item.command, at: now, nextPosition: &nextPosition, limits: limits)
+            results.append(execution.result)
+            appended += execution.events.map { ($0.position, $0.event, item.metadata) }
+        }
+        if !appended.isEmpty {
+            try write(appended, before: before, session)
+            try session.query("UPDATE ledger_head SET position = $1 WHERE id = 1", [.int64(nextPosition - 1)])
+        }
+        return results
+    }
+
+    // MARK: Load
+
+    private func load(_ session: PostgresSession) throws -> LedgerState {
+        var state = LedgerState()
+        var reservationIds = Set<UUIDString>()
+        var idempotencyUsers = [Int64]()
+        var idempotencyKeys = [String?]()
+        var productIds = Set<Int64>()
+        var purchaseKeys = Set<PurchaseKey>()
+        for item in items {
+            switch item.command {
+            case .listProduct(let listing): productIds.insert(listing.productId)
+            case .addStock(let productId, _): productIds.insert(productId)
+            case .reserve(let reserve):
+                productIds.insert(reserve.productId)
+                purchaseKeys.insert(PurchaseKey(productId: reserve.productId, userId: reserve.userId))
+                reservationIds.insert(reserve.reservationId)
+                if let key = reserve.idempotencyKey {
+                    idempotencyUsers.append(reserve.userId)
+                    idempotencyKeys.append(key)
+                }
+            case .confirm, .cancel, .expire, .revert:
+                if let id = item.command.reservationId { reservationIds.insert(id) }
+            }
+        }
+        // Rows are locked in key order so that concurrent writers cannot deadlock.
+        var loaded = [ReservationState]()
+        if !reservationIds.isEmpty {
+            loaded += try session.query(
+                "SELECT \(LedgerRows.reservationColumns) FROM reservations r WHERE r.reservation_id = ANY($1::text[]::uuid[]) ORDER BY r.reservation_id FOR UPDATE",
+                [.textArray(reservationIds.sorted())]
+            ).map(LedgerRows.reservation)
+        }
+        if !idempotencyKeys.isEmpty {
+            loaded += try session.query(
+                """
+                SELECT \(LedgerRows.reservationColumns) FROM reservations r
+                JOIN unnest($1::int8[], $2::text[]) AS k(user_id, key) ON r.user_id = k.user_id AND r.idempotency_key = k.key
+                """,
+                [.int64Array(idempotencyUsers), .textArray(idempotencyKeys)]
+            ).map(LedgerRows.reservation)
+        }
+        for reservation in loaded {
+            state.reservations[reservation.reservationId] = reservation
+            if let key = reservation.idempotencyKey {
+                state.idempotencyKeys[IdempotencyKey(userId: reservation.userId, key: key)] = reservation.reservationId
+            }
+            productIds.insert(reservation.productId)
+            purchaseKeys.insert(PurchaseKey(productId: reservation.productId, userId: reservation.userId))
+        }
+        if !productIds.isEmpty {
+            for product in try session.query(
+                "SELECT \(LedgerRows.productColumns) FROM products p JOIN inventory i USING (product_id) WHERE p.product_id = ANY($1::int8[]) ORDER BY p.product_id FOR UPDATE OF i",
+                [.int64Array(productIds.sorted())]
+            ).map(LedgerRows.product) {
+                state.products[product.productId] = product
+            }
+        }
+        let sortedPurchases = purchaseKeys.sorted { ($0.productId, $0.userId) < ($1.productId, $1.userId) }
+        if !sortedPurchases.isEmpty {
+            for row in try session.query(
+                """
+                SELECT pu.product_id, pu.user_id, pu.quantity FROM purchases pu
+                JOIN unnest($1::int8[], $2::int8[]) AS k(product_id, user_id) ON pu.product_id = k.product_id AND pu.user_id = k.user_id
+                ORDER BY pu.product_id, pu.user_id FOR UPDATE OF pu
+                """,
+                [.int64Array(sortedPurchases.map(\.productId)), .int64Array(sortedPurchases.map(\.userId))])
+            {
+                state.purchases[PurchaseKey(productId: try row["product_id"].int64(), userId: try row["user_id"].int64())] =
+                    try row["quantity"].int64()
+            }
+        }
+        return state
+    }
+
+    // MARK: Write
+
+    private func write(
+        _ appended: [(position: Int64, event: LedgerEvent, metadata: EventMetadata)], before: LedgerState,
+        _ session: PostgresSession
+    ) throws {
+        var productVersions = before.products.mapValues(\.streamVersion)
+        var events = EventColumns()
+        var listings = [ProductListed]()
+        var inventoryDelta = [Int64: (total: Int64, reserved: Int64)]()
+        var purchaseDelta = [PurchaseKey: (quantity: Int64, limit: Int64)]()
+        var limitByProduct = before.products.mapValues(\.listing.limitPerUser)
+        var newReservations = ReservationColumns()
+        var endings = EndingColumns()
+
+        for (position, event, metadata) in appended {
+            let streamVersion: Int64
+            switch event {
+            case .productListed(let listed):
+                listings.append(listed)
+                limitByProduct[listed.productId] = listed.limitPerUser
+                productVersions[listed.productId] = 1
+                streamVersion = 1
+            case .stockAdded(let added):
+                inventoryDelta[added.productId, default: (0, 0)].total += added.quantity
+                productVersions[added.productId, default: 0] += 1
+                streamVersion = productVersions[added.productId]!
+            case .stockReserved(let reserved):
+                inventoryDelta[reserved.productId, default: (0, 0)].reserved += reserved.quantity
+                purchaseDelta[PurchaseKey(productId: reserved.productId, userId: reserved.userId), default: (0, limitByProduct[reserved.productId]!)].quantity += reserved.quantity
+                newReservations.append(reserved, position: position)
+                streamVersion = 1
+            case .reservationReverted(let reverted):
+                inventoryDelta[reverted.productId, default: (0, 0)].reserved -= reverted.quantity
+                purchaseDelta[PurchaseKey(productId: reverted.productId, userId: reverted.userId), default: (0, limitByProduct[reverted.productId]!)].quantity -= reverted.quantity
+                endings.append(id: reverted.reservationId, status: ReservationStatus(reverted.reason), position: position, orderId: nil, paymentRef: nil)
+                streamVersion = 2
+            case .orderConfirmed(let confirmed):
+                endings.append(id: confirmed.reservationId, status: .confirmed, position: position, orderId: confirmed.orderId, paymentRef: confirmed.paymentRef)
+                streamVersion = 2
+            }
+            events.append(event, position: position, streamVersion: streamVersion, metadata: metadata)
+        }
+
+        for listed in listings {
+            try session.query(
+                """
+                INSERT INTO products (product_id, name, price_minor, currency, initial_stock, starts_at, ends_at, limit_per_user, reservation_ttl_seconds, stream_version)
+                VALUES ($1, $2, $3, $4, $5, ledger_time($6), ledger_time($7), $8, $9, 1)
+                """,
+                [.int64(listed.productId), .text(listed.name), .int64(listed.priceMinor), .text(listed.currency), .int64(listed.stock),
+                 .int64(listed.startsAt.epochMs), .int64(listed.endsAt.epochMs), .int64(listed.limitPerUser), .int64(listed.reservationTTLSeconds)])
+            try session.query("INSERT INTO inventory (product_id, total, reserved) VALUES ($1, $2, 0)", [.int64(listed.productId), .int64(listed.stock)])
+        }
+        // A product listed in this batch has its row at version 1 already.
+        let stockVersions = productVersions.filter { id, version in version != (before.products[id]?.streamVersion ?? 1) }
+        if !stockVersions.isEmpty {
+            let ids = stockVersions.keys.sorted()
+            try session.query(
+                "UPDATE products p SET stream_version = v.version FROM unnest($1::int8[], $2::int8[]) AS v(product_id, version) WHERE p.product_id = v.product_id",
+                [.int64Array(ids), .int64Array(ids.map { stockVersions[$0]! })])
+        }
+
+        try session.query(
+            """
+            INSERT INTO events (position, stream_id, stream_version, event_id, type, schema_version, data, metadata, product_id, user_id)
+            SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::text[]::uuid[], $5::text[], $6::int8[]::int4[], $7::text[]::jsonb[], $8::text[]::jsonb[], $9::int8[], $10::int8[])
+            """, events.parameters)
+
+        let inventoryIds = inventoryDelta.keys.sorted()
+        if !inventoryIds.isEmpty {
+            let updated = try session.query(
+                """
+                UPDATE inventory i SET total = i.total + d.total, reserved = i.reserved + d.reserved
+                FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, total, reserved) WHERE i.product_id = d.product_id
+                """,
+                [.int64Array(inventoryIds), .int64Array(inventoryIds.map { inventoryDelta[$0]!.total }),
+                 .int64Array(inventoryIds.map { inventoryDelta[$0]!.reserved })])
+            guard updated.affectedRows == inventoryIds.count else {
+                throw GuardMismatch(detail: "inventory rows: expected \(inventoryIds.count), updated \(updated.affectedRows)")
+            }
+        }
+
+        // Existing rows change by their delta (possibly negative: a revert). New rows are
+        // inserted; ON CONFLICT covers a row another writer created meanwhile. CHECKs apply to
+        // the proposed insert too, which is why negative deltas never take the insert path.
+        let purchaseKeys = purchaseDelta.keys.sorted { ($0.productId, $0.userId) < ($1.productId, $1.userId) }
+        let existing = purchaseKeys.filter { before.purchases[$0] != nil }
+        let fresh = purchaseKeys.filter { before.purchases[$0] == nil }
+        if !existing.isEmpty {
+            let updated = try session.query(
+                """
+                UPDATE purchases pu SET quantity = pu.quantity + d.quantity
+                FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, user_id, quantity)
+                WHERE pu.product_id = d.product_id AND pu.user_id = d.user_id
+                """,
+                [.int64Array(existing.map(\.productId)), .int64Array(existing.map(\.userId)),
+                 .int64Array(existing.map { purchaseDelta[$0]!.quantity })])
+            guard updated.affectedRows == existing.count else {
+                throw GuardMismatch(detail: "purchases rows: expected \(existing.count), updated \(updated.affectedRows)")
+            }
+        }
+        if !fresh.isEmpty {
+            try session.query(
+                """
+                INSERT INTO purchases (product_id, user_id, quantity, limit_per_user)
+                SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[])
+                ON CONFLICT (product_id, user_id) DO UPDATE SET quantity = purchases.quantity + EXCLUDED.quantity
+                """,
+                [.int64Array(fresh.map(\.productId)), .int64Array(fresh.map(\.userId)),
+                 .int64Array(fresh.map { purchaseDelta[$0]!.quantity }), .int64Array(fresh.map { purchaseDelta[$0]!.limit })])
+        }
+
+        if !newReservations.ids.isEmpty {
+            try session.query(
+                """
+                INSERT INTO reservations (reservation_id, product_id, user_id, quantity, unit_price_minor, expires_at, idempotency_key, status, reserved_position)
+                SELECT id::uuid, product_id, user_id, quantity, price, ledger_time(expires_ms), key, 'reserved', position
+                FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::text[], $8::int8[])
+                    AS n(id, product_id, user_id, quantity, price, expires_ms, key, position)
+                """, newReservations.parameters)
+        }
+
+        if !endings.ids.isEmpty {
+            let updated = try session.query(
+                """
+                UPDATE reservations r SET status = e.status, ended_position = e.position, order_id = e.order_id::uuid, payment_ref = e.payment_ref
+                FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[]) AS e(id, status, position, order_id, payment_ref)
+                WHERE r.reservation_id = e.id::uuid AND r.status = 'reserved'
+                """, endings.parameters)
+            guard updated.affectedRows == endings.ids.count else {
+                throw GuardMismatch(detail: "reservations ended: expected \(endings.ids.count), updated \(updated.affectedRows)")
+            }
+        }
+    }
+}
+
+/// Column arrays for one multi-row INSERT INTO events.
+private struct EventColumns {
+    var positions: [Int64?] = [], streams: [String?] = [], versions: [Int64?] = [], ids: [String?] = []
+    var types: [String?] = [], schemaVersions: [Int64?] = [], data: [String?] = [], metadata: [String?] = []
+    var products: [Int64?] = [], users: [Int64?] = []
+
+    mutating func append(_ event: LedgerEvent, position: Int64, streamVersion: Int64, metadata eventMetadata: EventMetadata) {
+        positions.append(position)
+        streams.append(event.streamId)
+        versions.append(streamVersion)
+        ids.append(UUID.v7().lowercased)
+        types.append(event.type)
+        schemaVersions.append(Int64(event.schemaVersion))
+        data.append(EventCodec.encode(event))
+        metadata.append(EventCodec.encode(eventMetadata))
+        products.append(event.productId)
+        users.append(event.userId)
+    }
+
+    var parameters: [PostgresValue] {
+        [.int64Array(positions), .textArray(streams), .int64Array(versions), .textArray(ids), .textArray(types),
+         .int64Array(schemaVersions), .textArray(data), .textArray(metadata), .int64Array(products), .int64Array(users)]
+    }
+}
+
+private struct ReservationColumns {
+    var ids: [String?] = [], products: [Int64?] = [], users: [Int64?] = [], quantities: [Int64?] = []
+    var prices: [Int64?] = [], expiries: [Int64?] = [], keys: [String?] = [], positions: [Int64?] = []
+
+    mutating func append(_ reserved: StockReserved, position: Int64) {
+        ids.append(reserved.reservationId)
+        products.append(reserved.productId)
+        users.append(reserved.userId)
+        quantities.append(reserved.quantity)
+        prices.append(reserved.unitPriceMinor)
+        expiries.append(reserved.expiresAt.epochMs)
+        keys.append(reserved.idempotencyKey)
+        positions.append(position)
+    }
+
+    var parameters: [PostgresValue] {
+        [.textArray(ids), .int64Array(products), .int64Array(users), .int64Array(quantities), .int64Array(prices),
+         .int64Array(expiries), .textArray(keys), .int64Array(positions)]
+    }
+}
+
+private struct EndingColumns {
+    var ids: [String?] = [], statuses: [String?] = [], positions: [Int64?] = [], orderIds: [String?] = [], paymentRefs: [String?] = []
+
+    mutating func append(id: UUIDString, status: ReservationStatus, position: Int64, orderId: UUIDString?, paymentRef: String?) {
+        ids.append(id)
+        statuses.append(status.rawValue)
+        positions.append(position)
+        orderIds.append(orderId)
+        paymentRefs.append(paymentRef)
+    }
+
+    var parameters: [PostgresValue] {
+        [.textArray(ids), .textArray(statuses), .int64Array(positions), .textArray(orderIds), .textArray(paymentRefs)]
+    }
+}

@@ -1,0 +1,210 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The group-commit writer. Callers `submit` commands concurrently; the writer gathers them
+/// into batches (flushed when the oldest has waited `writerBatchDelayMs` or the batch holds
+/// `writerMaxBatchSize`), commits one transaction per batch and answers every caller with its
+/// own result. A batch that a guard refuses is split: each command is retried alone, so one
+/// bad command never fails its neighbours. Nobody is told "committed" before COMMIT returned.
+public final class LedgerWriter: Service, Sendable {
+    /// What one flushed batch did, for benchmarks and metrics.
+    public struct BatchReport: Sendable {
+        public let size: Int
+        public let commitDuration: Duration
+        public let splitIntoSingles: Bool
+    }
+
+    private struct Pending {
+        let item: LedgerBatch.Item
+        let continuation: CheckedContinuation<CommandResult, Error>
+        let enqueuedAt: ContinuousClock.Instant
+    }
+
+    private struct Queue {
+        var pending: [Pending] = []
+        var wakeUp: CheckedContinuation<Void, Never>?
+        var closed = false
+    }
+
+    private let connection: PostgresConnection
+    private let limits: Limits
+    private let clock: @Sendable () -> Timestamp
+    private let logger: Logger
+    private let onBatch: (@Sendable (BatchReport) -> Void)?
+    private let queue = Mutex(Queue())
+
+    public init(
+        connection: PostgresConnection, limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.writer"),
+        clock: @escaping @Sendable () -> Timestamp = { .now() }, onBatch: (@Sendable (BatchReport) -> Void)? = nil
+    ) {
+        self.connection = connection
+        self.limits = limits
+        self.clock = clock
+        self.logger = logger
+        self.onBatch = onBatch
+    }
+
+    /// Decides `command` in the next batch and returns its result once the batch committed.
+    /// Throws `LedgerError` (overloaded, unavailable, shuttingDown) when it could not be decided.
+    public func submit(_ command: LedgerCommand, metadata: EventMetadata) async throws -> CommandResult {
+        if let rejection = command.validate(limits) { return .rejected(rejection) }
+        return try await withCheckedThrowingContinuation { continuation in
+            let refusal: LedgerError? = queue.withLock { queue in
+                if queue.closed { return LedgerError(.shuttingDown, "the ledger writer is shutting down") }
+                if queue.pending.count >= limits.writerMaxQueueDepth {
+                    return LedgerError(.overloaded, "\(queue.pending.count) commands are waiting for the ledger")
+                }
+                queue.pending.append(Pending(
+                    item: LedgerBatch.Item(command: command, metadata: metadata), continuation: continuation,
+                    enqueuedAt: .now))
+                if let wakeUp = queue.wakeUp {
+                    queue.wakeUp = nil
+                    wakeUp.resume()
+                }
+                return nil
+            }
+            if let refusal { continuation.resume(throwing: refusal) }
+        }
+    }
+
+    /// Runs batches until graceful shutdown (or `shutdown()`), then commits what was queued.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            while let batch = await nextBatch() {
+                await commit(batch)
+            }
+        } onGracefulShutdown: {
+            self.shutdown()
+        }
+    }
+
+    /// Stops taking commands; `run` returns after the queued ones are committed.
+    public func shutdown() {
+        queue.withLock { queue in
+            queue.closed = true
+            queue.wakeUp?.resume()
+            queue.wakeUp = nil
+        }
+    }
+
+    // MARK: Batching
+
+    private func nextBatch() async -> [Pending]? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.withLock { queue in
+                if queue.pending.isEmpty && !queue.closed {
+                    queue.wakeUp = continuation
+                } else {
+                    continuation.resume()
+                }
+            }
+        }
+        // Group commit: give the oldest command up to the batch delay to gather company. Under
+        // load the previous commit already took longer than that and this does not wait.
+        let (oldest, count) = queue.withLock { ($0.pending.first?.enqueuedAt, $0.pending.count) }
+        if let oldest, count < limits.writerMaxBatchSize {
+            let waited = ContinuousClock.now - oldest
+            let delay = Duration.milliseconds(limits.writerBatchDelayMs)
+            if waited < delay { try? await Task.sleep(for: delay - waited) }
+        }
+        return queue.withLock { queue in
+            if queue.pending.isEmpty { return nil }  // closed and drained
+            let size = min(queue.pending.count, limits.writerMaxBatchSize)
+            let batch = Array(queue.pending.prefix(size))
+            queue.pending.removeFirst(size)
+            return batch
+        }
+    }
+
+    // MARK: Commit
+
+    private func commit(_ batch: [Pending]) async {
+        let start = ContinuousClock.now
+        var split = false
+        do {
+            let results = try await transaction(batch.map(\.item))
+            for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
+        } catch let error where batch.count > 1 && Self.isGuardRefusal(error) {
+            // Someone's command broke a guard the row locks could not foresee: decide each alone.
+            split = true
+            logger.info("batch refused by a guard; retrying its commands one by one", metadata: ["size": "\(batch.count)", "error": "\(error)"])
+            for pending in batch {
+                await commitAlone(pending)
+            }
+        } catch {
+            fail(batch, with: error)
+        }
+        onBatch?(BatchReport(size: batch.count, commitDuration: .now - start, splitIntoSingles: split))
+    }
+
+    private func commitAlone(_ pending: Pending) async {
+        // A unique violation on a key that did not exist when we looked (another writer's
+        // idempotency key or listing) resolves on a second look, which sees the winner's row.
+        for attempt in 1...2 {
+            do {
+                let result = try await transaction([pending.item])[0]
+                pending.continuation.resume(returning: result)
+                return
+            } catch let error as PostgresError where Self.isGuardRefusal(error) {
+                if let rejection = Self.rejection(for: error, command: pending.item.command) {
+                    pending.continuation.resume(returning: .rejected(rejection))
+                    return
+                }
+                if attempt == 2 {
+                    fail([pending], with: error)
+                }
+            } catch {
+                fail([pending], with: error)
+                return
+            }
+        }
+    }
+
+    private func transaction(_ items: [LedgerBatch.Item]) async throws -> [CommandResult] {
+        let batch = LedgerBatch(items: items, now: clock(), limits: limits)
+        // A deadlock or serialization failure leaves nothing behind: run the batch once more.
+        do {
+            return try await connection.transaction { try batch.run($0) }
+        } catch let error as PostgresError where error.sqlState == "40P01" || error.sqlState == "40001" {
+            let retry = LedgerBatch(items: items, now: clock(), limits: limits)
+            return try await connection.transaction { try retry.run($0) }
+        }
+    }
+
+    private func fail(_ batch: [Pending], with error: Error) {
+        let ledgerError: LedgerError
+        switch error {
+        case let error as PostgresError where error.isRetriable:
+            ledgerError = LedgerError(.unavailable, "PostgreSQL: \(error.message); if this was a reservation, retry with the same idempotency key")
+        case let error as LedgerError:
+            ledgerError = error
+        default:
+            ledgerError = LedgerError(.storage, "\(error)")
+        }
+        logger.warning("ledger batch failed", metadata: ["size": "\(batch.count)", "error": "\(error)"])
+        for pending in batch { pending.continuation.resume(throwing: ledgerError) }
+    }
+
+    static func isGuardRefusal(_ error: Error) -> Bool {
+        if error is LedgerBatch.GuardMismatch { return true }
+        guard let error = error as? PostgresError, let state = error.sqlState else { return false }
+        return state == "23514" || state == "23505" || state == "23503"
+    }
+
+    /// The rejection a guard's refusal of a single command stands for; nil when a second
+    /// look should decide (a row that appeared concurrently).
+    static func rejection(for error: PostgresError, command: LedgerCommand) -> LedgerRejection? {
+        switch error.constraint {
+        case "inventory_never_oversold":
+            return LedgerRejection(.soldOut, "no units left")
+        case "purchases_within_limit":
+            return LedgerRejection(.limitExceeded, "the per-user limit is reached")
+        case "events_stream_version", "events_reservation_ends_once":
+            if case .reserve = command { return LedgerRejection(.invalid, "reservation id is already used") }
+            return LedgerRejection(.alreadyEnded, "the reservation has already ended")
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import Ledger
+import TestSupport
+import Testing
+
+@Suite struct LedgerWriterTests {
+    @Test func twoHundredConcurrentReservesOnFiftyUnitsSellExactlyFifty() async throws {
+        try await LedgerHarness.run { ledger in
+            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 50)))
+            let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
+                for user in 1...200 {
+                    group.addTask { try await ledger.reserve(productId: 1, userId: Int64(user)) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.filter { $0.reservation != nil }.count == 50)
+            #expect(results.filter { $0.rejection?.code == .soldOut }.count == 150)
+            let product = try #require(try await ledger.reader.product(1))
+            #expect(product.reservedUnits == 50)
+            #expect(product.available == 0)
+            let problems = try await ledger.ledgerIsConsistent()
+            #expect(problems.isEmpty, "\(problems)")
+        }
+    }
+
+    @Test func oneUserFiringTwentyConcurrentReservesGetsExactlyTheLimit() async throws {
+        try await LedgerHarness.run { ledger in
+            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 7, stock: 1_000, limitPerUser: 2)))
+            let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
+                for _ in 1...20 {
+                    group.addTask { try await ledger.reserve(productId: 7, userId: 42) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.filter { $0.reservation != nil }.count == 2)
+            #expect(results.filter { $0.rejection?.code == .limitExceeded }.count == 18)
+            // A quantity that alone exceeds what is left of the quota is refused too.
+            #expect(try await ledger.reserve(productId: 7, userId: 43, quantity: 3).rejection?.code == .limitExceeded)
+            let problems = try await ledger.ledgerIsConsistent()
+            #expect(problems.isEmpty, "\(problems)")
+        }
+    }
+
+    @Test func theSameIdempotencyKeyTwentyTimesAtOnceMakesOneReservation() async throws {
+        try await LedgerHarness.run { ledger in
+            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 3, stock: 10)))
+            let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
+                for _ in 1...20 {
+                    group.addTask { try await ledger.reserve(productId: 3, userId: 9, key: "order-attempt-1") }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let reservations = results.compactMap(\.reservation)
+            #expect(reservations.count == 20)
+            #expect(Set(reservations).count == 1, "20 identical answers")
+            #expect(results.filter { if case .reservation(_, duplicate: false) = $0 { true } else { false } }.count == 1)
+            #expect(try await ledger.reader.product(3)?.reservedUnits == 1)
+            #expect(try await ledger.reader.events(userId: 9, limit: 100).count == 1)
+            // The key answers with the original even after the reservation ended.
+            let original = reservations[0]
+            _ = try await ledger.submit(.cancel(reservationId: original.reservationId, userId: 9))
+            let again = try await ledger.reserve(productId: 3, userId: 9, key: "order-attempt-1")
+            #expect(again.reservation?.reservationId == original.reservationId)
+            #expect(again.reservation?.status == .cancelled)
+            let problems = try await ledger.ledgerIsConsistent()
+            #expect(problems.isEmpty, "\(problems)")
+        }
+    }
+
+    @Test func confirmRacingExpiryEndsEachReservationExactlyOnce() async throws {
+        try await LedgerHarness.run { ledger in
+            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 5, stock: 100, ttlSeconds: 1)))
+            var ids = [String]()
+            for user in 1...20 {
+                ids.append(try #require(try await ledger.reserve(productId: 5, userId: Int64(user)).reservation).reservationId)
+            }
+            try await Task.sleep(for: .milliseconds(1_100))
+            let outcomes = try await withThrowingTaskGroup(of: (String, String, CommandResult).self) { group in
+                for id in ids {
+                    group.addTask {
+                        ("confirm", id, try await ledger.submit(.confirm(reservationId: id, userId: nil, orderId: UUID.v7().lowercased, paymentRef: "pay-\(id)")))
+                    }
+                    group.addTask { ("expire", id, try await ledger.submit(.expire(reservationId: id))) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for id in ids {
+                let pair = outcomes.filter { $0.1 == id }
+                #expect(pair.filter { $0.2.reservation != nil }.count == 1, "exactly one of confirm and expire wins")
+                #expect(pair.filter { $0.2.rejection?.code == .alreadyEnded }.count == 1, "the other is told it already ended")
+                let stream = try await ledger.reader.stream("reservation-\(id)")
+                #expect(stream.map(\.streamVersion) == [1, 2])
+            }
+            let problems = try await ledger.ledgerIsConsistent()
+            #expect(problems.isEmpty, "\(problems)")
+        }
+    }
+
+    @Test func salesWindowProductsAndOwnershipAreEnforced() async throws {
+        try await LedgerHarness.run { ledger in
+            let now = Timestamp.now()
+            let upcoming = LedgerHarness.listing(productId: 10, stock: 5, startsAt: now.adding(seconds: 3600), endsAt: now.adding(seconds: 7200))
+            let over = LedgerHarness.listing(productId: 11, stock: 5, startsAt: now.adding(seconds: -7200), endsAt: now.adding(seconds: -3600))
+            let open = LedgerHarness.listing(productId: 12, stock: 5)
+            for listing in [upcoming, over, open] {
+                guard case .product(_, created: true) = try await ledger.submit(.listProduct(listing)) else {
+                    Issue.record("listing \(listing.productId) was not created")
+                    return
+                }
+            }
+            guard case .product(_, created: false) = try await ledger.submit(.listProduct(open)) else {
+                Issue.record("the same listing again must be accepted unchanged")
+                return
+            }
+            var changed = open
+            changed.priceMinor += 1
+            #expect(try await ledger.submit(.listProduct(changed)).rejection?.code == .productConflict)
+            #expect(try await ledger.reserve(productId: 10, userId: 1).rejection?.code == .notStarted)
+            #expect(try await ledger.reserve(productId: 11, userId: 1).rejection?.code == .ended)
+            #expect(try await ledger.reserve(productId: 99, userId: 1).rejection?.code == .unknownProduct)
+            #expect(try await ledger.reserve(productId: 12, userId: 1, quantity: 0).rejection?.code == .invalid)
+            #expect(try await ledger.reserve(productId: 12, userId: 1, key: "bad key with spaces").rejection?.code == .invalid)
+
+            let reservation = try #require(try await ledger.reserve(productId: 12, userId: 1, quantity: 2).reservation)
+            #expect(reservation.unitPriceMinor == 1999)
+            #expect(try await ledger.submit(.cancel(reservationId: reservation.reservationId, userId: 2)).rejection?.code == .unknownReservation)
+            #expect(try await ledger.submit(.expire(reservationId: reservation.reservationId)).rejection?.code == .invalid, "not due yet")
+            #expect(try await ledger.submit(.cancel(reservationId: reservation.reservationId, userId: 1)).reservation?.status == .cancelled)
+            #expect(try await ledger.submit(.cancel(reservationId: reservation.reservationId, userId: 1)).rejection?.code == .alreadyEnded)
+            #expect(try await ledger.reader.product(12)?.available == 5, "a cancel gives the units back")
+
+            _ = try await ledger.submit(.addStock(productId: 12, quantity: 3))
+            #expect(try await ledger.reader.product(12)?.totalStock == 8)
+            #expect(try await ledger.submit(.addStock(productId: 98, quantity: 3)).rejection?.code == .unknownProduct)
+            #expect(try await ledger.reader.stream("product-12").map(\.type) == ["ProductListed", "StockAdded"])
+            let problems = try await ledger.ledgerIsConsistent()
+            #expect(problems.isEmpty, "\(problems)")
+        }
+    }
+
+    @Test func aTailingReaderNeverSeesPositionsGoBackOrSkip() async throws {
+        try await LedgerHarness.run { ledger in
+            for product in 1...4 {
+                _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: Int64(product), stock: 1_000_000, limitPerUser: 1_000)))
+            }
+            let submitted = 2_000
+            let seen = try await withThrowingTaskGroup(of: [Int64].self) { group in
+                for submitter in 0..<8 {
+                    group.addTask {
+                        for index in 0..<(submitted / 8) {
+                            _ = try await ledger.reserve(productId: Int64(index % 4 + 1), userId: Int64(submitter * 1000 + index % 500 + 1))
+                        }
+                        return []
+                    }
+                }
+                group.addTask {
+                    var positions = [Int64]()
+                    var after: Int64 = 0
+                    while positions.count < submitted + 4 {
+                        let page = try await ledger.reader.events(after: after, limit: 500)
+                        positions += page.map(\.position)
+                        after = page.last?.position ?? after
+                    }
+                    return positions
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(seen == Array(1...Int64(submitted + 4)), "every position once, in order, none skipped")
+        }
+    }
+
+    @Test func aFullQueueAnswersOverloadedInsteadOfGrowing() async throws {
+        var limits = Limits()
+        limits.writerMaxQueueDepth = 5
+        try await TestServices.withTemporaryDatabase { url in
+            try await LedgerHarness.migrate(url)
+            let connection = try await PostgresConnection.connect(url: url)
+            let writer = LedgerWriter(connection: connection, limits: limits)
+            let listing = LedgerHarness.listing(productId: 1, stock: 10)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<5 {
+                    group.addTask { _ = try await writer.submit(.listProduct(listing), metadata: LedgerHarness.testMetadata) }
+                }
+                // The writer is not running yet, so those five wait in the queue.
+                while true {
+                    do {
+                        _ = try await writer.submit(.listProduct(listing), metadata: LedgerHarness.testMetadata)
+                        Issue.record("a sixth command was accepted")
+                        break
+                    } catch let error as LedgerError where error.code == .overloaded {
+                        #expect(error.isRetriable)
+                        break
+                    } catch let error as LedgerError where error.code != .overloaded {
+                        throw error
+                    }
+                }
+                group.addTask { try await writer.run() }
+                try await Task.sleep(for: .milliseconds(500))
+                writer.shutdown()
+                try await group.waitForAll()
+            }
+            await #expect(throws: LedgerError.self) { _ = try await writer.submit(.listProduct(listing), metadata: LedgerHarness.testMetadata) }
+            await connection.close()
+        }
+    }
+
+    @Test func twoExpiryWorkersRevertEachDueReservationOnce() async throws {
+        try await LedgerHarness.run { ledger in
+            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 4, stock: 30, ttlSeconds: 1)))
+            for user in 1...30 {
+                _ = try #require(try await ledger.reserve(productId: 4, userId: Int64(user)).reservation)
+            }
+            #expect(try await ledger.reader.product(4)?.available == 0)
+            try await Task.sleep(for: .milliseconds(1_100))
+            // A second worker with its own writer and connections, as a second instance would have.
+            let writerConnection = try await PostgresConnection.connect(url: ledger.databaseURL)
+            let readerConnection = try await PostgresConnection.connect(url: ledger.databaseURL)
+            let otherWriter = LedgerWriter(connection: writerConnection)
+            let expired = try await withThrowingTaskGroup(of: Int.self) { group in
+                group.addTask { try await otherWriter.run(); return 0 }
+                group.addTask { try await ExpiryWorker(reader: ledger.reader, writer: ledger.writer).pass() }
+                group.addTask {
+                    defer { otherWriter.shutdown() }
+                    return try await ExpiryWorker(reader: LedgerReader(connection: readerConnection), writer: otherWriter).pass()
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(expired == 30)
+            let reverts = try await ledger.reader.events(productId: 4, limit: 1000).filter { $0.type == "ReservationReverted" }
+            #expect(reverts.count == 30)
+            #expect(Set(reverts.map(\.streamId)).count == 30)
+            #expect(try await ledger.reader.product(4)?.available == 30, "every unit is back on sale")
+            #expect(try await ledger.reader.dueReservations(at: .now(), limit: 100).isEmpty)
+            let problems = try await ledger.ledgerIsConsistent()
+            #expect(problems.isEmpty, "\(problems)")
+            await writerConnection.close()
+            await readerConnection.close()
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Ledger
+
+/// A migrated, empty ledger database with a running writer and a reader, for one test.
+public struct LedgerHarness: Sendable {
+    public let databaseURL: String
+    public let writer: LedgerWriter
+    public let reader: LedgerReader
+    public let limits: Limits
+
+    /// The repository's `migrations/` folder.
+    public static let migrationsDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("migrations").path
+
+    public static func run<T: Sendable>(
+        limits: Limits = Limits(), clock: @escaping @Sendable () -> Timestamp = { .now() },
+        _ body: @escaping @Sendable (LedgerHarness) async throws -> T
+    ) async throws -> T {
+        try await TestServices.withTemporaryDatabase { url in
+            try await migrate(url)
+            let writerConnection = try await PostgresConnection.connect(url: url, name: "writer")
+            let readerConnection = try await PostgresConnection.connect(url: url, name: "reader")
+            let harness = LedgerHarness(
+                databaseURL: url, writer: LedgerWriter(connection: writerConnection, limits: limits, clock: clock),
+                reader: LedgerReader(connection: readerConnection, limits: limits), limits: limits)
+            let value = try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await harness.writer.run()
+                    return nil
+                }
+                group.addTask {
+                    defer { harness.writer.shutdown() }
+                    return try await body(harness)
+                }
+                var value: T?
+                for try await result in group where result != nil { value = result }
+                return value!
+            }
+            await writerConnection.close()
+            await readerConnection.close()
+            return value
+        }
+    }
+
+    public static func migrate(_ url: String) async throws {
+        let connection = try await PostgresConnection.connect(url: url)
+        _ = try await Migrator(migrations: try Migration.load(directory: migrationsDirectory)).migrate(connection)
+        await connection.close()
+    }
+
+    /// A listing open from an hour ago for a day, unless told otherwise.
+    public static func listing(
+        productId: Int64, stock: Int64, limitPerUser: Int64 = 5, ttlSeconds: Int64 = 600,
+        startsAt: Timestamp = Timestamp.now().adding(seconds: -3600), endsAt: Timestamp = Timestamp.now().adding(seconds: 86_400)
+    ) -> ProductListed {
+        ProductListed(
+            productId: productId, name: "Product \(productId)", priceMinor: 1999, currency: "EUR", stock: stock,
+            startsAt: startsAt, endsAt: endsAt, limitPerUser: limitPerUser, reservationTTLSeconds: ttlSeconds)
+    }
+
+    public static let testMetadata = EventMetadata(requestId: "test", actor: "test")
+
+    public func submit(_ command: LedgerCommand) async throws -> CommandResult {
+        try await writer.submit(command, metadata: Self.testMetadata)
+    }
+
+    public func reserve(productId: Int64, userId: Int64, quantity: Int64 = 1, key: String? = nil) async throws -> CommandResult {
+        try await submit(.reserve(.init(
+            reservationId: UUID.v7().lowercased, productId: productId, userId: userId, quantity: quantity, idempotencyKey: key)))
+    }
+
+    /// Folding the events gives exactly the inline tables, and every invariant holds.
+    public func ledgerIsConsistent() async throws -> [String] {
+        let folded = try await reader.foldAll()
+        let tables = try await reader.inlineTables()
+        var problems = LedgerInvariants.violations(in: folded)
+        problems += folded.differences(from: tables)
+        return problems
+    }
+}
+
+/// The design's invariants, checked on a state (folded or read from the tables).
+public enum LedgerInvariants {
+    public static func violations(in state: LedgerState) -> [String] {
+        var problems = [String]()
+        var activeByProduct = [Int64: Int64]()
+        var activeByPurchase = [PurchaseKey: Int64]()
+        for reservation in state.reservations.values where reservation.status == .reserved || reservation.status == .confirmed {
+            activeByProduct[reservation.productId, default: 0] += reservation.quantity
+            activeByPurchase[PurchaseKey(productId: reservation.productId, userId: reservation.userId), default: 0] += reservation.quantity
+        }
+        for product in state.products.values {
+            if product.reservedUnits > product.totalStock { problems.append("product \(product.productId) oversold") }
+            if product.reservedUnits != activeByProduct[product.productId, default: 0] {
+                problems.append("product \(product.productId) reserved units disagree with its reservations")
+            }
+        }
+        for (key, quantity) in state.purchases {
+            if quantity != activeByPurchase[key, default: 0] { problems.append("purchases \(key) disagree with reservations") }
+            if let limit = state.products[key.productId]?.listing.limitPerUser, quantity > limit {
+                problems.append("user \(key.userId) above the limit of product \(key.productId)")
+            }
+        }
+        for (key, reservationId) in state.idempotencyKeys where state.reservations[reservationId]?.idempotencyKey != key.key {
+            problems.append("idempotency key \(key.key) points at the wrong reservation")
+        }
+        return problems
+    }
+}
