@@ -38,6 +38,11 @@ public struct ProductListed: Codable, Sendable, Hashable {
 public struct StockAdded: Codable, Sendable, Hashable {
     public var productId: Int64
     public var quantity: Int64
+
+    public init(productId: Int64, quantity: Int64) {
+        self.productId = productId
+        self.quantity = quantity
+    }
 }
 
 /// `reservation-{id}`: units held for a user until `expiresAt`.
@@ -49,6 +54,16 @@ public struct StockReserved: Codable, Sendable, Hashable {
     public var unitPriceMinor: Int64
     public var expiresAt: Timestamp
     public var idempotencyKey: String?
+
+    public init(reservationId: UUIDString, productId: Int64, userId: Int64, quantity: Int64, unitPriceMinor: Int64, expiresAt: Timestamp, idempotencyKey: String?) {
+        self.reservationId = reservationId
+        self.productId = productId
+        self.userId = userId
+        self.quantity = quantity
+        self.unitPriceMinor = unitPriceMinor
+        self.expiresAt = expiresAt
+        self.idempotencyKey = idempotencyKey
+    }
 }
 
 /// `reservation-{id}`: the units go back on sale and the user's quota is returned.
@@ -58,6 +73,14 @@ public struct ReservationReverted: Codable, Sendable, Hashable {
     public var userId: Int64
     public var quantity: Int64
     public var reason: RevertReason
+
+    public init(reservationId: UUIDString, productId: Int64, userId: Int64, quantity: Int64, reason: RevertReason) {
+        self.reservationId = reservationId
+        self.productId = productId
+        self.userId = userId
+        self.quantity = quantity
+        self.reason = reason
+    }
 }
 
 /// `reservation-{id}`: paid; the units are sold for good.
@@ -67,6 +90,14 @@ public struct OrderConfirmed: Codable, Sendable, Hashable {
     public var userId: Int64
     public var orderId: UUIDString
     public var paymentRef: String
+
+    public init(reservationId: UUIDString, productId: Int64, userId: Int64, orderId: UUIDString, paymentRef: String) {
+        self.reservationId = reservationId
+        self.productId = productId
+        self.userId = userId
+        self.orderId = orderId
+        self.paymentRef = paymentRef
+    }
 }
 
 /// Every fact the ledger records.
