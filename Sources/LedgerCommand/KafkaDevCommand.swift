@@ -22,7 +22,7 @@ struct KafkaDevCommand: AsyncParsableCommand {
     var partitions: Int32 = 6
 
     func run() async throws {
-        LedgerCommand.bootstrapLogging()
+        LedgerTool.bootstrapLogging()
         let logger = Logger(label: "ledger.kafka-dev")
         let cluster = try await KafkaMockCluster.start(brokers: brokers)
         for name in topic {

@@ -13,7 +13,7 @@ struct MigrateCommand: AsyncParsableCommand {
     var migrations = ConnectionOptions.environment["LEDGER_MIGRATIONS_DIR"] ?? "migrations"
 
     func run() async throws {
-        LedgerCommand.bootstrapLogging()
+        LedgerTool.bootstrapLogging()
         let logger = Logger(label: "ledger.migrate")
         let migrator = Migrator(migrations: try Migration.load(directory: migrations))
         let connection = try await PostgresConnection.connect(url: connections.databaseURL)

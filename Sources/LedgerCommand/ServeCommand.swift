@@ -12,7 +12,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var connections: ConnectionOptions
 
     func run() async throws {
-        LedgerCommand.bootstrapLogging()
+        LedgerTool.bootstrapLogging()
         let logger = Logger(label: "ledger.serve")
         var services: [any Service] = []
         var brokers = connections.kafkaBrokers

@@ -53,3 +53,22 @@ import Testing
         #expect(Array(early.lowercased)[14] == "7")
     }
 }
+
+@Suite struct EventJSONFormTests {
+    /// The hand-written encoder must agree with JSONEncoder (sorted keys) and escape strings.
+    @Test func encodedDataMatchesFoundationsSortedForm() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let listed = ProductListed(
+            productId: 9, name: "quote \" back\\slash\nnew line \u{01} ünï 🛒", priceMinor: 1, currency: "USD", stock: 2,
+            startsAt: Timestamp(epochMs: 5), endsAt: Timestamp(epochMs: 6), limitPerUser: 3, reservationTTLSeconds: 4)
+        let reserved = StockReserved(
+            reservationId: "0190f3f0-0000-7000-8000-000000000001", productId: 1, userId: 2, quantity: 3, unitPriceMinor: 4,
+            expiresAt: Timestamp(epochMs: 1_764_000_000_000), idempotencyKey: nil)
+        #expect(EventCodec.encode(.productListed(listed)) == String(decoding: try encoder.encode(listed), as: UTF8.self))
+        #expect(EventCodec.encode(.stockReserved(reserved)) == String(decoding: try encoder.encode(reserved), as: UTF8.self))
+        let metadata = EventMetadata(correlationId: "c", requestId: "r\"", actor: "user:1")
+        #expect(EventCodec.encode(metadata) == String(decoding: try encoder.encode(metadata), as: UTF8.self))
+        #expect(try EventCodec.decodeMetadata(EventCodec.encode(metadata)) == metadata)
+    }
+}

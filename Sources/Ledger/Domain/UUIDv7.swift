@@ -6,7 +6,11 @@ extension UUID {
     public static func v7(at time: Timestamp = .now()) -> UUID {
         var bytes = [UInt8](repeating: 0, count: 16)
         var generator = SystemRandomNumberGenerator()
-        for index in 6..<16 { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        let random = (generator.next(), generator.next())
+        for index in 6..<16 {
+            let word = index < 11 ? random.0 : random.1
+            bytes[index] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(index % 8)))
+        }
         let ms = UInt64(bitPattern: time.epochMs)
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: ms >> (40 - 8 * UInt64(index))) }
         bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7

@@ -22,18 +22,45 @@ public enum EventCodec {
         "ReservationReverted": [1: { object in object.merging(["reason": "cancelled"]) { old, _ in old } }]
     ]
 
+    /// The event's `data`, keys sorted (JSONEncoder was the writer's hottest code).
     public static func encode(_ event: LedgerEvent) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data: Data
+        var json = JSONObjectWriter()
         switch event {
-        case .productListed(let payload): data = try! encoder.encode(payload)
-        case .stockAdded(let payload): data = try! encoder.encode(payload)
-        case .stockReserved(let payload): data = try! encoder.encode(payload)
-        case .reservationReverted(let payload): data = try! encoder.encode(payload)
-        case .orderConfirmed(let payload): data = try! encoder.encode(payload)
+        case .productListed(let e):
+            json.field("currency", e.currency)
+            json.field("endsAt", e.endsAt)
+            json.field("limitPerUser", e.limitPerUser)
+            json.field("name", e.name)
+            json.field("priceMinor", e.priceMinor)
+            json.field("productId", e.productId)
+            json.field("reservationTTLSeconds", e.reservationTTLSeconds)
+            json.field("startsAt", e.startsAt)
+            json.field("stock", e.stock)
+        case .stockAdded(let e):
+            json.field("productId", e.productId)
+            json.field("quantity", e.quantity)
+        case .stockReserved(let e):
+            json.field("expiresAt", e.expiresAt)
+            json.field("idempotencyKey", e.idempotencyKey)
+            json.field("productId", e.productId)
+            json.field("quantity", e.quantity)
+            json.field("reservationId", e.reservationId)
+            json.field("unitPriceMinor", e.unitPriceMinor)
+            json.field("userId", e.userId)
+        case .reservationReverted(let e):
+            json.field("productId", e.productId)
+            json.field("quantity", e.quantity)
+            json.field("reason", e.reason.rawValue)
+            json.field("reservationId", e.reservationId)
+            json.field("userId", e.userId)
+        case .orderConfirmed(let e):
+            json.field("orderId", e.orderId)
+            json.field("paymentRef", e.paymentRef)
+            json.field("productId", e.productId)
+            json.field("reservationId", e.reservationId)
+            json.field("userId", e.userId)
         }
-        return String(decoding: data, as: UTF8.self)
+        return json.finish()
     }
 
     public static func decode(type: String, schemaVersion: Int, data: String) throws -> LedgerEvent {
@@ -71,9 +98,12 @@ public enum EventCodec {
     }
 
     public static func encode(_ metadata: EventMetadata) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try! encoder.encode(metadata), as: UTF8.self)
+        var json = JSONObjectWriter(capacity: 96)
+        json.field("actor", metadata.actor)
+        json.field("causationId", metadata.causationId)
+        json.field("correlationId", metadata.correlationId)
+        json.field("requestId", metadata.requestId)
+        return json.finish()
     }
 
     public static func decodeMetadata(_ text: String) throws -> EventMetadata {

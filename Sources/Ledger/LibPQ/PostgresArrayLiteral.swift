@@ -1,25 +1,29 @@
 /// PostgreSQL's text form of one-dimensional arrays: `{1,2,NULL}`, `{"a","b \"c\""}`.
 enum PostgresArrayLiteral {
     static func encode(_ elements: [String?], quoted: Bool) -> String {
-        var out = "{"
+        // Works on UTF-8 bytes: batch inserts pass thousands of JSON documents through here.
+        var out = [UInt8]()
+        out.reserveCapacity(elements.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
+        out.append(UInt8(ascii: "{"))
         for (index, element) in elements.enumerated() {
-            if index > 0 { out += "," }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
             guard let element else {
-                out += "NULL"
+                out.append(contentsOf: "NULL".utf8)
                 continue
             }
-            if quoted {
-                out += "\""
-                for character in element {
-                    if character == "\"" || character == "\\" { out += "\\" }
-                    out.append(character)
-                }
-                out += "\""
-            } else {
-                out += element
+            guard quoted else {
+                out.append(contentsOf: element.utf8)
+                continue
             }
+            out.append(UInt8(ascii: "\""))
+            for byte in element.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
+            }
+            out.append(UInt8(ascii: "\""))
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses a one-dimensional array literal. Returns nil when the text is not one.

@@ -58,7 +58,7 @@ struct LedgerBatch: Sendable {
             case .reserve(let reserve):
                 productIds.insert(reserve.productId)
                 purchaseKeys.insert(PurchaseKey(productId: reserve.productId, userId: reserve.userId))
-                reservationIds.insert(reserve.reservationId)
+                // A reused reservation id is caught by the reservations primary key instead.
                 if let key = reserve.idempotencyKey {
                     idempotencyUsers.append(reserve.userId)
                     idempotencyKeys.append(key)
@@ -71,7 +71,7 @@ struct LedgerBatch: Sendable {
         var loaded = [ReservationState]()
         if !reservationIds.isEmpty {
             loaded += try session.query(
-                "SELECT \(LedgerRows.reservationColumns) FROM reservations r WHERE r.reservation_id = ANY($1::text[]::uuid[]) ORDER BY r.reservation_id FOR UPDATE",
+                "SELECT \(LedgerRows.reservationColumns) FROM reservations r WHERE r.reservation_id IN (SELECT id::uuid FROM unnest($1::text[]) AS u(id)) ORDER BY r.reservation_id FOR UPDATE",
                 [.textArray(reservationIds.sorted())]
             ).map(LedgerRows.reservation)
         }
@@ -183,7 +183,9 @@ struct LedgerBatch: Sendable {
         try session.query(
             """
             INSERT INTO events (position, stream_id, stream_version, event_id, type, schema_version, data, metadata, product_id, user_id)
-            SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::text[]::uuid[], $5::text[], $6::int8[]::int4[], $7::text[]::jsonb[], $8::text[]::jsonb[], $9::int8[], $10::int8[])
+            SELECT position, stream_id, stream_version, event_id::uuid, type, schema_version, data::jsonb, metadata::jsonb, product_id, user_id
+            FROM unnest($1::int8[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::text[], $9::int8[], $10::int8[])
+                AS e(position, stream_id, stream_version, event_id, type, schema_version, data, metadata, product_id, user_id)
             """, events.parameters)
 
         let inventoryIds = inventoryDelta.keys.sorted()

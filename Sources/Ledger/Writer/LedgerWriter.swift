@@ -200,7 +200,7 @@ public final class LedgerWriter: Service, Sendable {
             return LedgerRejection(.soldOut, "no units left")
         case "purchases_within_limit":
             return LedgerRejection(.limitExceeded, "the per-user limit is reached")
-        case "events_stream_version", "events_reservation_ends_once":
+        case "events_stream_version", "events_reservation_ends_once", "reservations_pkey":
             if case .reserve = command { return LedgerRejection(.invalid, "reservation id is already used") }
             return LedgerRejection(.alreadyEnded, "the reservation has already ended")
         default:

@@ -3,11 +3,11 @@ import Foundation
 import Logging
 
 @main
-struct LedgerCommand: AsyncParsableCommand {
+struct LedgerTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Flash-sale order ledger: PostgreSQL event store, Redis gate, Kafka relay.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, KafkaDevCommand.self]
+        subcommands: [ServeCommand.self, MigrateCommand.self, KafkaDevCommand.self, BenchLedgerCommand.self]
     )
 
     static func bootstrapLogging() {
