@@ -7,7 +7,7 @@ import Testing
 
 /// Random command sequences, partly concurrent, against the real ledger: after each sequence,
 /// folding the events gives exactly the inline tables and every invariant holds.
-@Suite struct LedgerPropertyTests {
+@Suite(.timeLimit(.minutes(3))) struct LedgerPropertyTests {
     /// (kind, user, quantity, target, concurrent)
     typealias Step = (Int, Int, Int, Int, Bool)
 

@@ -3,7 +3,7 @@ import Ledger
 import TestSupport
 import Testing
 
-@Suite struct LedgerWriterTests {
+@Suite(.timeLimit(.minutes(3))) struct LedgerWriterTests {
     @Test func twoHundredConcurrentReservesOnFiftyUnitsSellExactlyFifty() async throws {
         try await LedgerHarness.run { ledger in
             _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 50)))
@@ -182,18 +182,13 @@ import Testing
                     group.addTask { _ = try await writer.submit(.listProduct(listing), metadata: LedgerHarness.testMetadata) }
                 }
                 // The writer is not running yet, so those five wait in the queue.
-                while true {
-                    do {
-                        _ = try await writer.submit(.listProduct(listing), metadata: LedgerHarness.testMetadata)
-                        Issue.record("a sixth command was accepted")
-                        break
-                    } catch let error as LedgerError where error.code == .overloaded {
-                        #expect(error.isRetriable)
-                        break
-                    } catch let error as LedgerError where error.code != .overloaded {
-                        throw error
-                    }
+                while writer.queueDepth < 5 { try await Task.sleep(for: .milliseconds(5)) }
+                let error = await #expect(throws: LedgerError.self) {
+                    _ = try await writer.submit(.listProduct(listing), metadata: LedgerHarness.testMetadata)
                 }
+                #expect(error?.code == .overloaded)
+                #expect(error?.isRetriable == true)
+                #expect(writer.queueDepth == 5, "the refused command did not grow the queue")
                 group.addTask { try await writer.run() }
                 try await Task.sleep(for: .milliseconds(500))
                 writer.shutdown()

@@ -3,7 +3,7 @@ import Ledger
 import TestSupport
 import Testing
 
-@Suite struct MigratorTests {
+@Suite(.timeLimit(.minutes(3))) struct MigratorTests {
     private func directory(_ files: [String: String]) throws -> String {
         let path = NSTemporaryDirectory() + TestServices.uniqueName("migrations")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -2,7 +2,7 @@ import Ledger
 import TestSupport
 import Testing
 
-@Suite struct PostgresConnectionTests {
+@Suite(.timeLimit(.minutes(3))) struct PostgresConnectionTests {
     @Test func parametersRoundTripIncludingNullAndArrays() async throws {
         let connection = try await PostgresConnection.connect(url: try TestServices.databaseURL())
         let bytes: [UInt8] = [0, 1, 2, 0x7f, 0x80, 0xff, 0]

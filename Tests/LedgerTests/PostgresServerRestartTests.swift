@@ -4,7 +4,7 @@ import Testing
 
 /// Restarts the shared PostgreSQL server, so `make test` runs this suite on its own after the
 /// others (see scripts/test.sh).
-@Suite(.serialized) struct ServerRestartTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ServerRestartTests {
     /// Policy under test: an idle connection whose server restarted reconnects before its next
     /// statement, so that statement succeeds. A statement in flight when the server dies fails
     /// with a retriable `connectionLost` (it may have run); the call after it reconnects.

@@ -6,7 +6,7 @@ import Testing
 
 /// The cooperative pool has as many threads as cores (2 here). Five blocking calls in flight
 /// at once would starve it if any ran there; a heartbeat task proves they do not.
-@Suite struct CooperativePoolTests {
+@Suite(.timeLimit(.minutes(3))) struct CooperativePoolTests {
     @Test func heartbeatKeepsTickingWhileBlockingCallsAreInFlight() async throws {
         let databaseURL = try TestServices.databaseURL()
         let redisURL = try TestServices.redisURL()

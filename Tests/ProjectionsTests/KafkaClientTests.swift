@@ -3,7 +3,7 @@ import Projections
 import TestSupport
 import Testing
 
-@Suite struct KafkaClientTests {
+@Suite(.timeLimit(.minutes(3))) struct KafkaClientTests {
     /// Collects messages until `count` arrived or `timeout` passed.
     private func consume(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(60)) async throws -> [KafkaMessage] {
         let deadline = ContinuousClock.now + timeout

@@ -2,7 +2,7 @@ import Projections
 import TestSupport
 import Testing
 
-@Suite struct RedisConnectionTests {
+@Suite(.timeLimit(.minutes(3))) struct RedisConnectionTests {
     @Test func pipelineOfTenThousandCommandsReturnsEveryReplyInOrder() async throws {
         let redis = try await RedisConnection.connect(url: try TestServices.redisURL())
         let key = RedisArgument(TestServices.uniqueName("pipeline"))

@@ -79,6 +79,11 @@ public final class LedgerWriter: Service, Sendable {
         }
     }
 
+    /// Commands waiting for a batch (for metrics and back-pressure decisions).
+    public var queueDepth: Int {
+        queue.withLock { $0.pending.count }
+    }
+
     /// Stops taking commands; `run` returns after the queued ones are committed.
     public func shutdown() {
         queue.withLock { queue in
