@@ -14,8 +14,8 @@ source .local/env
 
 status=0
 # A hung test must fail the run, not hold CI until its deadline (each suite also has a time limit).
-guard() { timeout --kill-after=30 1200 "$@"; }
+with_deadline() { timeout --kill-after=30 1200 "$@"; }
 # Suites that restart the shared PostgreSQL run alone, after everything else.
-guard swift test --skip-build --disable-xctest --skip ServerRestartTests || status=$?
-guard swift test --skip-build --disable-xctest --filter ServerRestartTests || status=$?
+with_deadline swift test --skip-build --disable-xctest --skip ServerRestartTests || status=$?
+with_deadline swift test --skip-build --disable-xctest --filter ServerRestartTests || status=$?
 exit $status
