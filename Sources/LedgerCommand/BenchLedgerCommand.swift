@@ -25,6 +25,9 @@ struct BenchLedgerCommand: AsyncParsableCommand {
     @Option(help: "Products the load is spread over.")
     var products = 1
 
+    @Option(help: "Writer connections (batches in flight at once).")
+    var writerConnections = 2
+
     @Option(help: "Folder of migrations to apply first.")
     var migrations = ConnectionOptions.environment["LEDGER_MIGRATIONS_DIR"] ?? "migrations"
 
@@ -33,7 +36,11 @@ struct BenchLedgerCommand: AsyncParsableCommand {
         let connection = try await PostgresConnection.connect(url: connections.databaseURL)
         _ = try await Migrator(migrations: try Migration.load(directory: migrations)).migrate(connection)
         let statistics = BenchStatistics()
-        let writer = LedgerWriter(connection: connection, onBatch: { statistics.record(batch: $0) })
+        var writerConnections = [connection]
+        for index in 1..<max(1, self.writerConnections) {
+            writerConnections.append(try await PostgresConnection.connect(url: connections.databaseURL, name: "writer-\(index)"))
+        }
+        let writer = LedgerWriter(connections: writerConnections, onBatch: { statistics.record(batch: $0) })
         let firstProduct = Int64.random(in: 1_000_000...9_000_000_000)
         let productIds = (0..<Int64(products)).map { firstProduct + $0 }
         let metadata = EventMetadata(actor: "bench")
@@ -78,7 +85,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
             return statistics.summary(elapsed: elapsed)
         }
         print(report)
-        await connection.close()
+        for connection in writerConnections { await connection.close() }
     }
 
     /// Sends at a fixed rate whatever the answers do; a request's latency counts from when it

@@ -4,8 +4,11 @@ import TestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct LedgerWriterTests {
-    @Test func twoHundredConcurrentReservesOnFiftyUnitsSellExactlyFifty() async throws {
-        try await LedgerHarness.run { ledger in
+    /// With two writer connections two batches are in flight at once; the ledger head lock
+    /// must still keep them from overselling or reordering.
+    @Test(arguments: [1, 2])
+    func twoHundredConcurrentReservesOnFiftyUnitsSellExactlyFifty(writerConnections: Int) async throws {
+        try await LedgerHarness.run(writerConnections: writerConnections) { ledger in
             _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 50)))
             let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
                 for user in 1...200 {
@@ -138,8 +141,9 @@ import Testing
         }
     }
 
-    @Test func aTailingReaderNeverSeesPositionsGoBackOrSkip() async throws {
-        try await LedgerHarness.run { ledger in
+    @Test(arguments: [1, 2])
+    func aTailingReaderNeverSeesPositionsGoBackOrSkip(writerConnections: Int) async throws {
+        try await LedgerHarness.run(writerConnections: writerConnections) { ledger in
             for product in 1...4 {
                 _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: Int64(product), stock: 1_000_000, limitPerUser: 1_000)))
             }

@@ -14,15 +14,18 @@ public struct LedgerHarness: Sendable {
         .appendingPathComponent("migrations").path
 
     public static func run<T: Sendable>(
-        limits: Limits = Limits(), clock: @escaping @Sendable () -> Timestamp = { .now() },
+        limits: Limits = Limits(), writerConnections: Int = 1, clock: @escaping @Sendable () -> Timestamp = { .now() },
         _ body: @escaping @Sendable (LedgerHarness) async throws -> T
     ) async throws -> T {
         try await TestServices.withTemporaryDatabase { url in
             try await migrate(url)
-            let writerConnection = try await PostgresConnection.connect(url: url, name: "writer")
+            var writers = [PostgresConnection]()
+            for index in 0..<writerConnections {
+                writers.append(try await PostgresConnection.connect(url: url, name: "writer-\(index)"))
+            }
             let readerConnection = try await PostgresConnection.connect(url: url, name: "reader")
             let harness = LedgerHarness(
-                databaseURL: url, writer: LedgerWriter(connection: writerConnection, limits: limits, clock: clock),
+                databaseURL: url, writer: LedgerWriter(connections: writers, limits: limits, clock: clock),
                 reader: LedgerReader(connection: readerConnection, limits: limits), limits: limits)
             let value = try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
@@ -37,7 +40,7 @@ public struct LedgerHarness: Sendable {
                 for try await result in group where result != nil { value = result }
                 return value!
             }
-            await writerConnection.close()
+            for connection in writers { await connection.close() }
             await readerConnection.close()
             return value
         }

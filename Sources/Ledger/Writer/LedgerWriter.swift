@@ -7,6 +7,10 @@ import Synchronization
 /// `writerMaxBatchSize`), commits one transaction per batch and answers every caller with its
 /// own result. A batch that a guard refuses is split: each command is retried alone, so one
 /// bad command never fails its neighbours. Nobody is told "committed" before COMMIT returned.
+///
+/// With several connections, the next batch starts while the previous one commits: it waits
+/// for the ledger head row lock, so batches still commit (and get positions) one after
+/// another, but gathering, planning and answering overlap with the database's work.
 public final class LedgerWriter: Service, Sendable {
     /// What one flushed batch did, for benchmarks and metrics.
     public struct BatchReport: Sendable {
@@ -27,18 +31,27 @@ public final class LedgerWriter: Service, Sendable {
         var closed = false
     }
 
-    private let connection: PostgresConnection
+    private let connections: [PostgresConnection]
     private let limits: Limits
     private let clock: @Sendable () -> Timestamp
     private let logger: Logger
     private let onBatch: (@Sendable (BatchReport) -> Void)?
     private let queue = Mutex(Queue())
 
-    public init(
+    public convenience init(
         connection: PostgresConnection, limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.writer"),
         clock: @escaping @Sendable () -> Timestamp = { .now() }, onBatch: (@Sendable (BatchReport) -> Void)? = nil
     ) {
-        self.connection = connection
+        self.init(connections: [connection], limits: limits, logger: logger, clock: clock, onBatch: onBatch)
+    }
+
+    /// One batch in flight per connection.
+    public init(
+        connections: [PostgresConnection], limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.writer"),
+        clock: @escaping @Sendable () -> Timestamp = { .now() }, onBatch: (@Sendable (BatchReport) -> Void)? = nil
+    ) {
+        precondition(!connections.isEmpty, "the writer needs a connection")
+        self.connections = connections
         self.limits = limits
         self.clock = clock
         self.logger = logger
@@ -71,8 +84,16 @@ public final class LedgerWriter: Service, Sendable {
     /// Runs batches until graceful shutdown (or `shutdown()`), then commits what was queued.
     public func run() async throws {
         try await withGracefulShutdownHandler {
-            while let batch = await nextBatch() {
-                await commit(batch)
+            await withTaskGroup(of: PostgresConnection.self) { group in
+                var idle = connections
+                while let batch = await nextBatch() {
+                    if idle.isEmpty, let freed = await group.next() { idle.append(freed) }
+                    let connection = idle.removeLast()
+                    group.addTask {
+                        await self.commit(batch, on: connection)
+                        return connection
+                    }
+                }
             }
         } onGracefulShutdown: {
             self.shutdown()
@@ -124,18 +145,18 @@ public final class LedgerWriter: Service, Sendable {
 
     // MARK: Commit
 
-    private func commit(_ batch: [Pending]) async {
+    private func commit(_ batch: [Pending], on connection: PostgresConnection) async {
         let start = ContinuousClock.now
         var split = false
         do {
-            let results = try await transaction(batch.map(\.item))
+            let results = try await transaction(batch.map(\.item), on: connection)
             for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
         } catch let error where batch.count > 1 && Self.isGuardRefusal(error) {
             // Someone's command broke a guard the row locks could not foresee: decide each alone.
             split = true
             logger.info("batch refused by a guard; retrying its commands one by one", metadata: ["size": "\(batch.count)", "error": "\(error)"])
             for pending in batch {
-                await commitAlone(pending)
+                await commitAlone(pending, on: connection)
             }
         } catch {
             fail(batch, with: error)
@@ -143,12 +164,12 @@ public final class LedgerWriter: Service, Sendable {
         onBatch?(BatchReport(size: batch.count, commitDuration: .now - start, splitIntoSingles: split))
     }
 
-    private func commitAlone(_ pending: Pending) async {
+    private func commitAlone(_ pending: Pending, on connection: PostgresConnection) async {
         // A unique violation on a key that did not exist when we looked (another writer's
         // idempotency key or listing) resolves on a second look, which sees the winner's row.
         for attempt in 1...2 {
             do {
-                let result = try await transaction([pending.item])[0]
+                let result = try await transaction([pending.item], on: connection)[0]
                 pending.continuation.resume(returning: result)
                 return
             } catch let error as PostgresError where Self.isGuardRefusal(error) {
@@ -166,7 +187,7 @@ public final class LedgerWriter: Service, Sendable {
         }
     }
 
-    private func transaction(_ items: [LedgerBatch.Item]) async throws -> [CommandResult] {
+    private func transaction(_ items: [LedgerBatch.Item], on connection: PostgresConnection) async throws -> [CommandResult] {
         let batch = LedgerBatch(items: items, now: clock(), limits: limits)
         // A deadlock or serialization failure leaves nothing behind: run the batch once more.
         do {
