@@ -23,8 +23,11 @@ public final class LedgerReader: Sendable {
         try await page("e.product_id = $1", [.int64(productId)], after: position, limit: limit)
     }
 
+    /// A user's events: those of the streams of the user's reservations.
     public func events(userId: Int64, after position: Int64 = 0, limit: Int) async throws -> [RecordedEvent] {
-        try await page("e.user_id = $1", [.int64(userId)], after: position, limit: limit)
+        try await page(
+            "e.stream_id IN (SELECT 'reservation-' || r.reservation_id::text FROM reservations r WHERE r.user_id = $1)",
+            [.int64(userId)], after: position, limit: limit)
     }
 
     /// A whole stream (`product-42`, `reservation-…`), oldest first.

@@ -151,8 +151,9 @@ public final class LedgerWriter: Service, Sendable {
         do {
             let results = try await transaction(batch.map(\.item), on: connection)
             for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
-        } catch let error where batch.count > 1 && Self.isGuardRefusal(error) {
-            // Someone's command broke a guard the row locks could not foresee: decide each alone.
+        } catch let error where Self.isGuardRefusal(error) {
+            // A command broke a guard the row locks could not foresee (a row another writer
+            // created meanwhile): decide each command alone, mapping a refusal to its reason.
             split = true
             logger.info("batch refused by a guard; retrying its commands one by one", metadata: ["size": "\(batch.count)", "error": "\(error)"])
             for pending in batch {
