@@ -14,6 +14,14 @@ import Testing
         return messages
     }
 
+    /// A fresh mock cluster whose one-partition topic `orders` is led by `leader`.
+    private func clusterWithOrdersLedBy(_ leader: Int32) async throws -> KafkaMockCluster {
+        let cluster = try await KafkaMockCluster.start(brokers: 3)
+        try await cluster.createTopic("orders", partitions: 1, replicationFactor: 3)
+        try await cluster.setPartitionLeader(topic: "orders", partition: 0, brokerID: leader)
+        return cluster
+    }
+
     @Test func tenThousandKeyedMessagesComeBackInPerPartitionOrder() async throws {
         let configuration = KafkaConfiguration(brokers: try TestServices.kafkaBrokers())
         let topic = TestServices.uniqueName("roundtrip")
@@ -118,9 +126,7 @@ import Testing
     }
 
     @Test func sendsWaitWhileTheLeaderIsDownAndCompleteWhenItReturns() async throws {
-        let cluster = try await KafkaMockCluster.start(brokers: 3)
-        try await cluster.createTopic("orders", partitions: 1, replicationFactor: 3)
-        try await cluster.setPartitionLeader(topic: "orders", partition: 0, brokerID: 1)
+        let cluster = try await clusterWithOrdersLedBy(1)
         let producer = try KafkaProducer(configuration: KafkaConfiguration(brokers: cluster.bootstrapServers, ["message.timeout.ms": "30000"]))
         try await producer.send(KafkaOutgoingMessage(topic: "orders", key: Array("k".utf8), value: Array("before".utf8)))
 
@@ -152,9 +158,7 @@ import Testing
     }
 
     @Test func sendsFailRetriablyAfterTheirTimeoutAndSucceedOnceTheBrokerIsBack() async throws {
-        let cluster = try await KafkaMockCluster.start(brokers: 3)
-        try await cluster.createTopic("orders", partitions: 1, replicationFactor: 3)
-        try await cluster.setPartitionLeader(topic: "orders", partition: 0, brokerID: 2)
+        let cluster = try await clusterWithOrdersLedBy(2)
         let producer = try KafkaProducer(configuration: KafkaConfiguration(brokers: cluster.bootstrapServers, ["message.timeout.ms": "1500"]))
         try await producer.send(KafkaOutgoingMessage(topic: "orders", key: nil, value: Array("warm-up".utf8)))
         try await cluster.setBrokerDown(2)
