@@ -72,3 +72,18 @@ import Testing
         #expect(try EventCodec.decodeMetadata(EventCodec.encode(metadata)) == metadata)
     }
 }
+
+@Suite struct UUIDTextTests {
+    @Test func lowercasedMatchesFoundationAndCanonicalCheckAgrees() {
+        for _ in 0..<1_000 {
+            let id = UUID()
+            #expect(id.lowercased == id.uuidString.lowercased())
+            #expect(UUID.isCanonical(id.lowercased))
+            #expect(!UUID.isCanonical(id.uuidString))  // upper case
+        }
+        #expect(!UUID.isCanonical("0190f3f0-0000-7000-8000-00000000000"))  // short
+        #expect(!UUID.isCanonical("0190f3f0-0000-7000-8000-0000000000001"))  // long
+        #expect(!UUID.isCanonical("0190f3f0x0000-7000-8000-000000000001"))
+        #expect(!UUID.isCanonical("0190f3f0-0000-7000-8000-00000000000g"))
+    }
+}

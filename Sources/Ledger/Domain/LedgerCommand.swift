@@ -88,7 +88,7 @@ public enum LedgerCommand: Sendable, Hashable {
     }
 
     static func isCanonicalUUID(_ text: String) -> Bool {
-        UUID(uuidString: text)?.lowercased == text
+        UUID.isCanonical(text)
     }
 
     public static func isValidIdempotencyKey(_ key: String, _ limits: Limits) -> Bool {

@@ -20,6 +20,36 @@ extension UUID {
             bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
 
-    /// Lower-case text form, as PostgreSQL prints uuids.
-    public var lowercased: String { uuidString.lowercased() }
+    /// Lower-case text form, as PostgreSQL prints uuids. Formatted by hand: `uuidString`
+    /// goes through sprintf, which showed in the writer's profile.
+    public var lowercased: String {
+        let hex = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(36)
+        withUnsafeBytes(of: uuid) { bytes in
+            for (index, byte) in bytes.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+                text.append(hex[Int(byte >> 4)])
+                text.append(hex[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// True for the canonical lower-case form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+    public static func isCanonical(_ text: String) -> Bool {
+        var count = 0
+        for (index, byte) in text.utf8.enumerated() {
+            count += 1
+            let isDashPosition = index == 8 || index == 13 || index == 18 || index == 23
+            if isDashPosition {
+                guard byte == UInt8(ascii: "-") else { return false }
+            } else {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte) else {
+                    return false
+                }
+            }
+        }
+        return count == 36
+    }
 }
