@@ -17,7 +17,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public static func now() -> Timestamp { Timestamp(Date()) }
 
     public func adding(seconds: Int64) -> Timestamp { Timestamp(epochMs: epochMs + seconds * 1000) }
-    public func adding(milliseconds: Int64) -> Timestamp { Timestamp(epochMs: epochMs + milliseconds) }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.epochMs < rhs.epochMs }
 

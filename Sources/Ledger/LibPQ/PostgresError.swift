@@ -45,7 +45,6 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     }
 
     public var isUniqueViolation: Bool { sqlState == "23505" }
-    public var isCheckViolation: Bool { sqlState == "23514" }
 
     public var description: String {
         var text = "PostgreSQL \(code.rawValue)"

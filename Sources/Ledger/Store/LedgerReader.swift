@@ -9,11 +9,6 @@ public final class LedgerReader: Sendable {
         self.limits = limits
     }
 
-    /// The ledger head: the position of the newest committed event (0 when empty).
-    public func headPosition() async throws -> Int64 {
-        try await connection.query("SELECT position FROM ledger_head WHERE id = 1")[0]["position"].int64()
-    }
-
     /// Events after `position` in global order, at most `limit` (capped at `maxPageSize`).
     public func events(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
         try await page("TRUE", [], after: position, limit: limit)

@@ -16,7 +16,6 @@ public final class LedgerWriter: Service, Sendable {
     public struct BatchReport: Sendable {
         public let size: Int
         public let commitDuration: Duration
-        public let splitIntoSingles: Bool
     }
 
     private struct Pending {
@@ -147,14 +146,12 @@ public final class LedgerWriter: Service, Sendable {
 
     private func commit(_ batch: [Pending], on connection: PostgresConnection) async {
         let start = ContinuousClock.now
-        var split = false
         do {
             let results = try await transaction(batch.map(\.item), on: connection)
             for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
         } catch let error where Self.isGuardRefusal(error) {
             // A command broke a guard the row locks could not foresee (a row another writer
             // created meanwhile): decide each command alone, mapping a refusal to its reason.
-            split = true
             logger.info("batch refused by a guard; retrying its commands one by one", metadata: ["size": "\(batch.count)", "error": "\(error)"])
             for pending in batch {
                 await commitAlone(pending, on: connection)
@@ -162,7 +159,7 @@ public final class LedgerWriter: Service, Sendable {
         } catch {
             fail(batch, with: error)
         }
-        onBatch?(BatchReport(size: batch.count, commitDuration: .now - start, splitIntoSingles: split))
+        onBatch?(BatchReport(size: batch.count, commitDuration: .now - start))
     }
 
     private func commitAlone(_ pending: Pending, on connection: PostgresConnection) async {

@@ -52,7 +52,7 @@ final class AdminClient {
     func createTopic(_ topic: String, partitions: Int32, replicationFactor: Int32, timeoutMs: Int32) throws {
         var errorText = [CChar](repeating: 0, count: 512)
         guard let newTopic = rd_kafka_NewTopic_new(topic, partitions, replicationFactor, &errorText, errorText.count) else {
-            throw KafkaError(configuration: String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw KafkaError(configuration: kafkaErrorText(errorText))
         }
         defer { rd_kafka_NewTopic_destroy(newTopic) }
         let queue = rd_kafka_queue_new(handle)!

@@ -22,7 +22,7 @@ public struct KafkaConfiguration: Sendable {
             if rd_kafka_conf_set(conf, key, value, &errorText, errorText.count) != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
                 // The value is left out: it may be a secret (sasl.password).
-                throw KafkaError(configuration: "\(key): " + String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                throw KafkaError(configuration: "\(key): " + kafkaErrorText(errorText))
             }
         }
         return conf
@@ -34,7 +34,12 @@ func makeKafkaHandle(_ type: rd_kafka_type_t, conf: OpaquePointer) throws -> Opa
     var errorText = [CChar](repeating: 0, count: 512)
     guard let handle = rd_kafka_new(type, conf, &errorText, errorText.count) else {
         rd_kafka_conf_destroy(conf)
-        throw KafkaError(configuration: String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        throw KafkaError(configuration: kafkaErrorText(errorText))
     }
     return handle
+}
+
+/// The NUL-terminated message librdkafka wrote into an `errstr` buffer.
+func kafkaErrorText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
