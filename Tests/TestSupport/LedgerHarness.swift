@@ -77,37 +77,8 @@ public struct LedgerHarness: Sendable {
     public func ledgerIsConsistent() async throws -> [String] {
         let folded = try await reader.foldAll()
         let tables = try await reader.inlineTables()
-        var problems = LedgerInvariants.violations(in: folded)
-        problems += folded.differences(from: tables)
-        return problems
-    }
-}
-
-/// The design's invariants, checked on a state (folded or read from the tables).
-public enum LedgerInvariants {
-    public static func violations(in state: LedgerState) -> [String] {
-        var problems = [String]()
-        var activeByProduct = [Int64: Int64]()
-        var activeByPurchase = [PurchaseKey: Int64]()
-        for reservation in state.reservations.values where reservation.status == .reserved || reservation.status == .confirmed {
-            activeByProduct[reservation.productId, default: 0] += reservation.quantity
-            activeByPurchase[PurchaseKey(productId: reservation.productId, userId: reservation.userId), default: 0] += reservation.quantity
-        }
-        for product in state.products.values {
-            if product.reservedUnits > product.totalStock { problems.append("product \(product.productId) oversold") }
-            if product.reservedUnits != activeByProduct[product.productId, default: 0] {
-                problems.append("product \(product.productId) reserved units disagree with its reservations")
-            }
-        }
-        for (key, quantity) in state.purchases {
-            if quantity != activeByPurchase[key, default: 0] { problems.append("purchases \(key) disagree with reservations") }
-            if let limit = state.products[key.productId]?.listing.limitPerUser, quantity > limit {
-                problems.append("user \(key.userId) above the limit of product \(key.productId)")
-            }
-        }
-        for (key, reservationId) in state.idempotencyKeys where state.reservations[reservationId]?.idempotencyKey != key.key {
-            problems.append("idempotency key \(key.key) points at the wrong reservation")
-        }
+        var problems = folded.invariantViolations()
+        problems += folded.differences(from: tables).map(\.description)
         return problems
     }
 }

@@ -1,15 +1,15 @@
 extension LedgerState {
-    /// Every way `other` differs from this state, one readable line each (used by audits:
-    /// the fold of the events is `self`, the inline tables or a projection is `other`).
-    public func differences(from other: LedgerState, otherName: String = "tables") -> [String] {
-        var lines = [String]()
+    /// Every way `other` differs from this state (used by audits: the fold of the events is
+    /// `self`, the inline tables are `other`).
+    public func differences(from other: LedgerState, otherName: String = "tables") -> [AuditDifference] {
+        var lines = [AuditDifference]()
         func compare<Key: Hashable & Comparable, Value: Equatable>(
             _ what: String, _ mine: [Key: Value], _ theirs: [Key: Value]
         ) {
             for key in Set(mine.keys).union(theirs.keys).sorted() where mine[key] != theirs[key] {
                 let left = mine[key].map { "\($0)" } ?? "missing"
                 let right = theirs[key].map { "\($0)" } ?? "missing"
-                lines.append("\(what) \(key): events say \(left); \(otherName) say \(right)")
+                lines.append(AuditDifference(source: otherName, subject: "\(what) \(key)", ledger: left, other: right))
             }
         }
         compare("product", products, other.products)

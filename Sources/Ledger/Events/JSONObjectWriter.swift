@@ -18,6 +18,17 @@ struct JSONObjectWriter {
         bytes.append(contentsOf: String(value).utf8)
     }
 
+    mutating func field(_ key: StaticString, _ value: Int64?) {
+        guard let value else { return }
+        field(key, value)
+    }
+
+    /// A value that is already JSON text (a nested object).
+    mutating func field(_ key: StaticString, json: String) {
+        name(key)
+        bytes.append(contentsOf: json.utf8)
+    }
+
     mutating func field(_ key: StaticString, _ value: Timestamp) {
         field(key, value.iso8601)
     }

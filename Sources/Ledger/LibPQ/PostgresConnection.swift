@@ -53,7 +53,8 @@ public final class PostgresConnection: Sendable {
         PostgresNotificationSequence(connection: self)
     }
 
-    func waitForNotifications(timeoutMs: Int32) async throws -> [PostgresNotification] {
+    /// Waits up to `timeoutMs` for notifications; returns those that arrived (maybe none).
+    public func waitForNotifications(timeoutMs: Int32) async throws -> [PostgresNotification] {
         try await confined.run { try $0.notifications(timeoutMs: timeoutMs) }
     }
 

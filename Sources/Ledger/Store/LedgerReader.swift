@@ -14,6 +14,24 @@ public final class LedgerReader: Sendable {
         try await page("TRUE", [], after: position, limit: limit)
     }
 
+    /// The global log after `position`, `limit` events, without the page-size cap: for the
+    /// service's own tailers (relay, replay), which bound their batches themselves.
+    public func log(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try await connection.query(
+            "SELECT \(LedgerRows.eventColumns) FROM events e WHERE e.position > $1 ORDER BY e.position LIMIT $2",
+            [.int64(position), .int64(Int64(max(limit, 1)))]
+        ).map(LedgerRows.event)
+    }
+
+    /// Which of `reservationIds` the ledger holds.
+    public func existingReservations(_ reservationIds: [UUIDString]) async throws -> Set<UUIDString> {
+        let canonical = reservationIds.filter(LedgerCommand.isCanonicalUUID)
+        guard !canonical.isEmpty else { return [] }
+        return Set(try await connection.query(
+            "SELECT reservation_id::text AS id FROM reservations WHERE reservation_id = ANY($1::uuid[])", [.textArray(canonical)]
+        ).map { try $0["id"].string() })
+    }
+
     public func events(productId: Int64, after position: Int64 = 0, limit: Int) async throws -> [RecordedEvent] {
         try await page("e.product_id = $1", [.int64(productId)], after: position, limit: limit)
     }
@@ -90,10 +108,7 @@ public final class LedgerReader: Sendable {
         var state = LedgerState()
         var position: Int64 = 0
         while true {
-            let page = try await connection.query(
-                "SELECT \(LedgerRows.eventColumns) FROM events e WHERE e.position > $1 ORDER BY e.position LIMIT $2",
-                [.int64(position), .int64(Int64(pageSize))]
-            ).map(LedgerRows.event)
+            let page = try await log(after: position, limit: pageSize)
             for event in page { state.apply(try event.decoded(), position: event.position) }
             guard let last = page.last else { return state }
             position = last.position

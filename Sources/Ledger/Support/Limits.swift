@@ -23,5 +23,36 @@ public struct Limits: Sendable, Hashable {
     /// Largest page of events or reservations one read returns.
     public var maxPageSize = 1_000
 
+    /// Redis gate: connections shared by all requests, longest pipeline one round trip carries,
+    /// and calls waiting for a connection before callers get a retriable `overloaded`.
+    public var gateConnections = 2
+    public var gateMaxPipelineLength = 512
+    public var gateMaxQueueDepth = 20_000
+    /// How stale the gate's idea of the live read-model generation may be (replay switches it).
+    public var generationRefreshMs = 1_000
+
+    /// Relay: events per produce round, how long it sleeps without a NOTIFY, back-off after a
+    /// failure, and how often it compares the topic's watermarks with its checkpoint.
+    public var relayBatchSize = 2_000
+    public var relayPollIntervalMs = 500
+    public var relayRetryDelayMs = 1_000
+    public var relayResetCheckIntervalMs = 10_000
+
+    /// Projector: messages applied to Redis in one pipeline.
+    public var projectorBatchSize = 1_000
+    public var projectorRetryDelayMs = 500
+
+    /// Reconciler: a tentative older than this with no ledger event is rolled back. Longer than
+    /// any request can take from the gate to the commit, so it never races a live request.
+    public var reconcilerTentativeAgeMs: Int64 = 30_000
+    public var reconcilerIntervalMs = 5_000
+    public var reconcilerBatchSize = 1_000
+
+    /// Replay: events per ledger page, commands per Redis pipeline, and how long it waits after
+    /// switching generations before the final catch-up (longer than `generationRefreshMs`).
+    public var replayPageSize = 20_000
+    public var replayPipelineLength = 1_000
+    public var replaySwitchGraceMs = 2_000
+
     public init() {}
 }

@@ -35,6 +35,18 @@ public final class KafkaConsumer: Sendable {
         try await confined.run { try $0.poll(timeoutMs: timeoutMs) }
     }
 
+    /// Up to `maxMessages` messages in one hop to the consumer's thread: waits up to `timeoutMs`
+    /// for the first, then takes only what is already fetched.
+    public func poll(maxMessages: Int, timeoutMs: Int32) async throws -> [KafkaMessage] {
+        try await confined.run { client in
+            var messages = [KafkaMessage]()
+            while messages.count < maxMessages, let message = try client.poll(timeoutMs: messages.isEmpty ? timeoutMs : 0) {
+                messages.append(message)
+            }
+            return messages
+        }
+    }
+
     /// Consumed messages; the sequence ends when the consuming task is cancelled or the consumer closes.
     public var messages: KafkaMessageSequence {
         KafkaMessageSequence(consumer: self)
@@ -42,7 +54,19 @@ public final class KafkaConsumer: Sendable {
 
     /// Commits `message.offset + 1` for its partition, synchronously with the group coordinator.
     public func commit(_ message: KafkaMessage) async throws {
-        try await confined.run { try $0.commit(topic: message.topic, partition: message.partition, nextOffset: message.offset + 1) }
+        try await confined.run { try $0.commit([KafkaTopicPartition(topic: message.topic, partition: message.partition): message.offset + 1]) }
+    }
+
+    /// Commits, for each partition, the offset after the last of `messages` in it.
+    public func commit(_ messages: [KafkaMessage]) async throws {
+        var next = [KafkaTopicPartition: Int64]()
+        for message in messages {
+            let partition = KafkaTopicPartition(topic: message.topic, partition: message.partition)
+            next[partition] = max(next[partition] ?? 0, message.offset + 1)
+        }
+        guard !next.isEmpty else { return }
+        let offsets = next
+        try await confined.run { try $0.commit(offsets) }
     }
 
     /// Leaves the group cleanly and frees the handle.
@@ -130,11 +154,13 @@ final class ConsumerClient {
         }
     }
 
-    func commit(topic: String, partition: Int32, nextOffset: Int64) throws {
+    func commit(_ offsets: [KafkaTopicPartition: Int64]) throws {
         let handle = try live()
-        let list = rd_kafka_topic_partition_list_new(1)!
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        rd_kafka_topic_partition_list_add(list, topic, partition)!.pointee.offset = nextOffset
+        for (partition, nextOffset) in offsets {
+            rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)!.pointee.offset = nextOffset
+        }
         let error = rd_kafka_commit(handle, list, 0)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(error) }
     }

@@ -32,5 +32,11 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
         return retriable.contains { $0.rawValue == code }
     }
 
+    /// The topic or partition does not exist (yet).
+    public var isUnknownTopicOrPartition: Bool {
+        code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue || code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC.rawValue
+            || code == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION.rawValue
+    }
+
     public var description: String { "Kafka \(name): \(message)" }
 }

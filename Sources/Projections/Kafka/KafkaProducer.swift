@@ -45,6 +45,13 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Fails every queued and in-flight message with `_PURGE_QUEUE`/`_PURGE_INFLIGHT` at once, so
+    /// no `send` keeps waiting (used when shutdown must not wait for an unreachable broker).
+    /// Callable from any thread; the producer stays usable.
+    public func abandonPending() {
+        client.purge()
+    }
+
     /// Stops polling, waits up to the flush timeout for outstanding messages, fails whatever
     /// is left (`_PURGE_QUEUE`) so no `send` waits forever, and frees the handle.
     public func close() async {
@@ -84,6 +91,11 @@ private final class ProducerClient: @unchecked Sendable {
         rd_kafka_poll(handle, 0)  // serve the purged messages' delivery reports
         rd_kafka_destroy(handle)
         self.handle = nil
+    }
+
+    func purge() {
+        guard let handle, !stopping.load(ordering: .acquiring) else { return }
+        rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
     }
 
     /// Queues the message; returns an error when librdkafka refused it (queue full, unknown topic…).

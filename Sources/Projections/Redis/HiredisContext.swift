@@ -92,13 +92,19 @@ final class HiredisContext {
 
     /// EVALSHA for each call, pipelined; scripts are loaded first when this connection has not
     /// seen them and again for calls answered with NOSCRIPT.
-    func evaluate(_ script: RedisScript, calls: [(keys: [RedisArgument], arguments: [RedisArgument])]) throws -> [RedisReply] {
-        let hash = try hashLoading(script, force: false)
-        var replies = try pipeline(calls.map { Self.evalsha(hash, $0.keys, $0.arguments) })
+    func evaluate(_ calls: [RedisScriptCall]) throws -> [RedisReply] {
+        var hashes = [String: String]()
+        for call in calls where hashes[call.script.source] == nil {
+            hashes[call.script.source] = try hashLoading(call.script, force: false)
+        }
+        var replies = try pipeline(calls.map { Self.evalsha(hashes[$0.script.source]!, $0) })
         let missing = replies.indices.filter { replies[$0].isNoScript }
         if !missing.isEmpty {
-            let reloaded = try hashLoading(script, force: true)
-            let retried = try pipeline(missing.map { Self.evalsha(reloaded, calls[$0].keys, calls[$0].arguments) })
+            var reloaded = Set<String>()
+            for index in missing where reloaded.insert(calls[index].script.source).inserted {
+                hashes[calls[index].script.source] = try hashLoading(calls[index].script, force: true)
+            }
+            let retried = try pipeline(missing.map { Self.evalsha(hashes[calls[$0].script.source]!, calls[$0]) })
             for (index, reply) in zip(missing, retried) { replies[index] = reply }
         }
         return replies
@@ -113,8 +119,8 @@ final class HiredisContext {
         return hash
     }
 
-    private static func evalsha(_ hash: String, _ keys: [RedisArgument], _ arguments: [RedisArgument]) -> [RedisArgument] {
-        ["EVALSHA", RedisArgument(hash), RedisArgument(keys.count)] + keys + arguments
+    private static func evalsha(_ hash: String, _ call: RedisScriptCall) -> [RedisArgument] {
+        ["EVALSHA", RedisArgument(hash), RedisArgument(call.keys.count)] + call.keys + call.arguments
     }
 
     // MARK: Helpers

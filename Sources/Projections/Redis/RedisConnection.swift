@@ -36,15 +36,20 @@ public final class RedisConnection: Sendable {
     /// Runs `script` once with EVALSHA; an error reply is thrown.
     @discardableResult
     public func evaluate(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument] = []) async throws -> RedisReply {
-        try await confined.run { try $0.evaluate(script, calls: [(keys, arguments)])[0].orThrow() }
+        try await evaluate([RedisScriptCall(script, keys: keys, arguments: arguments)])[0].orThrow()
     }
 
     /// Runs `script` once per call, pipelined; replies in order, error replies as `.error`.
     public func evaluate(
         _ script: RedisScript, calls: [(keys: [RedisArgument], arguments: [RedisArgument])]
     ) async throws -> [RedisReply] {
+        try await evaluate(calls.map { RedisScriptCall(script, keys: $0.keys, arguments: $0.arguments) })
+    }
+
+    /// Runs each call (scripts may differ), pipelined; replies in order, error replies as `.error`.
+    public func evaluate(_ calls: [RedisScriptCall]) async throws -> [RedisReply] {
         guard !calls.isEmpty else { return [] }
-        return try await confined.run { try $0.evaluate(script, calls: calls) }
+        return try await confined.run { try $0.evaluate(calls) }
     }
 
     public func close() async {

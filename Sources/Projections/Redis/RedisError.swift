@@ -10,6 +10,8 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
         case unexpectedReply
         case invalidURL
         case closed
+        /// Too many calls are waiting for a connection; back off and retry.
+        case overloaded
     }
 
     public let code: Code
@@ -22,7 +24,7 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
 
     public var isRetriable: Bool {
         switch code {
-        case .connectionFailed, .connectionLost:
+        case .connectionFailed, .connectionLost, .overloaded:
             return true
         case .server:
             // Transient server states: script running, loading the dataset, cluster resharding.

@@ -9,3 +9,16 @@ public struct RedisScript: Sendable, Hashable {
         self.source = source
     }
 }
+
+/// One EVALSHA: a script with its keys and arguments.
+public struct RedisScriptCall: Sendable {
+    public var script: RedisScript
+    public var keys: [RedisArgument]
+    public var arguments: [RedisArgument]
+
+    public init(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) {
+        self.script = script
+        self.keys = keys
+        self.arguments = arguments
+    }
+}

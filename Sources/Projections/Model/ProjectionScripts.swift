@@ -1,0 +1,143 @@
+import Ledger
+
+/// The Lua contract of the read model. Every script receives one product's keys in the order
+/// of `ProductKeys.all`; a reservation record is `status|userId|quantity|idempotencyKey` (the
+/// key last, so it may contain `|`). Units held by a user and the available stock always include
+/// tentatives: the gate counts them at once, the projector confirms or the rollback undoes them.
+public enum ProjectionScripts {
+    /// Shared helpers, prepended to each script (Lua has no includes in EVALSHA scripts).
+    static let prelude = """
+        local K_CONFIG, K_USERS, K_RESERVATIONS, K_KEYS, K_TENTATIVES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        local function parse(record)
+          local status, user, quantity, key = string.match(record, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+          return status, user, tonumber(quantity), key
+        end
+        local function record(status, user, quantity, key)
+          return status .. '|' .. user .. '|' .. quantity .. '|' .. key
+        end
+        local function addAvailable(delta)
+          local available = redis.call('HINCRBY', K_CONFIG, 'available', delta)
+          redis.call('HSET', K_CONFIG, 'soldOut', available <= 0 and '1' or '0')
+        end
+        local function addHeld(user, delta)
+          if redis.call('HINCRBY', K_USERS, user, delta) == 0 then redis.call('HDEL', K_USERS, user) end
+        end
+
+        """
+
+    /// The gate. ARGV: userId, quantity, reservationId, idempotencyKey ('' for none), nowMs.
+    /// Checks in the design's order and, only when all pass, takes the units tentatively.
+    public static let gate = RedisScript(name: "gate", source: prelude + """
+        local user, quantity, reservation, key, now = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
+        if key ~= '' then
+          local existing = redis.call('HGET', K_KEYS, user .. ':' .. key)
+          if existing then return {'duplicate', existing} end
+        end
+        local product = redis.call('HMGET', K_CONFIG, 'available', 'limitPerUser', 'startsAtMs', 'endsAtMs')
+        if not product[1] or not product[2] then return {'unknownProduct'} end
+        if now < tonumber(product[3]) then return {'notStarted'} end
+        if now >= tonumber(product[4]) then return {'ended'} end
+        if tonumber(product[1]) < quantity then return {'soldOut'} end
+        local held = tonumber(redis.call('HGET', K_USERS, user) or '0')
+        if held + quantity > tonumber(product[2]) then return {'limitExceeded'} end
+        addAvailable(-quantity)
+        addHeld(user, quantity)
+        redis.call('HSET', K_RESERVATIONS, reservation, record('tentative', user, quantity, key))
+        redis.call('ZADD', K_TENTATIVES, now, reservation)
+        if key ~= '' then redis.call('HSET', K_KEYS, user .. ':' .. key, reservation) end
+        return {'reserved'}
+        """)
+
+    /// Undoes a tentative the ledger refused (or that never reached it). ARGV: reservationId.
+    /// Idempotent: anything but a tentative, or a missing record, is left alone. Returns 1 when
+    /// it gave units back.
+    public static let rollback = RedisScript(name: "rollback", source: prelude + """
+        local reservation = ARGV[1]
+        local current = redis.call('HGET', K_RESERVATIONS, reservation)
+        if not current then return 0 end
+        local status, user, quantity, key = parse(current)
+        if status ~= 'tentative' then return 0 end
+        addAvailable(quantity)
+        addHeld(user, -quantity)
+        redis.call('HDEL', K_RESERVATIONS, reservation)
+        redis.call('ZREM', K_TENTATIVES, reservation)
+        if key ~= '' and redis.call('HGET', K_KEYS, user .. ':' .. key) == reservation then
+          redis.call('HDEL', K_KEYS, user .. ':' .. key)
+        end
+        return 1
+        """)
+
+    /// Applies one ledger event. ARGV: position, type, then the fields of `applyArguments`.
+    /// An event at or below the product's `applied` position changes nothing, so redelivery
+    /// and replays are harmless. Returns 1 when applied.
+    public static let apply = RedisScript(name: "apply", source: prelude + """
+        local position, kind = tonumber(ARGV[1]), ARGV[2]
+        if position <= tonumber(redis.call('HGET', K_CONFIG, 'applied') or '0') then return 0 end
+        if kind == 'ProductListed' then
+          redis.call('HSET', K_CONFIG, 'name', ARGV[3], 'priceMinor', ARGV[4], 'currency', ARGV[5],
+            'startsAtMs', ARGV[6], 'endsAtMs', ARGV[7], 'limitPerUser', ARGV[8], 'reservationTTLSeconds', ARGV[9],
+            'total', ARGV[10])
+          addAvailable(tonumber(ARGV[10]))
+        elseif kind == 'StockAdded' then
+          redis.call('HINCRBY', K_CONFIG, 'total', ARGV[3])
+          addAvailable(tonumber(ARGV[3]))
+        elseif kind == 'StockReserved' then
+          local reservation, user, quantity, key = ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
+          local current = redis.call('HGET', K_RESERVATIONS, reservation)
+          if not current then
+            addAvailable(-quantity)
+            addHeld(user, quantity)
+            if key ~= '' then redis.call('HSET', K_KEYS, user .. ':' .. key, reservation) end
+            redis.call('HSET', K_RESERVATIONS, reservation, record('reserved', user, quantity, key))
+          elseif parse(current) == 'tentative' then
+            redis.call('HSET', K_RESERVATIONS, reservation, record('reserved', user, quantity, key))
+            redis.call('ZREM', K_TENTATIVES, reservation)
+          end
+        elseif kind == 'ReservationReverted' then
+          local reservation, reason = ARGV[3], ARGV[4]
+          local current = redis.call('HGET', K_RESERVATIONS, reservation)
+          if current then
+            local status, user, quantity, key = parse(current)
+            if status == 'tentative' or status == 'reserved' then
+              addAvailable(quantity)
+              addHeld(user, -quantity)
+              redis.call('ZREM', K_TENTATIVES, reservation)
+              redis.call('HSET', K_RESERVATIONS, reservation, record(reason, user, quantity, key))
+            end
+          end
+        elseif kind == 'OrderConfirmed' then
+          local reservation = ARGV[3]
+          local current = redis.call('HGET', K_RESERVATIONS, reservation)
+          if current then
+            local status, user, quantity, key = parse(current)
+            if status == 'reserved' then
+              redis.call('HSET', K_RESERVATIONS, reservation, record('confirmed', user, quantity, key))
+            end
+          end
+        end
+        redis.call('HSET', K_CONFIG, 'applied', ARGV[1])
+        return 1
+        """)
+
+    /// The `apply` script's ARGV for an event at `position`.
+    public static func applyArguments(_ event: LedgerEvent, position: Int64) -> [RedisArgument] {
+        var arguments: [RedisArgument] = [RedisArgument(position), RedisArgument(event.type)]
+        switch event {
+        case .productListed(let e):
+            arguments += [
+                RedisArgument(e.name), RedisArgument(e.priceMinor), RedisArgument(e.currency),
+                RedisArgument(e.startsAt.epochMs), RedisArgument(e.endsAt.epochMs), RedisArgument(e.limitPerUser),
+                RedisArgument(e.reservationTTLSeconds), RedisArgument(e.stock),
+            ]
+        case .stockAdded(let e):
+            arguments.append(RedisArgument(e.quantity))
+        case .stockReserved(let e):
+            arguments += [RedisArgument(e.reservationId), RedisArgument(e.userId), RedisArgument(e.quantity), RedisArgument(e.idempotencyKey ?? "")]
+        case .reservationReverted(let e):
+            arguments += [RedisArgument(e.reservationId), RedisArgument(e.reason.rawValue)]
+        case .orderConfirmed(let e):
+            arguments.append(RedisArgument(e.reservationId))
+        }
+        return arguments
+    }
+}

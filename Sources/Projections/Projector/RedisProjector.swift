@@ -1,0 +1,84 @@
+import Ledger
+import Logging
+import ServiceLifecycle
+
+/// Consumes the ledger topic and applies each event to the Redis read model with the `apply`
+/// script, a batch per pipeline. Offsets are committed only after Redis applied the batch, so a
+/// crash re-delivers; re-delivered events are at or below the product's applied position and
+/// change nothing.
+public final class RedisProjector: Service, Sendable {
+    private let consumer: KafkaConsumer
+    private let redis: RedisConnection
+    private let limits: Limits
+    private let logger: Logger
+
+    public init(consumer: KafkaConsumer, redis: RedisConnection, limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.projector")) {
+        self.consumer = consumer
+        self.redis = redis
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// The consumer group every projector instance shares.
+    public static let groupID = "ledger-projector"
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let messages = try await self.consumer.poll(maxMessages: self.limits.projectorBatchSize, timeoutMs: 100)
+                    guard !messages.isEmpty else { continue }
+                    try await self.applyRetrying(messages)
+                    try await self.consumer.commit(messages)
+                } catch {
+                    self.logger.warning("projector: batch failed; retrying", metadata: ["error": "\(error)"])
+                    try await Task.sleep(for: .milliseconds(self.limits.projectorRetryDelayMs))
+                }
+            }
+        }
+        await consumer.close()
+        await redis.close()
+    }
+
+    private func applyRetrying(_ messages: [KafkaMessage]) async throws {
+        while true {
+            do {
+                try await apply(messages)
+                return
+            } catch let error as RedisError where error.isRetriable {
+                logger.warning("projector: Redis unavailable; retrying the batch", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: .milliseconds(limits.projectorRetryDelayMs))
+            }
+        }
+    }
+
+    /// Applies the events in `messages` to the live generation; returns how many changed Redis.
+    @discardableResult
+    public func apply(_ messages: [KafkaMessage]) async throws -> Int {
+        let events = try messages.map { try RecordedEvent(json: $0.value) }
+        return try await Self.apply(events, to: try await ProjectionGeneration.read(on: redis), on: redis)
+    }
+
+    /// Applies recorded events (in ledger order per product) to one generation. Shared with
+    /// replay's catch-up, so both write exactly what the projector writes.
+    static func apply(_ events: [RecordedEvent], to keys: ProjectionKeys, on redis: RedisConnection) async throws -> Int {
+        var calls = [RedisScriptCall]()
+        calls.reserveCapacity(events.count)
+        var listed = [RedisArgument]()
+        for event in events {
+            let decoded = try event.decoded()
+            if case .productListed = decoded { listed.append(RedisArgument(event.productId)) }
+            calls.append(RedisScriptCall(
+                ProjectionScripts.apply, keys: keys.product(event.productId).arguments,
+                arguments: ProjectionScripts.applyArguments(decoded, position: event.position)))
+        }
+        if !listed.isEmpty {
+            try await redis.command(["SADD", RedisArgument(keys.products)] + listed)
+        }
+        var applied = 0
+        for reply in try await redis.evaluate(calls) {
+            applied += try reply.orThrow().integer == 1 ? 1 : 0
+        }
+        return applied
+    }
+}
