@@ -70,7 +70,10 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Ledger"],
+            dependencies: [
+                "Ledger", "Projections",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(

@@ -7,7 +7,10 @@ struct LedgerTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Flash-sale order ledger: PostgreSQL event store, Redis gate, Kafka relay.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, KafkaDevCommand.self, BenchLedgerCommand.self]
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, ReplayCommand.self, AuditCommand.self, KafkaDevCommand.self,
+            BenchLedgerCommand.self,
+        ]
     )
 
     static func bootstrapLogging() {

@@ -11,6 +11,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var connections: ConnectionOptions
 
+    @Flag(inversion: .prefixedNo, help: "Publish the ledger to Kafka (the outbox relay).")
+    var relay = true
+
+    @Flag(inversion: .prefixedNo, help: "Apply the topic to the Redis read model.")
+    var projector = true
+
+    @Flag(inversion: .prefixedNo, help: "Roll back gate tentatives that never reached the ledger.")
+    var reconciler = true
+
     func run() async throws {
         LedgerTool.bootstrapLogging()
         let logger = Logger(label: "ledger.serve")
@@ -39,10 +48,36 @@ struct ServeCommand: AsyncParsableCommand {
         logger.notice(
             "ready: PostgreSQL, Redis and Kafka answer",
             metadata: ["postgres": "\(postgres.redactedURL)", "redis": "\(ConnectionURL.redacted(connections.redisURL))", "kafka": "\(brokers)"])
+        let limits = Limits()
+        var producer: KafkaProducer?
+        if relay {
+            let relayProducer = try KafkaProducer(configuration: OutboxRelay.producerConfiguration(brokers: brokers), name: "relay-producer")
+            producer = relayProducer
+            services.append(OutboxRelay(
+                topic: connections.kafkaTopic,
+                database: try await PostgresConnection.connect(url: connections.databaseURL, name: "relay-postgres"),
+                listener: try await PostgresConnection.connect(url: connections.databaseURL, name: "relay-listener"),
+                producer: relayProducer, admin: kafka, limits: limits))
+        }
+        if projector {
+            let consumer = try await KafkaConsumer.connect(
+                configuration: KafkaConfiguration(brokers: brokers), groupID: RedisProjector.groupID, name: "projector-consumer")
+            try await consumer.subscribe(topics: [connections.kafkaTopic])
+            services.append(RedisProjector(
+                consumer: consumer, redis: try await RedisConnection.connect(url: connections.redisURL, name: "projector-redis"),
+                limits: limits))
+        }
+        if reconciler {
+            services.append(TentativeReconciler(
+                redis: try await RedisConnection.connect(url: connections.redisURL, name: "reconciler-redis"),
+                reader: LedgerReader(connection: try await PostgresConnection.connect(url: connections.databaseURL, name: "reconciler-postgres")),
+                limits: limits))
+        }
         services.append(IdleUntilShutdownService())
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await producer?.close()
         await kafka.close()
         await redis.close()
         await postgres.close()

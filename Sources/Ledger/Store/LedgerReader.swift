@@ -23,6 +23,24 @@ public final class LedgerReader: Sendable {
         ).map(LedgerRows.event)
     }
 
+    /// Per product, the positions of its events up to `head`, in order (what a topic keyed by
+    /// product must carry).
+    public func positionsByProduct(through head: Int64) async throws -> [Int64: [Int64]] {
+        var positions = [Int64: [Int64]]()
+        var after: Int64 = 0
+        while after < head {
+            let rows = try await connection.query(
+                "SELECT position, product_id FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT 50000",
+                [.int64(after), .int64(head)])
+            guard !rows.isEmpty else { break }
+            for row in rows {
+                after = try row["position"].int64()
+                positions[try row["product_id"].int64(), default: []].append(after)
+            }
+        }
+        return positions
+    }
+
     /// Which of `reservationIds` the ledger holds.
     public func existingReservations(_ reservationIds: [UUIDString]) async throws -> Set<UUIDString> {
         let canonical = reservationIds.filter(LedgerCommand.isCanonicalUUID)
@@ -82,37 +100,58 @@ public final class LedgerReader: Sendable {
 
     /// The inline guard tables as a `LedgerState`, read in one snapshot.
     public func inlineTables() async throws -> LedgerState {
-        try await connection.withSession { session in
-            try session.transaction { session in
-                try session.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                var state = LedgerState()
-                for product in try session.query("SELECT \(LedgerRows.productColumns) FROM products p JOIN inventory i USING (product_id)").map(LedgerRows.product) {
-                    state.products[product.productId] = product
-                }
-                for row in try session.query("SELECT product_id, user_id, quantity FROM purchases") {
-                    state.purchases[PurchaseKey(productId: try row["product_id"].int64(), userId: try row["user_id"].int64())] = try row["quantity"].int64()
-                }
-                for reservation in try session.query("SELECT \(LedgerRows.reservationColumns) FROM reservations r").map(LedgerRows.reservation) {
-                    state.reservations[reservation.reservationId] = reservation
-                    if let key = reservation.idempotencyKey {
-                        state.idempotencyKeys[IdempotencyKey(userId: reservation.userId, key: key)] = reservation.reservationId
-                    }
-                }
-                return state
-            }
-        }
+        try await snapshot(includingTables: true).tables!
     }
 
     /// Folds every event of the ledger, in pages, into a `LedgerState`.
     public func foldAll(pageSize: Int = 10_000) async throws -> LedgerState {
-        var state = LedgerState()
-        var position: Int64 = 0
-        while true {
-            let page = try await log(after: position, limit: pageSize)
-            for event in page { state.apply(try event.decoded(), position: event.position) }
-            guard let last = page.last else { return state }
-            position = last.position
+        try await snapshot(includingTables: false, pageSize: pageSize).folded
+    }
+
+    /// The fold of every event and (optionally) the inline tables, both read in one
+    /// repeatable-read snapshot so they describe the same moment of a live ledger. Decoding runs
+    /// on the connection's thread, off the cooperative pool.
+    public func snapshot(includingTables: Bool, pageSize: Int = 10_000) async throws -> LedgerSnapshot {
+        try await connection.withSession { session in
+            try session.transaction { session in
+                try session.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                var snapshot = LedgerSnapshot()
+                while true {
+                    let page = try session.query(
+                        "SELECT position, type, schema_version, data::text AS data, product_id FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+                        [.int64(snapshot.head), .int64(Int64(pageSize))])
+                    for row in page {
+                        let position = try row["position"].int64()
+                        let event = try EventCodec.decode(
+                            type: try row["type"].string(), schemaVersion: try row["schema_version"].int(), data: try row["data"].string())
+                        snapshot.folded.apply(event, position: position)
+                        snapshot.lastPositions[event.productId] = position
+                        snapshot.head = position
+                        snapshot.eventCount += 1
+                    }
+                    if page.count < pageSize { break }
+                }
+                if includingTables { snapshot.tables = try Self.tables(session) }
+                return snapshot
+            }
         }
+    }
+
+    private static func tables(_ session: PostgresSession) throws -> LedgerState {
+        var state = LedgerState()
+        for product in try session.query("SELECT \(LedgerRows.productColumns) FROM products p JOIN inventory i USING (product_id)").map(LedgerRows.product) {
+            state.products[product.productId] = product
+        }
+        for row in try session.query("SELECT product_id, user_id, quantity FROM purchases") {
+            state.purchases[PurchaseKey(productId: try row["product_id"].int64(), userId: try row["user_id"].int64())] = try row["quantity"].int64()
+        }
+        for reservation in try session.query("SELECT \(LedgerRows.reservationColumns) FROM reservations r").map(LedgerRows.reservation) {
+            state.reservations[reservation.reservationId] = reservation
+            if let key = reservation.idempotencyKey {
+                state.idempotencyKeys[IdempotencyKey(userId: reservation.userId, key: key)] = reservation.reservationId
+            }
+        }
+        return state
     }
 
     private func page(_ condition: String, _ parameters: [PostgresValue], after position: Int64, limit: Int) async throws -> [RecordedEvent] {

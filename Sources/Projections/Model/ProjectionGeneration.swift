@@ -11,11 +11,13 @@ public final class ProjectionGeneration: Sendable {
     }
 
     private let connection: RedisConnection
+    private let namespace: String
     private let refresh: Duration
     private let cached = Mutex(Cached())
 
-    public init(connection: RedisConnection, refreshMs: Int) {
+    public init(connection: RedisConnection, namespace: String = ProjectionKeys.defaultNamespace, refreshMs: Int) {
         self.connection = connection
+        self.namespace = namespace
         self.refresh = .milliseconds(refreshMs)
     }
 
@@ -30,7 +32,7 @@ public final class ProjectionGeneration: Sendable {
         }
         guard mustFetch else { return keys! }
         do {
-            let fresh = try await Self.read(on: connection)
+            let fresh = try await Self.read(on: connection, namespace: namespace)
             cached.withLock { $0 = Cached(keys: fresh, fetchedAt: .now, refreshing: false) }
             return fresh
         } catch {
@@ -44,12 +46,13 @@ public final class ProjectionGeneration: Sendable {
     }
 
     /// The live generation's keys, read now.
-    public static func read(on connection: RedisConnection) async throws -> ProjectionKeys {
-        let reply = try await connection.command(["GET", RedisArgument(ProjectionKeys.generationPointer)])
-        if reply.isNull { return ProjectionKeys(generation: 1) }
+    public static func read(on connection: RedisConnection, namespace: String) async throws -> ProjectionKeys {
+        let pointer = ProjectionKeys.generationPointer(namespace: namespace)
+        let reply = try await connection.command(["GET", RedisArgument(pointer)])
+        if reply.isNull { return ProjectionKeys(namespace: namespace, generation: 1) }
         guard let generation = reply.integer, generation > 0 else {
-            throw RedisError(code: .unexpectedReply, message: "\(ProjectionKeys.generationPointer) holds \(reply)")
+            throw RedisError(code: .unexpectedReply, message: "\(pointer) holds \(reply)")
         }
-        return ProjectionKeys(generation: generation)
+        return ProjectionKeys(namespace: namespace, generation: generation)
     }
 }

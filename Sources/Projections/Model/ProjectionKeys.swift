@@ -1,27 +1,38 @@
 /// Names of the Redis read-model keys. Every key of one product carries the hash tag `{p:ID}`,
 /// so a product lives in one cluster slot and each script touches one slot. Keys are built from
 /// validated integers only. The generation lets `ledger replay` build a complete new copy beside
-/// the live one and switch to it with one `SET`.
+/// the live one and switch to it with one `SET`. The namespace lets several ledgers (or
+/// parallel tests) share one Redis.
 public struct ProjectionKeys: Sendable, Hashable {
-    /// Holds the live generation number (absent: generation 1).
-    public static let generationPointer = "ledger:generation"
+    public static let defaultNamespace = "ledger"
 
+    public let namespace: String
     public let generation: Int64
 
-    public init(generation: Int64) {
+    public init(namespace: String = defaultNamespace, generation: Int64) {
         precondition(generation > 0, "generations start at 1")
+        self.namespace = namespace
         self.generation = generation
     }
 
+    /// Holds the live generation number (absent: generation 1).
+    public static func generationPointer(namespace: String) -> String { "\(namespace):generation" }
+
+    /// Held by a running replay.
+    public static func replayLock(namespace: String) -> String { "\(namespace):replay:lock" }
+
+    /// The keys of the generation after this one.
+    public var next: ProjectionKeys { ProjectionKeys(namespace: namespace, generation: generation + 1) }
+
     /// Set of the product ids projected in this generation (used to enumerate, never by scripts).
-    public var products: String { "ledger:g\(generation):products" }
+    public var products: String { "\(namespace):g\(generation):products" }
 
     /// Prefix of every key of this generation, for `SCAN … MATCH` when it is dropped.
-    public var pattern: String { "ledger:g\(generation):*" }
+    public var pattern: String { "\(namespace):g\(generation):*" }
 
     public func product(_ productId: Int64) -> ProductKeys {
         precondition(productId > 0, "product ids are positive")
-        return ProductKeys(prefix: "ledger:g\(generation):{p:\(productId)}")
+        return ProductKeys(prefix: "\(namespace):g\(generation):{p:\(productId)}")
     }
 }
 

@@ -9,12 +9,17 @@ import ServiceLifecycle
 public final class RedisProjector: Service, Sendable {
     private let consumer: KafkaConsumer
     private let redis: RedisConnection
+    private let namespace: String
     private let limits: Limits
     private let logger: Logger
 
-    public init(consumer: KafkaConsumer, redis: RedisConnection, limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.projector")) {
+    public init(
+        consumer: KafkaConsumer, redis: RedisConnection, namespace: String = ProjectionKeys.defaultNamespace, limits: Limits = Limits(),
+        logger: Logger = Logger(label: "ledger.projector")
+    ) {
         self.consumer = consumer
         self.redis = redis
+        self.namespace = namespace
         self.limits = limits
         self.logger = logger
     }
@@ -56,7 +61,7 @@ public final class RedisProjector: Service, Sendable {
     @discardableResult
     public func apply(_ messages: [KafkaMessage]) async throws -> Int {
         let events = try messages.map { try RecordedEvent(json: $0.value) }
-        return try await Self.apply(events, to: try await ProjectionGeneration.read(on: redis), on: redis)
+        return try await Self.apply(events, to: try await ProjectionGeneration.read(on: redis, namespace: namespace), on: redis)
     }
 
     /// Applies recorded events (in ledger order per product) to one generation. Shared with

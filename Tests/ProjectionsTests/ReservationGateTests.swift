@@ -1,0 +1,158 @@
+import Foundation
+import Ledger
+import Projections
+import TestSupport
+import Testing
+
+/// The gate, rollback and apply scripts against a real Redis.
+@Suite(.timeLimit(.minutes(3))) struct ReservationGateTests {
+    /// A gate over a 2-connection pipelined pool, in a namespace of its own.
+    private func withGate(_ body: @escaping @Sendable (ReservationGate, ProjectionFixture) async throws -> Void) async throws {
+        try await ProjectionFixture.run { fixture in
+            let pool = try await RedisPipelinePool.connect(url: fixture.redisURL, connections: 2, maxPipelineLength: 512, maxQueueDepth: 20_000)
+            let generation = ProjectionGeneration(
+                connection: try await RedisConnection.connect(url: fixture.redisURL), namespace: fixture.namespace, refreshMs: 1_000)
+            try await withRunning([pool]) {
+                try await body(ReservationGate(pool: pool, generation: generation), fixture)
+            }
+            await generation.close()
+        }
+    }
+
+    /// Lists a product in the read model the way the projector does: the apply script.
+    private func list(_ fixture: ProjectionFixture, productId: Int64, stock: Int64, limitPerUser: Int64 = 5, position: Int64 = 1) async throws {
+        try await apply(fixture, .productListed(LedgerHarness.listing(productId: productId, stock: stock, limitPerUser: limitPerUser)), position: position)
+    }
+
+    @discardableResult
+    private func apply(_ fixture: ProjectionFixture, _ event: LedgerEvent, position: Int64) async throws -> Int64? {
+        try await fixture.redis.evaluate(
+            ProjectionScripts.apply, keys: try await fixture.keys().product(event.productId).all.map { RedisArgument($0) },
+            arguments: ProjectionScripts.applyArguments(event, position: position)
+        ).integer
+    }
+
+    private func reserve(_ gate: ReservationGate, productId: Int64, userId: Int64, quantity: Int64 = 1, key: String? = nil, id: String = UUID.v7().lowercased) async throws -> GateDecision {
+        try await gate.reserve(productId: productId, userId: userId, quantity: quantity, reservationId: id, idempotencyKey: key, now: .now())
+    }
+
+    @Test func aThousandConcurrentCallsOnStockOfAHundredTakeExactlyAHundred() async throws {
+        try await withGate { gate, fixture in
+            try await list(fixture, productId: 1, stock: 100)
+            let decisions = try await withThrowingTaskGroup(of: GateDecision.self) { group in
+                for user in 1...1_000 {
+                    group.addTask { try await reserve(gate, productId: 1, userId: Int64(user)) }
+                }
+                return try await group.reduce(into: [GateDecision]()) { $0.append($1) }
+            }
+            #expect(decisions.filter { $0 == .reserved }.count == 100)
+            #expect(decisions.filter { $0 == .soldOut }.count == 900)
+            let product = try await fixture.product(1)
+            #expect(product.config["available"] == "0")
+            #expect(product.config["soldOut"] == "1")
+            #expect(product.tentatives.count == 100)
+            #expect(product.users.values.reduce(0) { $0 + Int($1)! } == 100)
+            #expect(product.reservations.values.allSatisfy { $0.hasPrefix("tentative|") })
+        }
+    }
+
+    @Test func oneUserFiringTwentyCallsGetsOnlyTheLimit() async throws {
+        try await withGate { gate, fixture in
+            try await list(fixture, productId: 2, stock: 1_000, limitPerUser: 2)
+            let decisions = try await withThrowingTaskGroup(of: GateDecision.self) { group in
+                for _ in 1...20 {
+                    group.addTask { try await reserve(gate, productId: 2, userId: 7) }
+                }
+                return try await group.reduce(into: [GateDecision]()) { $0.append($1) }
+            }
+            #expect(decisions.filter { $0 == .reserved }.count == 2)
+            #expect(decisions.filter { $0 == .limitExceeded }.count == 18)
+            #expect(try await fixture.product(2).users == ["7": "2"])
+            #expect(try await reserve(gate, productId: 2, userId: 8, quantity: 3) == .limitExceeded, "one call above the limit")
+        }
+    }
+
+    @Test func oneIdempotencyKeyGivesOneReservation() async throws {
+        try await withGate { gate, fixture in
+            try await list(fixture, productId: 3, stock: 10)
+            let attempts = (1...20).map { _ in UUID.v7().lowercased }
+            let decisions = try await withThrowingTaskGroup(of: (String, GateDecision).self) { group in
+                for id in attempts {
+                    group.addTask { (id, try await reserve(gate, productId: 3, userId: 9, key: "order-1", id: id)) }
+                }
+                return try await group.reduce(into: [(String, GateDecision)]()) { $0.append($1) }
+            }
+            let winners = decisions.filter { $0.1 == .reserved }.map(\.0)
+            #expect(winners.count == 1)
+            #expect(decisions.filter { $0.1 == .duplicate(winners[0]) }.count == 19)
+            let product = try await fixture.product(3)
+            #expect(product.config["available"] == "9")
+            #expect(product.idempotencyKeys == ["9:order-1": winners[0]])
+        }
+    }
+
+    @Test func theSaleWindowIsChecked() async throws {
+        try await withGate { gate, fixture in
+            let now = Timestamp.now()
+            try await apply(fixture, .productListed(LedgerHarness.listing(productId: 4, stock: 5, startsAt: now.adding(seconds: 60), endsAt: now.adding(seconds: 120))), position: 1)
+            try await apply(fixture, .productListed(LedgerHarness.listing(productId: 5, stock: 5, startsAt: now.adding(seconds: -120), endsAt: now.adding(seconds: -60))), position: 2)
+            #expect(try await reserve(gate, productId: 4, userId: 1) == .notStarted)
+            #expect(try await reserve(gate, productId: 5, userId: 1) == .ended)
+            #expect(try await reserve(gate, productId: 6, userId: 1) == .unknownProduct)
+        }
+    }
+
+    @Test func rollbackUndoesATentativeOnceAndIsSafeOnMissingKeys() async throws {
+        try await withGate { gate, fixture in
+            try await list(fixture, productId: 10, stock: 3)
+            let before = try await fixture.dump()
+            let id = UUID.v7().lowercased
+            #expect(try await reserve(gate, productId: 10, userId: 5, quantity: 2, key: "k", id: id) == .reserved)
+            #expect(try await gate.rollback(productId: 10, reservationId: id) == true)
+            #expect(try await gate.rollback(productId: 10, reservationId: id) == false, "a second rollback changes nothing")
+            #expect(try await fixture.dump() == before, "the read model is byte for byte what it was before the gate")
+            #expect(try await gate.rollback(productId: 999, reservationId: id) == false)
+            #expect(try await fixture.keyNames().allSatisfy { !$0.contains("{p:999}") }, "a rollback creates no keys")
+        }
+    }
+
+    @Test func projectingAReservationConfirmsATentativeAndCountsAnUnseenOne() async throws {
+        try await withGate { gate, fixture in
+            try await list(fixture, productId: 20, stock: 10)
+            let seen = UUID.v7().lowercased
+            let unseen = UUID.v7().lowercased
+            #expect(try await reserve(gate, productId: 20, userId: 1, quantity: 2, key: "a", id: seen) == .reserved)
+            func reserved(_ id: String, user: Int64, quantity: Int64, key: String?) -> LedgerEvent {
+                .stockReserved(StockReserved(
+                    reservationId: id, productId: 20, userId: user, quantity: quantity, unitPriceMinor: 1999,
+                    expiresAt: .now().adding(seconds: 600), idempotencyKey: key))
+            }
+            #expect(try await apply(fixture, reserved(seen, user: 1, quantity: 2, key: "a"), position: 2) == 1)
+            var product = try await fixture.product(20)
+            #expect(product.config["available"] == "8", "the gate already counted it")
+            #expect(product.reservations[seen] == "reserved|1|2|a")
+            #expect(product.tentatives.isEmpty)
+
+            #expect(try await apply(fixture, reserved(unseen, user: 2, quantity: 3, key: nil), position: 3) == 1)
+            product = try await fixture.product(20)
+            #expect(product.config["available"] == "5")
+            #expect(product.users == ["1": "2", "2": "3"])
+
+            let revert = LedgerEvent.reservationReverted(ReservationReverted(reservationId: unseen, productId: 20, userId: 2, quantity: 3, reason: .expired))
+            #expect(try await apply(fixture, revert, position: 4) == 1)
+            let afterRevert = try await fixture.dump()
+            #expect(try await apply(fixture, revert, position: 4) == 0, "a redelivered event is skipped")
+            #expect(try await apply(fixture, reserved(unseen, user: 2, quantity: 3, key: nil), position: 3) == 0)
+            #expect(try await fixture.dump() == afterRevert)
+            product = try await fixture.product(20)
+            #expect(product.config["available"] == "8")
+            #expect(product.users == ["1": "2"])
+            #expect(product.reservations[unseen] == "expired|2|3|")
+            #expect(try await gate.rollback(productId: 20, reservationId: seen) == false, "a reservation the ledger holds is not rolled back")
+
+            let confirm = LedgerEvent.orderConfirmed(OrderConfirmed(reservationId: seen, productId: 20, userId: 1, orderId: UUID.v7().lowercased, paymentRef: "pay"))
+            #expect(try await apply(fixture, confirm, position: 5) == 1)
+            #expect(try await fixture.product(20).reservations[seen] == "confirmed|1|2|a")
+        }
+    }
+}
