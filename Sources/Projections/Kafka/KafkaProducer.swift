@@ -36,11 +36,23 @@ public final class KafkaProducer: Sendable {
     /// Produces one message and waits for its delivery report.
     @discardableResult
     public func send(_ message: KafkaOutgoingMessage) async throws -> KafkaDeliveryReport {
-        try await withCheckedThrowingContinuation { continuation in
-            let promise = Unmanaged.passRetained(DeliveryPromise(continuation)).toOpaque()
-            if let error = client.produce(message, opaque: promise) {
-                Unmanaged<DeliveryPromise>.fromOpaque(promise).release()
-                continuation.resume(throwing: error)
+        try await send([message])[0].get()
+    }
+
+    /// Queues the messages in order (so per-partition order is theirs) and waits for every
+    /// delivery report. When librdkafka refuses one (local queue full, producer closing), the
+    /// rest are not queued and fail too: what was produced is always a prefix of `messages`.
+    public func send(_ messages: [KafkaOutgoingMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        guard !messages.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
+            let batch = BatchDelivery(count: messages.count, continuation: continuation)
+            for (index, message) in messages.enumerated() {
+                let promise = Unmanaged.passRetained(DeliveryPromise { batch.report(index, $0) }).toOpaque()
+                if let error = client.produce(message, opaque: promise) {
+                    Unmanaged<DeliveryPromise>.fromOpaque(promise).release()
+                    for unsent in index..<messages.count { batch.report(unsent, .failure(error)) }
+                    break
+                }
             }
         }
     }
@@ -165,11 +177,37 @@ private func withOptionalBytes<T>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPoi
     return bytes.withUnsafeBytes { body($0) }
 }
 
-/// Holds a `send` continuation until librdkafka reports the message's fate.
+/// Holds what to do with a message's delivery report until librdkafka has it.
 private final class DeliveryPromise {
-    let continuation: CheckedContinuation<KafkaDeliveryReport, Error>
-    init(_ continuation: CheckedContinuation<KafkaDeliveryReport, Error>) {
+    let deliver: (Result<KafkaDeliveryReport, KafkaError>) -> Void
+    init(_ deliver: @escaping (Result<KafkaDeliveryReport, KafkaError>) -> Void) {
+        self.deliver = deliver
+    }
+}
+
+/// Collects the reports of one `send` batch and resumes its caller once, after the last.
+private final class BatchDelivery: Sendable {
+    private struct State {
+        var results: [Result<KafkaDeliveryReport, KafkaError>?]
+        var remaining: Int
+    }
+
+    private let state: Mutex<State>
+    private let continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>
+
+    init(count: Int, continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>) {
+        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
         self.continuation = continuation
+    }
+
+    func report(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
+        let finished: [Result<KafkaDeliveryReport, KafkaError>]? = state.withLock { state in
+            precondition(state.results[index] == nil, "one report per message")
+            state.results[index] = result
+            state.remaining -= 1
+            return state.remaining == 0 ? state.results.map { $0! } : nil
+        }
+        if let finished { continuation.resume(returning: finished) }
     }
 }
 
@@ -181,9 +219,8 @@ private let deliveryReportCallback: @convention(c) (
     let promise = Unmanaged<DeliveryPromise>.fromOpaque(opaque).takeRetainedValue()
     let error = message.pointee.err
     if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-        promise.continuation.resume(
-            returning: KafkaDeliveryReport(partition: message.pointee.partition, offset: message.pointee.offset))
+        promise.deliver(.success(KafkaDeliveryReport(partition: message.pointee.partition, offset: message.pointee.offset)))
     } else {
-        promise.continuation.resume(throwing: KafkaError(error))
+        promise.deliver(.failure(KafkaError(error)))
     }
 }

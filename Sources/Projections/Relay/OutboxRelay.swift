@@ -84,20 +84,10 @@ public final class OutboxRelay: Service, Sendable {
         let checkpoint = try await loadCheckpoint()
         let events = try await reader.log(after: checkpoint, limit: limits.relayBatchSize)
         guard !events.isEmpty else { return 0 }
-        let outcomes = await withTaskGroup(of: (Int, Result<KafkaDeliveryReport, Error>).self) { group in
-            for (index, event) in events.enumerated() {
-                let message = Self.message(for: event, topic: topic)
-                group.addTask {
-                    do { return (index, .success(try await self.producer.send(message))) } catch { return (index, .failure(error)) }
-                }
-            }
-            var outcomes = [Result<KafkaDeliveryReport, Error>?](repeating: nil, count: events.count)
-            for await (index, outcome) in group { outcomes[index] = outcome }
-            return outcomes.map { $0! }
-        }
+        let outcomes = await producer.send(events.map { Self.message(for: $0, topic: topic) })
         var delivered = 0
         var nextOffsets = [Int32: Int64]()
-        var failure: Error?
+        var failure: KafkaError?
         for outcome in outcomes {
             switch outcome {
             case .success(let report):

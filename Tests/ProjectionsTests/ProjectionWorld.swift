@@ -1,0 +1,129 @@
+import Foundation
+import Ledger
+import Projections
+import TestSupport
+
+/// The whole projection pipeline for one test: a migrated ledger with its writer, an in-process
+/// mock Kafka cluster (so brokers can be taken down), the relay, the projector and a Redis
+/// namespace of its own.
+struct ProjectionWorld: Sendable {
+    let harness: LedgerHarness
+    let fixture: ProjectionFixture
+    let cluster: KafkaMockCluster
+    let topic: String
+    let relay: OutboxRelay
+    let projector: RedisProjector
+    let database: PostgresConnection
+    let consumer: KafkaConsumer
+
+    var brokers: String { cluster.bootstrapServers }
+
+    static func run<T: Sendable>(
+        partitions: Int32 = 3, limits: Limits = Limits(), _ body: @escaping @Sendable (ProjectionWorld) async throws -> T
+    ) async throws -> T {
+        try await LedgerHarness.run(limits: limits) { harness in
+            try await ProjectionFixture.run { fixture in
+                let cluster = try await KafkaMockCluster.start(brokers: 3)
+                let topic = "ledger.events"
+                try await cluster.createTopic(topic, partitions: partitions, replicationFactor: 3)
+                let database = try await PostgresConnection.connect(url: harness.databaseURL, name: "relay")
+                let listener = try await PostgresConnection.connect(url: harness.databaseURL, name: "relay-listener")
+                let producer = try KafkaProducer(configuration: OutboxRelay.producerConfiguration(brokers: cluster.bootstrapServers))
+                let admin = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: cluster.bootstrapServers))
+                let consumer = try await KafkaConsumer.connect(
+                    configuration: KafkaConfiguration(brokers: cluster.bootstrapServers), groupID: RedisProjector.groupID)
+                try await consumer.subscribe(topics: [topic])
+                let world = ProjectionWorld(
+                    harness: harness, fixture: fixture, cluster: cluster, topic: topic,
+                    relay: OutboxRelay(topic: topic, database: database, listener: listener, producer: producer, admin: admin, limits: limits),
+                    projector: RedisProjector(
+                        consumer: consumer, redis: try await RedisConnection.connect(url: fixture.redisURL), namespace: fixture.namespace,
+                        limits: limits),
+                    database: database, consumer: consumer)
+                let value: T
+                do {
+                    value = try await body(world)
+                } catch {
+                    await world.close(producer: producer, admin: admin, listener: listener)
+                    throw error
+                }
+                await world.close(producer: producer, admin: admin, listener: listener)
+                return value
+            }
+        }
+    }
+
+    private func close(producer: KafkaProducer, admin: KafkaAdmin, listener: PostgresConnection) async {
+        await consumer.close()
+        await producer.close()
+        await admin.close()
+        await listener.close()
+        await database.close()
+        await cluster.stop()
+    }
+
+    /// Lists `products` and runs a mixed, concurrent workload on them: reservations (some with
+    /// idempotency keys, some retried), confirmations and cancellations.
+    func runWorkload(products: ClosedRange<Int64> = 1...3, stock: Int64 = 40, users: Int64 = 60) async throws {
+        for productId in products {
+            _ = try await harness.submit(.listProduct(LedgerHarness.listing(productId: productId, stock: stock, limitPerUser: 3)))
+        }
+        let reserved = try await withThrowingTaskGroup(of: CommandResult.self) { group in
+            for user in 1...users {
+                for productId in products {
+                    group.addTask {
+                        try await harness.reserve(productId: productId, userId: user, quantity: 1 + user % 2, key: user % 3 == 0 ? "k\(productId)" : nil)
+                    }
+                }
+            }
+            return try await group.reduce(into: [CommandResult]()) { $0.append($1) }
+        }
+        for (index, result) in reserved.enumerated() {
+            guard let reservation = result.reservation else { continue }
+            switch index % 4 {
+            case 0:
+                _ = try await harness.submit(.confirm(
+                    reservationId: reservation.reservationId, userId: nil, orderId: UUID.v7().lowercased, paymentRef: "pay-\(index)"))
+            case 1: _ = try await harness.submit(.cancel(reservationId: reservation.reservationId, userId: nil))
+            default: break
+            }
+        }
+        _ = try await harness.submit(.addStock(productId: products.lowerBound, quantity: 5))
+    }
+
+    /// Position of the last ledger event.
+    func head() async throws -> Int64 {
+        try await database.query("SELECT position FROM ledger_head")[0]["position"].int64()
+    }
+
+    /// Where the relay's checkpoint stands (0 before its first batch).
+    func checkpoint() async throws -> Int64 {
+        try await database.query("SELECT coalesce(max(position), 0) AS position FROM relay_checkpoints")[0]["position"].int64()
+    }
+
+    /// Per product, the positions the ledger holds, in order.
+    func ledgerPositions() async throws -> [Int64: [Int64]] {
+        try await harness.reader.positionsByProduct(through: try await head())
+    }
+
+    /// Per product (message key), the `position` headers of the topic in order, read by kcat.
+    func topicPositionsByKcat(brokers: String? = nil) async throws -> [Int64: [Int64]] {
+        let result = try await TestServices.run(
+            "kcat", ["-b", brokers ?? self.brokers, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k %h\n"])
+        guard result.status == 0 else { throw KcatFailed(status: result.status) }
+        var positions = [Int64: [Int64]]()
+        for line in result.output.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, let key = Int64(parts[0]) else { continue }
+            let headers = Dictionary(
+                parts[1].split(separator: ",").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }.filter { $0.count == 2 }.map { ($0[0], $0[1]) },
+                uniquingKeysWith: { first, _ in first })
+            if let position = headers["position"].flatMap({ Int64($0) }) { positions[key, default: []].append(position) }
+        }
+        return positions
+    }
+}
+
+struct KcatFailed: Error {
+    let status: Int32
+}
