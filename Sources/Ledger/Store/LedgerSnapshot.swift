@@ -7,4 +7,6 @@ public struct LedgerSnapshot: Sendable {
     /// Position of the last event (0 for an empty ledger).
     public var head: Int64 = 0
     public var eventCount = 0
+
+    public init() {}
 }

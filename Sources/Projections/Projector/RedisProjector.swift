@@ -41,6 +41,11 @@ public final class RedisProjector: Service, Sendable {
                 }
             }
         }
+        await close()
+    }
+
+    /// Leaves the consumer group and closes the Redis connection (`run` does this when it ends).
+    public func close() async {
         await consumer.close()
         await redis.close()
     }

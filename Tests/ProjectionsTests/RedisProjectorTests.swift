@@ -1,0 +1,66 @@
+import Foundation
+import Ledger
+import Projections
+import TestSupport
+import Testing
+
+/// Relay → mock Kafka → projector → Redis, compared with the fold of the ledger.
+@Suite(.timeLimit(.minutes(3))) struct RedisProjectorTests {
+    private func auditor(_ world: ProjectionWorld) -> LedgerAuditor {
+        LedgerAuditor(reader: world.harness.reader, namespace: world.fixture.namespace)
+    }
+
+    /// A second projector (its own consumer group and Redis connection) and the whole topic
+    /// as that group receives it.
+    private func secondProjector(_ world: ProjectionWorld) async throws -> (RedisProjector, [KafkaMessage]) {
+        let expected = try await world.harness.reader.positionsByProduct(through: world.head()).values.reduce(0) { $0 + $1.count }
+        let consumer = try await KafkaConsumer.connect(configuration: KafkaConfiguration(brokers: world.brokers), groupID: TestServices.uniqueName("again"))
+        try await consumer.subscribe(topics: [world.topic])
+        var messages = [KafkaMessage]()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while messages.count < expected, ContinuousClock.now < deadline {
+            messages += try await consumer.poll(maxMessages: 1_000, timeoutMs: 200)
+        }
+        let projector = RedisProjector(
+            consumer: consumer, redis: try await RedisConnection.connect(url: world.fixture.redisURL), namespace: world.fixture.namespace)
+        return (projector, messages)
+    }
+
+    @Test func theProjectionEqualsTheLedgerAndRedeliveryChangesNoByte() async throws {
+        try await ProjectionWorld.run { world in
+            try await world.runWorkload(products: 1...3)
+            let report = try await withRunning([world.relay, world.projector]) {
+                try await world.runWorkload(products: 4...5)
+                return try await auditor(world).audit(
+                    redis: world.fixture.redis, kafka: (KafkaConfiguration(brokers: world.brokers), world.topic), projectionWaitMs: 30_000)
+            }
+            #expect(report.eventCount > 200)
+            #expect(report.differences == [], "tables, Redis and the topic all agree with the events")
+
+            let once = try await world.fixture.dump()
+            #expect(!once.isEmpty)
+            // The same messages again, out of a second consumer group, then once more backwards.
+            let (second, messages) = try await secondProjector(world)
+            #expect(messages.count == report.eventCount)
+            #expect(try await second.apply(messages) == 0)
+            #expect(try await second.apply(messages.reversed()) == 0)
+            #expect(try await world.fixture.dump() == once, "Redis is byte for byte what one delivery left")
+            await second.close()
+        }
+    }
+
+    @Test func aReadModelMissingAnEventIsCompletedByRedelivery() async throws {
+        try await ProjectionWorld.run { world in
+            try await world.runWorkload(products: 1...2)
+            while try await world.relay.publishNextBatch() > 0 {}
+            let (projector, messages) = try await secondProjector(world)
+            // Everything but product 2's events first; then the lot: only the missing ones apply.
+            let first = messages.filter { $0.key != Array("2".utf8) }
+            #expect(try await projector.apply(first) == first.count)
+            #expect(try await projector.apply(messages) == messages.count - first.count)
+            let report = try await auditor(world).audit(redis: world.fixture.redis, kafka: nil)
+            #expect(report.differences == [])
+            await projector.close()
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Ledger
+import Projections
+import TestSupport
+import Testing
+
+@Suite(.timeLimit(.minutes(3))) struct TentativeReconcilerTests {
+    @Test func anAbandonedTentativeIsRolledBackAndTheUnitIsForSaleAgain() async throws {
+        try await ProjectionWorld.run { world in
+            _ = try await world.harness.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 2, limitPerUser: 1)))
+            while try await world.relay.publishNextBatch() > 0 {}
+            try await withRunning([world.projector]) {
+                let projected = try await eventually { try await world.fixture.product(1).config["available"] == "2" }
+                #expect(projected)
+            }
+            let pool = try await RedisPipelinePool.connect(url: world.fixture.redisURL, connections: 1, maxPipelineLength: 64, maxQueueDepth: 100)
+            let generation = ProjectionGeneration(
+                connection: try await RedisConnection.connect(url: world.fixture.redisURL), namespace: world.fixture.namespace, refreshMs: 1_000)
+            let gate = ReservationGate(pool: pool, generation: generation)
+            let longAgo = Timestamp.now().adding(seconds: -120)
+            try await withRunning([pool]) {
+                // A request that passed the gate and died before the ledger: nothing in PostgreSQL.
+                let abandoned = UUID.v7().lowercased
+                #expect(try await gate.reserve(productId: 1, userId: 10, quantity: 1, reservationId: abandoned, idempotencyKey: nil, now: longAgo) == .reserved)
+                // One that passed the gate long ago and did reach the ledger (projector not run since).
+                let committed = UUID.v7().lowercased
+                #expect(try await gate.reserve(productId: 1, userId: 11, quantity: 1, reservationId: committed, idempotencyKey: nil, now: longAgo) == .reserved)
+                let result = try await world.harness.submit(.reserve(.init(reservationId: committed, productId: 1, userId: 11, quantity: 1, idempotencyKey: nil)))
+                #expect(result.reservation?.reservationId == committed)
+                // A fresh tentative of a request still in flight.
+                let inFlight = UUID.v7().lowercased
+                #expect(try await gate.reserve(productId: 1, userId: 12, quantity: 1, reservationId: inFlight, idempotencyKey: nil, now: .now()) == .soldOut)
+
+                let reconciler = TentativeReconciler(redis: world.fixture.redis, namespace: world.fixture.namespace, reader: world.harness.reader)
+                #expect(try await reconciler.pass() == 1)
+                #expect(try await reconciler.pass() == 0, "a second pass finds nothing")
+                let product = try await world.fixture.product(1)
+                #expect(product.reservations[abandoned] == nil)
+                #expect(product.tentatives.keys.sorted() == [committed], "the committed one waits for the projector")
+                #expect(product.config["available"] == "1")
+                #expect(try await gate.reserve(productId: 1, userId: 12, quantity: 1, reservationId: inFlight, idempotencyKey: nil, now: .now()) == .reserved,
+                        "the abandoned unit is for sale again")
+            }
+            await generation.close()
+        }
+    }
+}
