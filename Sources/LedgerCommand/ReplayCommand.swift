@@ -34,13 +34,13 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         await redis.close()
         await postgres.close()
-        let seconds = Double(report.duration.components.seconds) + Double(report.duration.components.attoseconds) / 1e18
+        let seconds = report.rebuildDuration.milliseconds / 1000
         let rate = seconds > 0 ? Int(Double(report.eventCount + report.caughtUpEvents) / seconds) : 0
         print("replayed \(report.eventCount) events of \(report.productCount) products into generation \(report.generation) "
-            + "(+\(report.caughtUpEvents) caught up) in \(String(format: "%.2f", seconds)) s: \(rate) events/s")
+            + "(+\(report.caughtUpEvents) caught up) and switched in \(String(format: "%.2f", seconds)) s: \(rate) events/s")
         guard verify else { return }
         guard !report.differences.isEmpty else {
-            print("verified: the new read model equals the fold of the ledger")
+            print("verified in \(String(format: "%.2f", report.verifyDuration.milliseconds / 1000)) s: the new read model equals the fold of the ledger")
             return
         }
         print(TextTable(report.differences))

@@ -36,6 +36,37 @@ import Testing
         #expect(throws: EventCodec.DecodingFailure.self) { try EventCodec.decode(type: "Unheard", schemaVersion: 1, data: "{}") }
     }
 
+    /// Data written by other JSON writers (escaped slashes, \u escapes, surrogate pairs,
+    /// spaces) decodes to the same event as the writer meant.
+    @Test func foreignlyEscapedDataDecodesTheSame() throws {
+        let names = ["a/b", "quote \" and \\ back", "tab\tnew\nline", "é ü 秒杀 😀", "\u{01}\u{1F}", ""]
+        let encoder = JSONEncoder()
+        for name in names {
+            let listed = ProductListed(
+                productId: 9, name: name, priceMinor: 1, currency: "EUR", stock: 3, startsAt: Timestamp(epochMs: 1_000),
+                endsAt: Timestamp(epochMs: 2_000), limitPerUser: 1, reservationTTLSeconds: 60)
+            let foreign = String(decoding: try encoder.encode(listed), as: UTF8.self)
+            #expect(try EventCodec.decode(type: "ProductListed", schemaVersion: 1, data: foreign) == .productListed(listed), "\(foreign)")
+        }
+        let spaced = #"{ "productId" : 4 , "quantity" : 7 }"#
+        #expect(try EventCodec.decode(type: "StockAdded", schemaVersion: 1, data: spaced) == .stockAdded(StockAdded(productId: 4, quantity: 7)))
+        let escapedPair = #"{"productId":1,"name":"\ud83d\ude00\u00e9","priceMinor":1,"currency":"EUR","stock":1,"startsAt":"1970-01-01T00:00:01.000Z","endsAt":"1970-01-01T00:00:02.000Z","limitPerUser":1,"reservationTTLSeconds":1}"#
+        guard case .productListed(let decoded) = try EventCodec.decode(type: "ProductListed", schemaVersion: 1, data: escapedPair) else {
+            Issue.record("not a listing")
+            return
+        }
+        #expect(decoded.name == "😀é")
+    }
+
+    @Test func malformedOrMistypedDataIsRefused() {
+        for data in [
+            #"{"productId":"4","quantity":7}"#, #"{"productId":4}"#, #"{"productId":4,"quantity":7.5}"#,
+            #"{"productId":4,"quantity":7"#, #"{"productId":99999999999999999999,"quantity":1}"#, "[]", "",
+        ] {
+            #expect(throws: EventCodec.DecodingFailure.self, "\(data)") { try EventCodec.decode(type: "StockAdded", schemaVersion: 1, data: data) }
+        }
+    }
+
     @Test func timestampsFormatAndParseExactly() throws {
         for ms: Int64 in [0, 1, 999, 951_782_400_000, 1_764_000_000_123, 4_102_444_799_999, -1, -86_400_001] {
             let stamp = Timestamp(epochMs: ms)
@@ -44,6 +75,8 @@ import Testing
         #expect(Timestamp(epochMs: 951_782_400_000).iso8601 == "2000-02-29T00:00:00.000Z")
         #expect(Timestamp(iso8601: "2026-11-24T18:00:00+02:00") == Timestamp(iso8601: "2026-11-24T16:00:00Z"))
         #expect(Timestamp(iso8601: "yesterday") == nil)
+        #expect(Timestamp(iso8601: "2026-13-24T18:00:00.000Z") == nil, "month 13")
+        #expect(Timestamp(iso8601: "2026-11-24T18:00:00.5Z") == Timestamp(iso8601: "2026-11-24T18:00:00.500Z"), "the general parser takes other forms")
     }
 
     @Test func uuidV7IsTimeOrderedAndVersioned() {

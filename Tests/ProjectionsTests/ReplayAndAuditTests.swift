@@ -11,6 +11,7 @@ import Testing
 
     private func replayer(_ world: ProjectionWorld) -> ProjectionReplayer {
         var limits = Limits()
+        limits.generationRefreshMs = 50
         limits.replaySwitchGraceMs = 100
         return ProjectionReplayer(reader: world.harness.reader, redis: world.fixture.redis, namespace: world.fixture.namespace, limits: limits)
     }

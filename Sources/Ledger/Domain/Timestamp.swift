@@ -22,7 +22,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// Parses ISO-8601 with or without fractional seconds and with any UTC offset.
     public init?(iso8601 text: String) {
-        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
+        if let epochMs = Self.epochMs(canonical: text) {
+            self.init(epochMs: epochMs)
+        } else if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
             self.init(date)
         } else if let date = try? Date(text, strategy: Date.ISO8601FormatStyle()) {
             self.init(date)
@@ -53,6 +55,38 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     }
 
     public var description: String { iso8601 }
+
+    /// The form `iso8601` writes (`2026-11-24T18:00:00.000Z`), parsed without a formatter: the
+    /// replay reads it once per event. Anything else returns nil and takes the general parser.
+    static func epochMs(canonical text: String) -> Int64? {
+        var utf8 = text.utf8
+        return utf8.withContiguousStorageIfAvailable { bytes -> Int64? in
+            guard bytes.count == 24, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54, bytes[13] == 0x3A,
+                bytes[16] == 0x3A, bytes[19] == 0x2E, bytes[23] == 0x5A
+            else { return nil }
+            func number(_ start: Int, _ count: Int) -> Int64? {
+                var value: Int64 = 0
+                for index in start..<start + count {
+                    let digit = Int64(bytes[index]) - 0x30
+                    guard digit >= 0 && digit <= 9 else { return nil }
+                    value = value * 10 + digit
+                }
+                return value
+            }
+            guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+                let minute = number(14, 2), let second = number(17, 2), let ms = number(20, 3),
+                (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
+            else { return nil }
+            // Days-from-civil (Howard Hinnant), the inverse of `iso8601`.
+            let y = month <= 2 ? year - 1 : year
+            let era = (y >= 0 ? y : y - 399) / 400
+            let yearOfEra = y - era * 400
+            let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+            let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+            let days = era * 146_097 + dayOfEra - 719_468
+            return days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms
+        } ?? nil
+    }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()

@@ -70,6 +70,9 @@ public enum EventCodec {
         guard schemaVersion >= 1, schemaVersion <= current else {
             throw DecodingFailure(type: type, schemaVersion: schemaVersion, reason: "this build reads versions 1…\(current)")
         }
+        if schemaVersion == current, let object = FlatJSONObject(data), let event = decodeFlat(type: type, object) {
+            return event
+        }
         var bytes = Data(data.utf8)
         if schemaVersion < current {
             guard var object = try JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
@@ -94,6 +97,50 @@ public enum EventCodec {
             }
         } catch {
             throw DecodingFailure(type: type, schemaVersion: schemaVersion, reason: "\(error)")
+        }
+    }
+
+    /// The fast path for data in today's version: nil when a field is missing or mistyped, and
+    /// the general decoder then reports it.
+    private static func decodeFlat(type: String, _ object: FlatJSONObject) -> LedgerEvent? {
+        func time(_ key: String) -> Timestamp? { object.string(key).flatMap(Timestamp.init(iso8601:)) }
+        switch type {
+        case "ProductListed":
+            guard let productId = object.int64("productId"), let name = object.string("name"),
+                let priceMinor = object.int64("priceMinor"), let currency = object.string("currency"),
+                let stock = object.int64("stock"), let startsAt = time("startsAt"), let endsAt = time("endsAt"),
+                let limitPerUser = object.int64("limitPerUser"), let ttl = object.int64("reservationTTLSeconds")
+            else { return nil }
+            return .productListed(ProductListed(
+                productId: productId, name: name, priceMinor: priceMinor, currency: currency, stock: stock,
+                startsAt: startsAt, endsAt: endsAt, limitPerUser: limitPerUser, reservationTTLSeconds: ttl))
+        case "StockAdded":
+            guard let productId = object.int64("productId"), let quantity = object.int64("quantity") else { return nil }
+            return .stockAdded(StockAdded(productId: productId, quantity: quantity))
+        case "StockReserved":
+            guard let reservationId = object.string("reservationId"), let productId = object.int64("productId"),
+                let userId = object.int64("userId"), let quantity = object.int64("quantity"),
+                let unitPriceMinor = object.int64("unitPriceMinor"), let expiresAt = time("expiresAt"),
+                let key = object.optionalString("idempotencyKey")
+            else { return nil }
+            return .stockReserved(StockReserved(
+                reservationId: reservationId, productId: productId, userId: userId, quantity: quantity,
+                unitPriceMinor: unitPriceMinor, expiresAt: expiresAt, idempotencyKey: key))
+        case "ReservationReverted":
+            guard let reservationId = object.string("reservationId"), let productId = object.int64("productId"),
+                let userId = object.int64("userId"), let quantity = object.int64("quantity"),
+                let reason = object.string("reason").flatMap(RevertReason.init(rawValue:))
+            else { return nil }
+            return .reservationReverted(ReservationReverted(
+                reservationId: reservationId, productId: productId, userId: userId, quantity: quantity, reason: reason))
+        case "OrderConfirmed":
+            guard let reservationId = object.string("reservationId"), let productId = object.int64("productId"),
+                let userId = object.int64("userId"), let orderId = object.string("orderId"), let paymentRef = object.string("paymentRef")
+            else { return nil }
+            return .orderConfirmed(OrderConfirmed(
+                reservationId: reservationId, productId: productId, userId: userId, orderId: orderId, paymentRef: paymentRef))
+        default:
+            return nil
         }
     }
 

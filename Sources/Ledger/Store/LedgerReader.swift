@@ -116,19 +116,10 @@ public final class LedgerReader: Sendable {
             try session.transaction { session in
                 try session.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 var snapshot = LedgerSnapshot()
+                snapshot.reserveCapacity(events: try session.query("SELECT position FROM ledger_head")[0]["position"].int64())
                 while true {
-                    let page = try session.query(
-                        "SELECT position, type, schema_version, data::text AS data, product_id FROM events WHERE position > $1 ORDER BY position LIMIT $2",
-                        [.int64(snapshot.head), .int64(Int64(pageSize))])
-                    for row in page {
-                        let position = try row["position"].int64()
-                        let event = try EventCodec.decode(
-                            type: try row["type"].string(), schemaVersion: try row["schema_version"].int(), data: try row["data"].string())
-                        snapshot.folded.apply(event, position: position)
-                        snapshot.lastPositions[event.productId] = position
-                        snapshot.head = position
-                        snapshot.eventCount += 1
-                    }
+                    let page = try session.query(Self.foldPageSQL, [.int64(snapshot.head), .int64(Int64(pageSize))])
+                    try snapshot.apply(page)
                     if page.count < pageSize { break }
                 }
                 if includingTables { snapshot.tables = try Self.tables(session) }
@@ -136,6 +127,27 @@ public final class LedgerReader: Sendable {
             }
         }
     }
+
+    /// The fold of the whole log without a snapshot transaction: pages are read by position,
+    /// which only grows in commit order, so every page continues the previous one exactly. The
+    /// next page is fetched while this one is folded (replay: the database and the fold each
+    /// get a core).
+    public func foldLog(pageSize: Int = 20_000) async throws -> LedgerSnapshot {
+        var snapshot = LedgerSnapshot()
+        snapshot.reserveCapacity(events: try await connection.query("SELECT position FROM ledger_head")[0]["position"].int64())
+        var page = try await connection.query(Self.foldPageSQL, [.int64(0), .int64(Int64(pageSize))])
+        while true {
+            let last = page.isEmpty ? snapshot.head : try page[page.count - 1]["position"].int64()
+            let isLast = page.count < pageSize
+            async let next = isLast ? nil : connection.query(Self.foldPageSQL, [.int64(last), .int64(Int64(pageSize))])
+            try snapshot.apply(page)
+            guard let following = try await next else { return snapshot }
+            page = following
+        }
+    }
+
+    static let foldPageSQL =
+        "SELECT position, type, schema_version, data::text AS data, product_id FROM events WHERE position > $1 ORDER BY position LIMIT $2"
 
     private static func tables(_ session: PostgresSession) throws -> LedgerState {
         var state = LedgerState()

@@ -29,7 +29,7 @@ public struct Limits: Sendable, Hashable {
     public var gateMaxPipelineLength = 512
     public var gateMaxQueueDepth = 20_000
     /// How stale the gate's idea of the live read-model generation may be (replay switches it).
-    public var generationRefreshMs = 1_000
+    public var generationRefreshMs = 500
 
     /// Relay: events per produce round, how long it sleeps without a NOTIFY, back-off after a
     /// failure, and how often it compares the topic's watermarks with its checkpoint.
@@ -52,7 +52,7 @@ public struct Limits: Sendable, Hashable {
     /// switching generations before the final catch-up (longer than `generationRefreshMs`).
     public var replayPageSize = 20_000
     public var replayPipelineLength = 1_000
-    public var replaySwitchGraceMs = 2_000
+    public var replaySwitchGraceMs = 600
 
     public init() {}
 }

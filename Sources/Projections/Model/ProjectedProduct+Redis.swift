@@ -17,32 +17,6 @@ extension ProjectedProduct {
         return product
     }
 
-    /// `HSET`/`ZADD` commands that write this model into empty keys, at most `chunk` fields each.
-    public func writeCommands(_ keys: ProductKeys, chunk: Int) -> [[RedisArgument]] {
-        var commands = [[RedisArgument]]()
-        func hset(_ key: String, _ fields: [String: String]) {
-            let sorted = fields.sorted { $0.key < $1.key }
-            var start = 0
-            while start < sorted.count {
-                var command: [RedisArgument] = ["HSET", RedisArgument(key)]
-                for (field, value) in sorted[start..<min(start + chunk, sorted.count)] {
-                    command.append(RedisArgument(field))
-                    command.append(RedisArgument(value))
-                }
-                commands.append(command)
-                start += chunk
-            }
-        }
-        hset(keys.config, config)
-        hset(keys.users, users)
-        hset(keys.reservations, reservations)
-        hset(keys.idempotencyKeys, idempotencyKeys)
-        for (id, since) in tentatives.sorted(by: { $0.key < $1.key }) {
-            commands.append(["ZADD", RedisArgument(keys.tentatives), RedisArgument(since), RedisArgument(id)])
-        }
-        return commands
-    }
-
     private static func fieldMap(_ reply: RedisReply) throws -> [String: String] {
         guard let elements = reply.array, elements.count % 2 == 0 else {
             throw RedisError(code: .unexpectedReply, message: "expected field/value pairs")
@@ -60,22 +34,54 @@ extension ProjectedProduct {
     }
 }
 
+/// The hashes of one product's read model.
+public enum ProjectionHash: Sendable, CaseIterable {
+    case config, users, reservations, idempotencyKeys
+
+    func key(_ keys: ProductKeys) -> String {
+        switch self {
+        case .config: return keys.config
+        case .users: return keys.users
+        case .reservations: return keys.reservations
+        case .idempotencyKeys: return keys.idempotencyKeys
+        }
+    }
+}
+
 extension LedgerSnapshot {
+    /// Every field of the read model these events produce, once the projector has applied
+    /// everything and no tentative is open. The one definition behind both `expectedProjection`
+    /// (audits) and replay's writes.
+    public func forEachExpectedField(_ body: (_ productId: Int64, _ hash: ProjectionHash, _ field: String, _ value: String) throws -> Void) rethrows {
+        for (productId, product) in folded.products {
+            for (field, value) in ProjectedProduct(expected: product, appliedPosition: lastPositions[productId] ?? 0).config {
+                try body(productId, .config, field, value)
+            }
+        }
+        for reservation in folded.reservations.values where folded.products[reservation.productId] != nil {
+            let key = reservation.idempotencyKey ?? ""
+            try body(
+                reservation.productId, .reservations, reservation.reservationId,
+                ProjectedProduct.record(status: reservation.status.rawValue, userId: reservation.userId, quantity: reservation.quantity, key: key))
+            if !key.isEmpty {
+                try body(reservation.productId, .idempotencyKeys, String(reservation.userId) + ":" + key, reservation.reservationId)
+            }
+        }
+        for (key, quantity) in folded.purchases where quantity != 0 && folded.products[key.productId] != nil {
+            try body(key.productId, .users, String(key.userId), String(quantity))
+        }
+    }
+
     /// Per product, the read model these events produce.
     public func expectedProjection() -> [Int64: ProjectedProduct] {
-        var reservationsByProduct = [Int64: [ReservationState]]()
-        for reservation in folded.reservations.values {
-            reservationsByProduct[reservation.productId, default: []].append(reservation)
-        }
-        var purchasesByProduct = [Int64: [Int64: Int64]]()
-        for (key, quantity) in folded.purchases {
-            purchasesByProduct[key.productId, default: [:]][key.userId] = quantity
-        }
-        var expected = [Int64: ProjectedProduct]()
-        for (productId, product) in folded.products {
-            expected[productId] = ProjectedProduct(
-                expected: product, reservations: reservationsByProduct[productId] ?? [],
-                purchases: purchasesByProduct[productId] ?? [:], appliedPosition: lastPositions[productId] ?? 0)
+        var expected = [Int64: ProjectedProduct](minimumCapacity: folded.products.count)
+        forEachExpectedField { productId, hash, field, value in
+            switch hash {
+            case .config: expected[productId, default: ProjectedProduct()].config[field] = value
+            case .users: expected[productId, default: ProjectedProduct()].users[field] = value
+            case .reservations: expected[productId, default: ProjectedProduct()].reservations[field] = value
+            case .idempotencyKeys: expected[productId, default: ProjectedProduct()].idempotencyKeys[field] = value
+            }
         }
         return expected
     }

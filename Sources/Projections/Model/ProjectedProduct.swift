@@ -12,9 +12,9 @@ public struct ProjectedProduct: Sendable, Hashable {
 
     public init() {}
 
-    /// The model the events of `product` produce: what the projector leaves once it has applied
-    /// everything up to `appliedPosition` (the product's last event) and no tentative is open.
-    public init(expected product: ProductState, reservations: [ReservationState], purchases: [Int64: Int64], appliedPosition: Int64) {
+    /// The sale config part of the model the events of `product` produce once everything up to
+    /// `appliedPosition` (the product's last event) is applied.
+    public init(expected product: ProductState, appliedPosition: Int64) {
         let listing = product.listing
         config = [
             "name": listing.name, "priceMinor": String(listing.priceMinor), "currency": listing.currency,
@@ -23,21 +23,18 @@ public struct ProjectedProduct: Sendable, Hashable {
             "total": String(product.totalStock), "available": String(product.available),
             "soldOut": product.available <= 0 ? "1" : "0", "applied": String(appliedPosition),
         ]
-        for (user, quantity) in purchases where quantity != 0 {
-            users[String(user)] = String(quantity)
-        }
-        for reservation in reservations {
-            let key = reservation.idempotencyKey ?? ""
-            self.reservations[reservation.reservationId] = Self.record(
-                status: reservation.status.rawValue, userId: reservation.userId, quantity: reservation.quantity, key: key)
-            if !key.isEmpty {
-                idempotencyKeys["\(reservation.userId):\(key)"] = reservation.reservationId
-            }
-        }
     }
 
     static func record(status: String, userId: Int64, quantity: Int64, key: String) -> String {
-        "\(status)|\(userId)|\(quantity)|\(key)"
+        var record = status
+        record.reserveCapacity(status.utf8.count + key.utf8.count + 24)
+        record += "|"
+        record += String(userId)
+        record += "|"
+        record += String(quantity)
+        record += "|"
+        record += key
+        return record
     }
 
     /// This model with the effects of its open tentatives taken out: what it will be once each

@@ -16,7 +16,9 @@ public struct ProjectionReplayer: Sendable {
         public var eventCount: Int
         public var productCount: Int
         public var caughtUpEvents: Int
-        public var duration: Duration
+        /// From the start to the old generation dropped (fold, write, catch-up, switch, grace).
+        public var rebuildDuration: Duration
+        public var verifyDuration: Duration
         public var differences: [AuditDifference]
     }
 
@@ -36,6 +38,7 @@ public struct ProjectionReplayer: Sendable {
         reader: LedgerReader, redis: RedisConnection, namespace: String = ProjectionKeys.defaultNamespace, limits: Limits = Limits(),
         logger: Logger = Logger(label: "ledger.replay")
     ) {
+        precondition(limits.replaySwitchGraceMs > limits.generationRefreshMs, "the grace must outlast every cached generation")
         self.reader = reader
         self.redis = redis
         self.namespace = namespace
@@ -66,17 +69,10 @@ public struct ProjectionReplayer: Sendable {
         let new = old.next
         try await drop(new)  // leftovers of a replay that died
 
-        let snapshot = try await reader.snapshot(includingTables: false)
+        let snapshot = try await reader.foldLog(pageSize: limits.replayPageSize)
         logger.info("replay: ledger folded", metadata: ["events": "\(snapshot.eventCount)", "elapsed": "\(ContinuousClock.now - start)"])
-        let expected = snapshot.expectedProjection()
-        var commands = [[RedisArgument]]()
-        for (productId, product) in expected {
-            commands += product.writeCommands(new.product(productId), chunk: 500)
-        }
-        if !expected.isEmpty {
-            commands.append(["SADD", RedisArgument(new.products)] + expected.keys.sorted().map { RedisArgument($0) })
-        }
-        try await send(commands)
+        let commandCount = try await write(snapshot, into: new)
+        logger.info("replay: read model written", metadata: ["commands": "\(commandCount)", "elapsed": "\(ContinuousClock.now - start)"])
 
         var position = snapshot.head
         var caughtUp = try await catchUp(new, from: &position)
@@ -92,14 +88,16 @@ public struct ProjectionReplayer: Sendable {
         caughtUp += try await catchUp(new, from: &position)
         try await drop(old)
 
+        let rebuilt = ContinuousClock.now
         var differences = [AuditDifference]()
         if verify {
             let auditor = LedgerAuditor(reader: reader, namespace: namespace, limits: limits)
             differences = try await auditor.redisDifferences(try await reader.snapshot(includingTables: false), redis: redis, waitMs: 10_000)
         }
         return Report(
-            generation: new.generation, eventCount: snapshot.eventCount, productCount: expected.count,
-            caughtUpEvents: caughtUp, duration: ContinuousClock.now - start, differences: differences)
+            generation: new.generation, eventCount: snapshot.eventCount, productCount: snapshot.folded.products.count,
+            caughtUpEvents: caughtUp, rebuildDuration: rebuilt - start,
+            verifyDuration: ContinuousClock.now - rebuilt, differences: differences)
     }
 
     /// Applies the events after `position` with the projector's script; returns how many.
@@ -114,21 +112,62 @@ public struct ProjectionReplayer: Sendable {
         }
     }
 
-    /// Pipelines the commands, a round trip per `replayPipelineLength` commands or ~64k arguments,
-    /// so neither side buffers the whole model.
-    private func send(_ commands: [[RedisArgument]]) async throws {
-        var batch = [[RedisArgument]]()
-        var arguments = 0
-        for command in commands {
-            batch.append(command)
-            arguments += command.count
-            if batch.count >= limits.replayPipelineLength || arguments >= 65_536 {
-                for reply in try await redis.pipeline(batch) { _ = try reply.orThrow() }
-                batch.removeAll(keepingCapacity: true)
+    /// Writes the model of `snapshot` with pipelined HSETs of up to 500 fields: a round trip per
+    /// `replayPipelineLength` commands or ~64k arguments, the next batch built while the previous
+    /// one is on the wire.
+    private func write(_ snapshot: LedgerSnapshot, into keys: ProjectionKeys) async throws -> Int {
+        let redis = self.redis
+        let fieldsPerCommand = 500
+        return try await withThrowingTaskGroup(of: Void.self) { inFlight in
+            var count = 0
+            var batch = [[RedisArgument]]()
+            var arguments = 0
+            func flush() async throws {
+                try await inFlight.next()  // at most one batch on the wire
+                let sending = batch
+                inFlight.addTask {
+                    for reply in try await redis.pipeline(sending) { _ = try reply.orThrow() }
+                }
+                batch = []
                 arguments = 0
             }
+            func close(_ command: [RedisArgument]) async throws {
+                batch.append(command)
+                arguments += command.count
+                count += 1
+                if batch.count >= limits.replayPipelineLength || arguments >= 65_536 { try await flush() }
+            }
+            // Commands are built on one task (a core) while this one sends them (Redis, the other).
+            let (commands, output) = AsyncStream<[RedisArgument]>.makeStream()
+            async let built: Void = Self.buildCommands(snapshot, into: keys, fieldsPerCommand: fieldsPerCommand, output)
+            for await command in commands { try await close(command) }
+            await built
+            let products = snapshot.folded.products.keys.sorted()
+            if !products.isEmpty { try await close(["SADD", RedisArgument(keys.products)] + products.map { RedisArgument($0) }) }
+            try await flush()
+            try await inFlight.waitForAll()
+            return count
         }
-        for reply in try await redis.pipeline(batch) { _ = try reply.orThrow() }
+    }
+
+    private static func buildCommands(
+        _ snapshot: LedgerSnapshot, into keys: ProjectionKeys, fieldsPerCommand: Int, _ output: AsyncStream<[RedisArgument]>.Continuation
+    ) async {
+        var open = [HashKey: [RedisArgument]]()
+        snapshot.forEachExpectedField { productId, hash, field, value in
+            let key = HashKey(productId: productId, hash: hash)
+            if open[key] == nil { open[key] = ["HSET", RedisArgument(hash.key(keys.product(productId)))] }
+            open[key]!.append(RedisArgument(field))
+            open[key]!.append(RedisArgument(value))
+            if open[key]!.count >= 2 + 2 * fieldsPerCommand { output.yield(open.removeValue(forKey: key)!) }
+        }
+        for command in open.values { output.yield(command) }
+        output.finish()
+    }
+
+    private struct HashKey: Hashable {
+        let productId: Int64
+        let hash: ProjectionHash
     }
 
     /// Deletes every key of a generation (SCAN + UNLINK: no long blocking command).
