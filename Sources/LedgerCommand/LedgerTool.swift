@@ -9,7 +9,7 @@ struct LedgerTool: AsyncParsableCommand {
         abstract: "Flash-sale order ledger: PostgreSQL event store, Redis gate, Kafka relay.",
         subcommands: [
             ServeCommand.self, MigrateCommand.self, ReplayCommand.self, AuditCommand.self, KafkaDevCommand.self,
-            BenchLedgerCommand.self,
+            BenchLedgerCommand.self, BenchProjectionsCommand.self,
         ]
     )
 

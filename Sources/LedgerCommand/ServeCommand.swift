@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if projector {
             let consumer = try await KafkaConsumer.connect(
-                configuration: KafkaConfiguration(brokers: brokers), groupID: RedisProjector.groupID, name: "projector-consumer")
+                configuration: RedisProjector.consumerConfiguration(brokers: brokers), groupID: RedisProjector.groupID, name: "projector-consumer")
             try await consumer.subscribe(topics: [connections.kafkaTopic])
             services.append(RedisProjector(
                 consumer: consumer, redis: try await RedisConnection.connect(url: connections.redisURL, name: "projector-redis"),

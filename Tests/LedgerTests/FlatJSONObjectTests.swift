@@ -20,10 +20,14 @@ import Testing
         #expect(foreign["b"] == .null)
         #expect(foreign["c"] == .bool(true))
         #expect(FlatJSONObject("{}")?.fields.isEmpty == true)
+
+        let envelope = try #require(FlatJSONObject(#"{"data":{"x":"}{\"","y":{"z":1}},"n":2}"#))
+        #expect(envelope.object("data") == #"{"x":"}{\"","y":{"z":1}}"#, "a nested object is kept as written")
+        #expect(envelope.int64("n") == 2)
     }
 
     @Test func declinesOtherShapes() {
-        for text in [#"{"a":{"b":1}}"#, #"{"a":[1]}"#, #"{"a":1.5}"#, #"{"a":1e3}"#, #"{"a":"x"} x"#, #"{"a":"\ud83d"}"#, #"{"a":"\q"}"#, #"{"a":"x""#, "{", ""] {
+        for text in [#"{"a":{"b":1}"#, #"{"a":[1]}"#, #"{"a":1.5}"#, #"{"a":1e3}"#, #"{"a":"x"} x"#, #"{"a":"\ud83d"}"#, #"{"a":"\q"}"#, #"{"a":"x""#, "{", ""] {
             #expect(FlatJSONObject(text) == nil, "\(text)")
         }
     }

@@ -1,5 +1,3 @@
-import Foundation
-
 extension RecordedEvent {
     /// The event as one JSON object (keys sorted, `data` and `metadata` nested): the Kafka
     /// message value and the HTTP event feed's item.
@@ -24,30 +22,27 @@ extension RecordedEvent {
         func failure(_ reason: String) -> EventCodec.DecodingFailure {
             EventCodec.DecodingFailure(type: "event envelope", schemaVersion: 1, reason: reason)
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw failure("not a JSON object")
-        }
+        guard let object = FlatJSONObject(String(decoding: bytes, as: UTF8.self)) else { throw failure("not a JSON object") }
         func int64(_ key: String) throws -> Int64 {
-            guard let number = object[key] as? NSNumber else { throw failure("\(key) is missing or not a number") }
-            return number.int64Value
+            guard let value = object.int64(key) else { throw failure("\(key) is missing or not an integer") }
+            return value
         }
-        func string(_ key: String, in source: [String: Any] = object) throws -> String {
-            guard let text = source[key] as? String else { throw failure("\(key) is missing or not a string") }
-            return text
+        func string(_ key: String) throws -> String {
+            guard let value = object.string(key) else { throw failure("\(key) is missing or not a string") }
+            return value
         }
-        guard let data = object["data"] as? [String: Any], let metadata = object["metadata"] as? [String: Any] else {
-            throw failure("data or metadata is missing")
-        }
+        guard let data = object.object("data"), let metadataText = object.object("metadata"),
+            let metadata = FlatJSONObject(metadataText), let actor = metadata.string("actor")
+        else { throw failure("data or metadata is missing") }
         guard let recordedAt = Timestamp(iso8601: try string("recordedAt")) else { throw failure("recordedAt is not ISO-8601") }
-        let dataText = String(decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]), as: UTF8.self)
+        guard let userId = object.optionalInt64("userId") else { throw failure("userId is not an integer") }
         self.init(
             position: try int64("position"), streamId: try string("streamId"), streamVersion: try int64("streamVersion"),
             eventId: try string("eventId"), type: try string("type"), schemaVersion: Int(try int64("schemaVersion")),
-            data: dataText,
+            data: data,
             metadata: EventMetadata(
-                correlationId: metadata["correlationId"] as? String, causationId: metadata["causationId"] as? String,
-                requestId: metadata["requestId"] as? String, actor: try string("actor", in: metadata)),
-            recordedAt: recordedAt, productId: try int64("productId"),
-            userId: object["userId"] == nil ? nil : try int64("userId"))
+                correlationId: metadata.string("correlationId"), causationId: metadata.string("causationId"),
+                requestId: metadata.string("requestId"), actor: actor),
+            recordedAt: recordedAt, productId: try int64("productId"), userId: userId)
     }
 }

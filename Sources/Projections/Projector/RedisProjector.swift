@@ -24,6 +24,12 @@ public final class RedisProjector: Service, Sendable {
         self.logger = logger
     }
 
+    /// Consumer settings for low lag: a fetch returns after at most 20 ms even when the broker
+    /// (librdkafka's mock cluster does this) holds it until `fetch.wait.max.ms` (default 500).
+    public static func consumerConfiguration(brokers: String) -> KafkaConfiguration {
+        KafkaConfiguration(brokers: brokers, ["fetch.wait.max.ms": "20"])
+    }
+
     /// The consumer group every projector instance shares.
     public static let groupID = "ledger-projector"
 

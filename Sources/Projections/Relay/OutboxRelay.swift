@@ -64,8 +64,10 @@ public final class OutboxRelay: Service, Sendable {
                     listening = true
                 }
                 if lastResetCheck.map({ ContinuousClock.now - $0 >= .milliseconds(limits.relayResetCheckIntervalMs) }) ?? true {
+                    let started = ContinuousClock.now
                     try await republishIfTopicWasReset()
                     lastResetCheck = .now
+                    logger.debug("relay: checked the topic for a reset", metadata: ["elapsed": "\(ContinuousClock.now - started)"])
                 }
                 if try await publishNextBatch() == 0 {
                     _ = try await listener.waitForNotifications(timeoutMs: Int32(limits.relayPollIntervalMs))
