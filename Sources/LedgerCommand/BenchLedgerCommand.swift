@@ -41,18 +41,11 @@ struct BenchLedgerCommand: AsyncParsableCommand {
             writerConnections.append(try await PostgresConnection.connect(url: connections.databaseURL, name: "writer-\(index)"))
         }
         let writer = LedgerWriter(connections: writerConnections, onBatch: { statistics.record(batch: $0) })
-        let firstProduct = Int64.random(in: 1_000_000...9_000_000_000)
-        let productIds = (0..<Int64(products)).map { firstProduct + $0 }
-        let metadata = EventMetadata(actor: "bench")
+        let metadata = BenchSale.metadata
 
         let report = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await writer.run() }
-            for productId in productIds {
-                _ = try await writer.submit(.listProduct(ProductListed(
-                    productId: productId, name: "bench \(productId)", priceMinor: 100, currency: "EUR", stock: 1_000_000_000,
-                    startsAt: Timestamp.now().adding(seconds: -60), endsAt: Timestamp.now().adding(seconds: 86_400),
-                    limitPerUser: 1_000, reservationTTLSeconds: 3_600)), metadata: metadata)
-            }
+            let productIds = try await BenchSale.listProducts(products, on: writer)
             statistics.reset()
             let start = ContinuousClock.now
             let end = start + .seconds(duration)
@@ -111,6 +104,24 @@ struct BenchLedgerCommand: AsyncParsableCommand {
                 intended = start + interval * sequence
             }
         }
+    }
+}
+
+/// The sale the ledger benchmarks write to: products with stock and limits no load exhausts.
+enum BenchSale {
+    static let metadata = EventMetadata(actor: "bench")
+
+    /// Lists `count` products with fresh random ids; returns their ids.
+    static func listProducts(_ count: Int, on writer: LedgerWriter) async throws -> [Int64] {
+        let first = Int64.random(in: 1_000_000...9_000_000_000)
+        let productIds = (0..<Int64(count)).map { first + $0 }
+        for productId in productIds {
+            _ = try await writer.submit(.listProduct(ProductListed(
+                productId: productId, name: "bench \(productId)", priceMinor: 100, currency: "EUR", stock: 1_000_000_000,
+                startsAt: Timestamp.now().adding(seconds: -60), endsAt: Timestamp.now().adding(seconds: 86_400),
+                limitPerUser: 1_000, reservationTTLSeconds: 3_600)), metadata: metadata)
+        }
+        return productIds
     }
 }
 

@@ -66,20 +66,13 @@ struct BenchProjectionsCommand: AsyncParsableCommand {
         let sampler = LagSampler(
             database: try await PostgresConnection.connect(url: connections.databaseURL, name: "bench-sampler"),
             redis: try await RedisConnection.connect(url: connections.redisURL), keys: ProjectionKeys(namespace: namespace, generation: 1))
-        let firstProduct = Int64.random(in: 1_000_000...9_000_000_000)
-        let productIds = (0..<Int64(products)).map { firstProduct + $0 }
-        let metadata = EventMetadata(actor: "bench")
+        let metadata = BenchSale.metadata
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await writer.run() }
             group.addTask { try await relay.run() }
             group.addTask { try await projector.run() }
-            for productId in productIds {
-                _ = try await writer.submit(.listProduct(ProductListed(
-                    productId: productId, name: "bench \(productId)", priceMinor: 100, currency: "EUR", stock: 1_000_000_000,
-                    startsAt: Timestamp.now().adding(seconds: -60), endsAt: Timestamp.now().adding(seconds: 86_400),
-                    limitPerUser: 1_000, reservationTTLSeconds: 3_600)), metadata: metadata)
-            }
+            let productIds = try await BenchSale.listProducts(products, on: writer)
             // Measure a running pipeline: every product's partition is assigned and fetched once
             // a reservation of each product shows in Redis.
             for productId in productIds {

@@ -24,18 +24,12 @@ public final class LedgerWriter: Service, Sendable {
         let enqueuedAt: ContinuousClock.Instant
     }
 
-    private struct Queue {
-        var pending: [Pending] = []
-        var wakeUp: CheckedContinuation<Void, Never>?
-        var closed = false
-    }
-
     private let connections: [PostgresConnection]
     private let limits: Limits
     private let clock: @Sendable () -> Timestamp
     private let logger: Logger
     private let onBatch: (@Sendable (BatchReport) -> Void)?
-    private let queue = Mutex(Queue())
+    private let queue: BatchingQueue<Pending>
 
     public convenience init(
         connection: PostgresConnection, limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.writer"),
@@ -51,6 +45,7 @@ public final class LedgerWriter: Service, Sendable {
     ) {
         precondition(!connections.isEmpty, "the writer needs a connection")
         self.connections = connections
+        self.queue = BatchingQueue(maxDepth: limits.writerMaxQueueDepth)
         self.limits = limits
         self.clock = clock
         self.logger = logger
@@ -62,21 +57,12 @@ public final class LedgerWriter: Service, Sendable {
     public func submit(_ command: LedgerCommand, metadata: EventMetadata) async throws -> CommandResult {
         if let rejection = command.validate(limits) { return .rejected(rejection) }
         return try await withCheckedThrowingContinuation { continuation in
-            let refusal: LedgerError? = queue.withLock { queue in
-                if queue.closed { return LedgerError(.shuttingDown, "the ledger writer is shutting down") }
-                if queue.pending.count >= limits.writerMaxQueueDepth {
-                    return LedgerError(.overloaded, "\(queue.pending.count) commands are waiting for the ledger")
-                }
-                queue.pending.append(Pending(
-                    item: LedgerBatch.Item(command: command, metadata: metadata), continuation: continuation,
-                    enqueuedAt: .now))
-                if let wakeUp = queue.wakeUp {
-                    queue.wakeUp = nil
-                    wakeUp.resume()
-                }
-                return nil
+            let pending = Pending(item: LedgerBatch.Item(command: command, metadata: metadata), continuation: continuation, enqueuedAt: .now)
+            switch queue.enqueue(pending) {
+            case nil: break
+            case .closed?: continuation.resume(throwing: LedgerError(.shuttingDown, "the ledger writer is shutting down"))
+            case .full(let depth)?: continuation.resume(throwing: LedgerError(.overloaded, "\(depth) commands are waiting for the ledger"))
             }
-            if let refusal { continuation.resume(throwing: refusal) }
         }
     }
 
@@ -101,44 +87,29 @@ public final class LedgerWriter: Service, Sendable {
 
     /// Commands waiting for a batch (for metrics and back-pressure decisions).
     public var queueDepth: Int {
-        queue.withLock { $0.pending.count }
+        queue.peek().count
     }
 
     /// Stops taking commands; `run` returns after the queued ones are committed.
     public func shutdown() {
-        queue.withLock { queue in
-            queue.closed = true
-            queue.wakeUp?.resume()
-            queue.wakeUp = nil
-        }
+        queue.close()
     }
 
     // MARK: Batching
 
     private func nextBatch() async -> [Pending]? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.withLock { queue in
-                if queue.pending.isEmpty && !queue.closed {
-                    queue.wakeUp = continuation
-                } else {
-                    continuation.resume()
-                }
+        while true {
+            await queue.waitForWork()
+            // Group commit: give the oldest command up to the batch delay to gather company. Under
+            // load the previous commit already took longer than that and this does not wait.
+            let (oldest, count) = queue.peek()
+            if let oldest, count < limits.writerMaxBatchSize {
+                let waited = ContinuousClock.now - oldest.enqueuedAt
+                let delay = Duration.milliseconds(limits.writerBatchDelayMs)
+                if waited < delay { try? await Task.sleep(for: delay - waited) }
             }
-        }
-        // Group commit: give the oldest command up to the batch delay to gather company. Under
-        // load the previous commit already took longer than that and this does not wait.
-        let (oldest, count) = queue.withLock { ($0.pending.first?.enqueuedAt, $0.pending.count) }
-        if let oldest, count < limits.writerMaxBatchSize {
-            let waited = ContinuousClock.now - oldest
-            let delay = Duration.milliseconds(limits.writerBatchDelayMs)
-            if waited < delay { try? await Task.sleep(for: delay - waited) }
-        }
-        return queue.withLock { queue in
-            if queue.pending.isEmpty { return nil }  // closed and drained
-            let size = min(queue.pending.count, limits.writerMaxBatchSize)
-            let batch = Array(queue.pending.prefix(size))
-            queue.pending.removeFirst(size)
-            return batch
+            guard let batch = queue.take(max: limits.writerMaxBatchSize) else { return nil }  // closed and drained
+            if !batch.isEmpty { return batch }
         }
     }
 

@@ -1,5 +1,5 @@
+import Ledger
 import ServiceLifecycle
-import Synchronization
 
 /// A few connections shared by many concurrent callers. Script calls that arrive while every
 /// connection is busy wait in a bounded queue and leave together as one pipeline on the next
@@ -12,23 +12,16 @@ public final class RedisPipelinePool: Service, Sendable {
         let continuation: CheckedContinuation<RedisReply, Error>
     }
 
-    private struct Queue {
-        var pending: [Pending] = []
-        var wakeUp: CheckedContinuation<Void, Never>?
-        var closed = false
-    }
-
     private let connections: [RedisConnection]
     private let maxPipelineLength: Int
-    private let maxQueueDepth: Int
-    private let queue = Mutex(Queue())
+    private let queue: BatchingQueue<Pending>
 
     public init(connections: [RedisConnection], maxPipelineLength: Int, maxQueueDepth: Int) {
         precondition(!connections.isEmpty, "the pool needs a connection")
         precondition(maxPipelineLength > 0 && maxQueueDepth > 0, "limits are positive")
         self.connections = connections
         self.maxPipelineLength = maxPipelineLength
-        self.maxQueueDepth = maxQueueDepth
+        self.queue = BatchingQueue(maxDepth: maxQueueDepth)
     }
 
     public static func connect(url: String, connections: Int, maxPipelineLength: Int, maxQueueDepth: Int) async throws -> RedisPipelinePool {
@@ -47,17 +40,11 @@ public final class RedisPipelinePool: Service, Sendable {
     /// Runs the script in the next pipeline; an error reply is thrown as `RedisError.server`.
     public func evaluate(_ call: RedisScriptCall) async throws -> RedisReply {
         try await withCheckedThrowingContinuation { continuation in
-            let refusal: RedisError? = queue.withLock { queue in
-                if queue.closed { return RedisError(code: .closed, message: "the Redis pool is shut down") }
-                if queue.pending.count >= maxQueueDepth {
-                    return RedisError(code: .overloaded, message: "\(queue.pending.count) calls are waiting for Redis")
-                }
-                queue.pending.append(Pending(call: call, continuation: continuation))
-                queue.wakeUp?.resume()
-                queue.wakeUp = nil
-                return nil
+            switch queue.enqueue(Pending(call: call, continuation: continuation)) {
+            case nil: break
+            case .closed?: continuation.resume(throwing: RedisError(code: .closed, message: "the Redis pool is shut down"))
+            case .full(let depth)?: continuation.resume(throwing: RedisError(code: .overloaded, message: "\(depth) calls are waiting for Redis"))
             }
-            if let refusal { continuation.resume(throwing: refusal) }
         }.orThrow()
     }
 
@@ -86,29 +73,14 @@ public final class RedisPipelinePool: Service, Sendable {
 
     /// Takes no new calls; `run` returns after the queued ones are answered.
     public func shutdown() {
-        queue.withLock { queue in
-            queue.closed = true
-            queue.wakeUp?.resume()
-            queue.wakeUp = nil
-        }
+        queue.close()
     }
 
     private func nextBatch() async -> [Pending]? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.withLock { queue in
-                if queue.pending.isEmpty && !queue.closed {
-                    queue.wakeUp = continuation
-                } else {
-                    continuation.resume()
-                }
-            }
-        }
-        return queue.withLock { queue in
-            if queue.pending.isEmpty { return nil }  // closed and drained
-            let size = min(queue.pending.count, maxPipelineLength)
-            let batch = Array(queue.pending.prefix(size))
-            queue.pending.removeFirst(size)
-            return batch
+        while true {
+            await queue.waitForWork()
+            guard let batch = queue.take(max: maxPipelineLength) else { return nil }  // closed and drained
+            if !batch.isEmpty { return batch }
         }
     }
 
