@@ -20,7 +20,7 @@ migrate: services-up
 	source .local/env && "$$(swift build --show-bin-path)/ledger" migrate
 
 run: migrate
-	source .local/env && exec "$$(swift build --show-bin-path)/ledger" serve
+	source .local/env && exec "$$(swift build --show-bin-path)/ledger" serve --demo
 
 test: install
 	@scripts/test.sh

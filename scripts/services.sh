@@ -171,12 +171,16 @@ kafka_down() {
 }
 
 write_env() {
+    # A development JWT secret, made once per checkout and kept across restarts.
+    [ -s "$LOCAL/jwt-secret" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LOCAL/jwt-secret"
     cat >"$LOCAL/env" <<ENV
 export LEDGER_DATABASE_URL=postgresql://ledger@127.0.0.1:$PG_PORT/ledger
 export LEDGER_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 export LEDGER_KAFKA_BROKERS=$(cat "$LOCAL/kafka/bootstrap")
 export LEDGER_KAFKA_TOPIC=$KAFKA_TOPIC
 export LEDGER_SERVICES_SCRIPT=$ROOT/scripts/services.sh
+export LEDGER_JWT_SECRET=$(cat "$LOCAL/jwt-secret")
+export LEDGER_HTTP_PORT=${LEDGER_HTTP_PORT:-8080}
 ENV
 }
 

@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Foundation
 
@@ -17,4 +18,24 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(help: "Kafka topic that carries ledger events (env LEDGER_KAFKA_TOPIC).")
     var kafkaTopic = environment["LEDGER_KAFKA_TOPIC"] ?? "ledger.events"
+}
+
+/// How the API authenticates callers.
+struct AuthOptions: ParsableArguments {
+    @Option(help: "HS256 secret of bearer tokens (env LEDGER_JWT_SECRET).")
+    var jwtSecret = ConnectionOptions.environment["LEDGER_JWT_SECRET"] ?? ""
+
+    @Option(help: "bearer (JWT) or trusted-header (a gateway sets the user id; env LEDGER_AUTH_MODE).")
+    var authMode = ConnectionOptions.environment["LEDGER_AUTH_MODE"] ?? "bearer"
+
+    @Option(help: "Header carrying the user id in trusted-header mode (env LEDGER_TRUSTED_USER_HEADER); the role comes from X-User-Role.")
+    var trustedUserHeader = ConnectionOptions.environment["LEDGER_TRUSTED_USER_HEADER"] ?? "X-User-Id"
+
+    func validate() throws {
+        guard authMode == "bearer" || authMode == "trusted-header" else { throw ValidationError("--auth-mode is bearer or trusted-header") }
+        if authMode == "bearer" && jwtSecret.utf8.count < TokenAuthority.minimumSecretBytes {
+            throw ValidationError(
+                "set LEDGER_JWT_SECRET to at least \(TokenAuthority.minimumSecretBytes) bytes (make services-up writes a development one to .local/env)")
+        }
+    }
 }

@@ -8,7 +8,7 @@ struct LedgerTool: AsyncParsableCommand {
         commandName: "ledger",
         abstract: "Flash-sale order ledger: PostgreSQL event store, Redis gate, Kafka relay.",
         subcommands: [
-            ServeCommand.self, MigrateCommand.self, ReplayCommand.self, AuditCommand.self, KafkaDevCommand.self,
+            ServeCommand.self, MigrateCommand.self, TokenCommand.self, ReplayCommand.self, AuditCommand.self, KafkaDevCommand.self,
             BenchLedgerCommand.self, BenchProjectionsCommand.self,
         ]
     )

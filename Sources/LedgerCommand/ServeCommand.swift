@@ -1,5 +1,7 @@
 import API
 import ArgumentParser
+import Foundation
+import HTTPTypes
 import Ledger
 import Logging
 import Projections
@@ -7,9 +9,18 @@ import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Connect to PostgreSQL, Redis and Kafka and run the service until SIGTERM.")
+        commandName: "serve",
+        abstract: "Run the HTTP API with the writer, relay, projector, reconciler and expiry worker until SIGTERM.",
+        discussion: "SIGTERM or SIGINT: stop accepting, finish in-flight requests, commit what the writer holds, flush Kafka, exit 0.")
 
     @OptionGroup var connections: ConnectionOptions
+    @OptionGroup var auth: AuthOptions
+
+    @Option(help: "Address to listen on (env LEDGER_HTTP_HOST).")
+    var host = ConnectionOptions.environment["LEDGER_HTTP_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "HTTP port (env LEDGER_HTTP_PORT).")
+    var port = Int(ConnectionOptions.environment["LEDGER_HTTP_PORT"] ?? "") ?? 8080
 
     @Flag(inversion: .prefixedNo, help: "Publish the ledger to Kafka (the outbox relay).")
     var relay = true
@@ -20,9 +31,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Roll back gate tentatives that never reached the ledger.")
     var reconciler = true
 
+    @Flag(inversion: .prefixedNo, help: "Revert reservations past their expiry.")
+    var expiry = true
+
+    @Flag(help: "List a demo sale (product 1) if there is none and print a curl line that reserves a unit.")
+    var demo = false
+
     func run() async throws {
         LedgerTool.bootstrapLogging()
         let logger = Logger(label: "ledger.serve")
+        let limits = Limits()
         var services: [any Service] = []
         var brokers = connections.kafkaBrokers
         if brokers.isEmpty {
@@ -34,10 +52,16 @@ struct ServeCommand: AsyncParsableCommand {
                 "LEDGER_KAFKA_BROKERS is not set: using an in-process mock Kafka cluster; its topic does not outlive this process (the ledger keeps every event and the relay republishes)",
                 metadata: ["bootstrap": "\(brokers)"])
         }
-        let postgres = try await PostgresConnection.connect(url: connections.databaseURL)
-        let redis = try await RedisConnection.connect(url: connections.redisURL)
+        func postgres(_ name: String) async throws -> PostgresConnection {
+            try await PostgresConnection.connect(url: connections.databaseURL, name: name)
+        }
+        func redis(_ name: String) async throws -> RedisConnection {
+            try await RedisConnection.connect(url: connections.redisURL, name: name)
+        }
+        let probePostgres = try await postgres("probe-postgres")
+        let probeRedis = try await redis("probe-redis")
         let kafka = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: brokers))
-        let probe = ReadinessProbe(postgres: postgres, redis: redis, kafka: kafka, kafkaTopic: connections.kafkaTopic)
+        let probe = ReadinessProbe(postgres: probePostgres, redis: probeRedis, kafka: kafka, kafkaTopic: connections.kafkaTopic)
         let report = await probe.check()
         guard report.isReady else {
             for (dependency, failure) in report.failures.sorted(by: { $0.key < $1.key }) {
@@ -45,48 +69,89 @@ struct ServeCommand: AsyncParsableCommand {
             }
             throw ExitCode(3)
         }
-        logger.notice(
-            "ready: PostgreSQL, Redis and Kafka answer",
-            metadata: ["postgres": "\(postgres.redactedURL)", "redis": "\(ConnectionURL.redacted(connections.redisURL))", "kafka": "\(brokers)"])
-        let limits = Limits()
+
+        let writer = LedgerWriter(connections: [try await postgres("writer-0"), try await postgres("writer-1")], limits: limits)
+        let reader = LedgerReader(connection: try await postgres("reader"), limits: limits)
+        let pool = try await RedisPipelinePool.connect(
+            url: connections.redisURL, connections: limits.gateConnections, maxPipelineLength: limits.gateMaxPipelineLength,
+            maxQueueDepth: limits.gateMaxQueueDepth)
+        let generation = ProjectionGeneration(connection: try await redis("generation"), refreshMs: limits.generationRefreshMs)
         var producer: KafkaProducer?
         if relay {
             let relayProducer = try KafkaProducer(configuration: OutboxRelay.producerConfiguration(brokers: brokers), name: "relay-producer")
             producer = relayProducer
             services.append(OutboxRelay(
-                topic: connections.kafkaTopic,
-                database: try await PostgresConnection.connect(url: connections.databaseURL, name: "relay-postgres"),
-                listener: try await PostgresConnection.connect(url: connections.databaseURL, name: "relay-listener"),
+                topic: connections.kafkaTopic, database: try await postgres("relay"), listener: try await postgres("relay-listener"),
                 producer: relayProducer, admin: kafka, limits: limits))
         }
         if projector {
             let consumer = try await KafkaConsumer.connect(
                 configuration: RedisProjector.consumerConfiguration(brokers: brokers), groupID: RedisProjector.groupID, name: "projector-consumer")
             try await consumer.subscribe(topics: [connections.kafkaTopic])
-            services.append(RedisProjector(
-                consumer: consumer, redis: try await RedisConnection.connect(url: connections.redisURL, name: "projector-redis"),
-                limits: limits))
+            services.append(RedisProjector(consumer: consumer, redis: try await redis("projector"), limits: limits))
         }
         if reconciler {
             services.append(TentativeReconciler(
-                redis: try await RedisConnection.connect(url: connections.redisURL, name: "reconciler-redis"),
-                reader: LedgerReader(connection: try await PostgresConnection.connect(url: connections.databaseURL, name: "reconciler-postgres")),
-                limits: limits))
+                redis: try await redis("reconciler"), reader: LedgerReader(connection: try await postgres("reconciler")), limits: limits))
         }
-        services.append(IdleUntilShutdownService())
+        if expiry {
+            services.append(ExpiryWorker(reader: LedgerReader(connection: try await postgres("expiry")), writer: writer, limits: limits))
+        }
+        let authentication: AuthenticationMode
+        if auth.authMode == "trusted-header" {
+            authentication = .trustedHeaders(userHeader: HTTPField.Name(auth.trustedUserHeader)!, roleHeader: HTTPField.Name("X-User-Role")!)
+            logger.warning("trusted-header authentication: only an authenticating gateway may reach this port", metadata: ["header": "\(auth.trustedUserHeader)"])
+        } else {
+            authentication = .bearer(try await TokenAuthority(secret: auth.jwtSecret))
+        }
+        let api = LedgerAPI(.init(
+            writer: writer, reader: reader, gate: ReservationGate(pool: pool, generation: generation), redis: probeRedis,
+            generation: generation, probe: probe, authentication: authentication, limits: limits))
+        // Shut down in reverse: the HTTP server drains first, then the pool and the writer
+        // answer what they hold, then the background services stop.
+        services += [writer, pool, api.application(host: host, port: port)]
+        if demo { try await listDemoSale(reader: reader, logger: logger) }
+        logger.notice("serving", metadata: ["http": "\(host):\(port)", "postgres": "\(probePostgres.redactedURL)", "kafka": "\(brokers)"])
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await producer?.close()
         await kafka.close()
-        await redis.close()
-        await postgres.close()
+        await generation.close()
+        await probeRedis.close()
+        await probePostgres.close()
+        logger.notice("stopped")
     }
-}
 
-/// Keeps the process serving until a shutdown signal; the HTTP server takes its place.
-struct IdleUntilShutdownService: Service {
-    func run() async throws {
-        try? await gracefulShutdown()
+    /// Product 1 on sale for a day with 100 units (unless it exists), and how to buy one.
+    private func listDemoSale(reader: LedgerReader, logger: Logger) async throws {
+        var state = "already listed"
+        if try await reader.product(1) == nil {
+            let now = Timestamp.now()
+            let listing = ProductListed(
+                productId: 1, name: "Demo phone", priceMinor: 199_900, currency: "EUR", stock: 100, startsAt: now.adding(seconds: -60),
+                endsAt: now.adding(seconds: 86_400), limitPerUser: 2, reservationTTLSeconds: 900)
+            // A writer of its own for one command, before the service's writer runs.
+            let connection = try await PostgresConnection.connect(url: connections.databaseURL, name: "demo")
+            let writer = LedgerWriter(connection: connection)
+            async let running: Void = writer.run()
+            let result = try await writer.submit(.listProduct(listing), metadata: EventMetadata(actor: "system:demo"))
+            writer.shutdown()
+            try await running
+            await connection.close()
+            state = result.rejection.map { "not listed: \($0)" } ?? "listed"
+        }
+        let token = try await TokenAuthority(secret: auth.jwtSecret).token(userId: 42, admin: false, ttlSeconds: 86_400)
+        let text = """
+
+            Demo sale: product 1 (\(state)). Reserve a unit as user 42:
+
+              curl -s -X POST http://\(host):\(port)/v1/seckill -H 'Authorization: Bearer \(token)' \\
+                -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' -d '{"productId":1,"quantity":1}'
+
+            """
+        // Written straight to fd 1: print's buffer would hold the line until exit on a pipe.
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        logger.info("demo sale ready")
     }
 }

@@ -20,8 +20,15 @@ public struct Limits: Sendable, Hashable {
     public var expiryBatchSize = 500
     public var expiryIntervalMs = 1_000
 
-    /// Largest page of events or reservations one read returns.
+    /// Largest page of events or reservations one read returns, and the page without `limit`.
     public var maxPageSize = 1_000
+    public var defaultPageSize = 100
+
+    /// HTTP: largest request body, and how long product config is cached in-process (plus up to
+    /// the jitter, so instances do not reload in step).
+    public var maxBodyBytes = 4_096
+    public var productCacheTTLMs = 1_000
+    public var productCacheJitterMs = 250
 
     /// Redis gate: connections shared by all requests, longest pipeline one round trip carries,
     /// and calls waiting for a connection before callers get a retriable `overloaded`.

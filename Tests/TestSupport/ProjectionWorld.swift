@@ -1,24 +1,23 @@
 import Foundation
 import Ledger
 import Projections
-import TestSupport
 
 /// The whole projection pipeline for one test: a migrated ledger with its writer, an in-process
 /// mock Kafka cluster (so brokers can be taken down), the relay, the projector and a Redis
 /// namespace of its own.
-struct ProjectionWorld: Sendable {
-    let harness: LedgerHarness
-    let fixture: ProjectionFixture
-    let cluster: KafkaMockCluster
-    let topic: String
-    let relay: OutboxRelay
-    let projector: RedisProjector
-    let database: PostgresConnection
-    let consumer: KafkaConsumer
+public struct ProjectionWorld: Sendable {
+    public let harness: LedgerHarness
+    public let fixture: ProjectionFixture
+    public let cluster: KafkaMockCluster
+    public let topic: String
+    public let relay: OutboxRelay
+    public let projector: RedisProjector
+    public let database: PostgresConnection
+    public let consumer: KafkaConsumer
 
-    var brokers: String { cluster.bootstrapServers }
+    public var brokers: String { cluster.bootstrapServers }
 
-    static func run<T: Sendable>(
+    public static func run<T: Sendable>(
         partitions: Int32 = 3, limits: Limits = Limits(), _ body: @escaping @Sendable (ProjectionWorld) async throws -> T
     ) async throws -> T {
         try await LedgerHarness.run(limits: limits) { harness in
@@ -64,7 +63,7 @@ struct ProjectionWorld: Sendable {
 
     /// Lists `products` and runs a mixed, concurrent workload on them: reservations (some with
     /// idempotency keys, some retried), confirmations and cancellations.
-    func runWorkload(products: ClosedRange<Int64> = 1...3, stock: Int64 = 40, users: Int64 = 60) async throws {
+    public func runWorkload(products: ClosedRange<Int64> = 1...3, stock: Int64 = 40, users: Int64 = 60) async throws {
         for productId in products {
             _ = try await harness.submit(.listProduct(LedgerHarness.listing(productId: productId, stock: stock, limitPerUser: 3)))
         }
@@ -92,22 +91,22 @@ struct ProjectionWorld: Sendable {
     }
 
     /// Position of the last ledger event.
-    func head() async throws -> Int64 {
+    public func head() async throws -> Int64 {
         try await database.query("SELECT position FROM ledger_head")[0]["position"].int64()
     }
 
     /// Where the relay's checkpoint stands (0 before its first batch).
-    func checkpoint() async throws -> Int64 {
+    public func checkpoint() async throws -> Int64 {
         try await database.query("SELECT coalesce(max(position), 0) AS position FROM relay_checkpoints")[0]["position"].int64()
     }
 
     /// Per product, the positions the ledger holds, in order.
-    func ledgerPositions() async throws -> [Int64: [Int64]] {
+    public func ledgerPositions() async throws -> [Int64: [Int64]] {
         try await harness.reader.positionsByProduct(through: try await head())
     }
 
     /// Per product (message key), the `position` headers of the topic in order, read by kcat.
-    func topicPositionsByKcat(brokers: String? = nil) async throws -> [Int64: [Int64]] {
+    public func topicPositionsByKcat(brokers: String? = nil) async throws -> [Int64: [Int64]] {
         let result = try await TestServices.run(
             "kcat", ["-b", brokers ?? self.brokers, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k %h\n"])
         guard result.status == 0 else { throw KcatFailed(status: result.status) }
@@ -124,6 +123,6 @@ struct ProjectionWorld: Sendable {
     }
 }
 
-struct KcatFailed: Error {
+public struct KcatFailed: Error {
     let status: Int32
 }

@@ -1,0 +1,232 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Logging
+import Projections
+
+/// The HTTP API: every route of the contract on one router. Build it with the service's parts;
+/// `application` returns a Hummingbird `Application` (a `Service`).
+public struct LedgerAPI: Sendable {
+    public struct Parts: Sendable {
+        public var writer: LedgerWriter
+        public var reader: LedgerReader
+        public var gate: ReservationGate
+        /// For live availability (`available` of the read model).
+        public var redis: RedisConnection
+        public var generation: ProjectionGeneration
+        public var probe: ReadinessProbe
+        public var authentication: AuthenticationMode
+        public var limits: Limits
+
+        public init(
+            writer: LedgerWriter, reader: LedgerReader, gate: ReservationGate, redis: RedisConnection,
+            generation: ProjectionGeneration, probe: ReadinessProbe, authentication: AuthenticationMode, limits: Limits
+        ) {
+            self.writer = writer
+            self.reader = reader
+            self.gate = gate
+            self.redis = redis
+            self.generation = generation
+            self.probe = probe
+            self.authentication = authentication
+            self.limits = limits
+        }
+    }
+
+    let parts: Parts
+    let catalog: ProductCatalog
+    let seckill: SeckillService
+    let logger: Logger
+
+    public init(_ parts: Parts, logger: Logger = Logger(label: "ledger.api")) {
+        self.parts = parts
+        let reader = parts.reader
+        catalog = ProductCatalog(ttlMs: parts.limits.productCacheTTLMs, jitterMs: parts.limits.productCacheJitterMs) { try await reader.product($0) }
+        seckill = SeckillService(writer: parts.writer, gate: parts.gate, catalog: catalog, limits: parts.limits, logger: logger)
+        self.logger = logger
+    }
+
+    public func application(host: String, port: Int) -> some ApplicationProtocol {
+        Application(
+            router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "seckill-ledger"),
+            logger: logger)
+    }
+
+    public func router() -> Router<LedgerRequestContext> {
+        let router = Router(context: LedgerRequestContext.self)
+        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: AuthenticationMiddleware(mode: parts.authentication))
+
+        router.get("/health") { _, _ in try JSONResponse.make(.ok, ["status": "ok"]) }
+        router.get("/ready") { _, _ in
+            let report = await parts.probe.check()
+            guard report.isReady else {
+                let names = report.failures.keys.sorted().joined(separator: ", ")
+                throw Problem.unavailable("not answering: \(names)")
+            }
+            return try JSONResponse.make(.ok, ["status": "ready"])
+        }
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
+
+        let v1 = router.group("v1")
+        v1.post("products", use: listProduct)
+        v1.post("products/:id/stock", use: addStock)
+        v1.get("products/:id", use: product)
+        v1.post("seckill", use: reserve)
+        v1.get("reservations/:id", use: reservation)
+        v1.post("reservations/:id/confirm", use: confirm)
+        v1.post("reservations/:id/cancel", use: cancel)
+        v1.get("users/me/reservations", use: myReservations)
+        v1.get("audit/reservations/:id/events", use: reservationEvents)
+        v1.get("audit/products/:id/events", use: productEvents)
+        v1.get("audit/users/:id/events", use: userEvents)
+        v1.get("events", use: events)
+        return router
+    }
+
+    // MARK: Products
+
+    @Sendable func listProduct(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        let admin = try context.admin()
+        let body = try await RequestDecoding.body(request, as: ProductListingRequest.self, maxBytes: parts.limits.maxBodyBytes)
+        guard let startsAt = Timestamp(iso8601: body.startsAt), let endsAt = Timestamp(iso8601: body.endsAt) else {
+            throw Problem.invalid("startsAt and endsAt must be ISO-8601 times")
+        }
+        let listing = ProductListed(
+            productId: body.id, name: body.name, priceMinor: body.priceMinor, currency: body.currency, stock: body.stock,
+            startsAt: startsAt, endsAt: endsAt, limitPerUser: body.limitPerUser, reservationTTLSeconds: body.reservationTTLSeconds)
+        switch try await parts.writer.submit(.listProduct(listing), metadata: metadata(request, admin)) {
+        case .product(let state, let created):
+            catalog.invalidate(body.id)
+            return try JSONResponse.make(created ? .created : .ok, ProductView(state, available: state.available, now: .now()))
+        case .rejected(let rejection):
+            throw SeckillService.problem(for: rejection)
+        case .reservation:
+            preconditionFailure("a listing answers with a product")
+        }
+    }
+
+    @Sendable func addStock(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        let admin = try context.admin()
+        let productId = try RequestDecoding.id(context, "id")
+        let body = try await RequestDecoding.body(request, as: StockRequest.self, maxBytes: parts.limits.maxBodyBytes)
+        switch try await parts.writer.submit(.addStock(productId: productId, quantity: body.quantity), metadata: metadata(request, admin)) {
+        case .product(let state, _):
+            catalog.invalidate(productId)
+            return try JSONResponse.make(.ok, ProductView(state, available: state.available, now: .now()))
+        case .rejected(let rejection):
+            throw SeckillService.problem(for: rejection)
+        case .reservation:
+            preconditionFailure("adding stock answers with a product")
+        }
+    }
+
+    @Sendable func product(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        let productId = try RequestDecoding.id(context, "id")
+        guard let product = try await catalog.product(productId) else { throw Problem.notFound("unknown-product", "no product \(productId)") }
+        // Live availability from the read model (it counts open tentatives); the ledger's
+        // figure when Redis has not projected the product or does not answer.
+        var available = product.available
+        if let keys = try? await parts.generation.current().product(productId),
+            let live = try? await parts.redis.command(["HGET", RedisArgument(keys.config), "available"]).integer
+        {
+            available = live
+        }
+        return try JSONResponse.make(.ok, ProductView(product, available: available, now: .now()))
+    }
+
+    // MARK: Reservations
+
+    @Sendable func reserve(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        let caller = try context.user()
+        let key = request.headers[.idempotencyKey]
+        let body = try await RequestDecoding.body(request, as: SeckillRequest.self, maxBytes: parts.limits.maxBodyBytes)
+        let state = try await seckill.reserve(
+            productId: body.productId, quantity: body.quantity, idempotencyKey: key, caller: caller, metadata: metadata(request, caller))
+        return try JSONResponse.make(.created, ReservationView(state))
+    }
+
+    @Sendable func reservation(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        let caller = try context.user()
+        let id = try RequestDecoding.uuid(context, "id")
+        guard let state = try await parts.reader.reservation(id), caller.isAdmin || state.userId == caller.userId else {
+            throw Problem.notFound("unknown-reservation", "no reservation \(id)")
+        }
+        return try JSONResponse.make(.ok, ReservationView(state))
+    }
+
+    @Sendable func confirm(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        let caller = try context.user()
+        let id = try RequestDecoding.uuid(context, "id")
+        let body = try await RequestDecoding.body(request, as: ConfirmRequest.self, maxBytes: parts.limits.maxBodyBytes)
+        let state = try await end(
+            .confirm(reservationId: id, userId: caller.isAdmin ? nil : caller.userId, orderId: UUID.v7().lowercased, paymentRef: body.paymentRef),
+            request, caller)
+        return try JSONResponse.make(.ok, ["reservationId": state.reservationId, "orderId": state.orderId ?? "", "status": state.status.rawValue])
+    }
+
+    @Sendable func cancel(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        let caller = try context.user()
+        let id = try RequestDecoding.uuid(context, "id")
+        let state = try await end(.cancel(reservationId: id, userId: caller.isAdmin ? nil : caller.userId), request, caller)
+        return try JSONResponse.make(.ok, ["reservationId": state.reservationId, "status": state.status.rawValue])
+    }
+
+    private func end(_ command: LedgerCommand, _ request: Request, _ caller: Identity) async throws -> ReservationState {
+        switch try await parts.writer.submit(command, metadata: metadata(request, caller)) {
+        case .reservation(let state, _): return state
+        case .rejected(let rejection): throw SeckillService.problem(for: rejection)
+        case .product: preconditionFailure("ending a reservation answers with a reservation")
+        }
+    }
+
+    @Sendable func myReservations(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        let caller = try context.user()
+        let (after, limit) = try RequestDecoding.page(request, limits: parts.limits)
+        let states = try await parts.reader.reservations(userId: caller.userId, after: after, limit: limit)
+        return try JSONResponse.make(.ok, ReservationPage(
+            items: states.map(ReservationView.init), next: states.count == limit ? states.last?.reservedPosition : nil))
+    }
+
+    // MARK: Audit
+
+    @Sendable func reservationEvents(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        _ = try context.admin()
+        let id = try RequestDecoding.uuid(context, "id")
+        let (after, limit) = try RequestDecoding.page(request, limits: parts.limits)
+        let events = try await parts.reader.stream(StreamID.reservation(id)).filter { $0.position > after }.prefix(limit)
+        return JSONResponse.events(Array(events), limit: limit)
+    }
+
+    @Sendable func productEvents(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        _ = try context.admin()
+        let productId = try RequestDecoding.id(context, "id")
+        let (after, limit) = try RequestDecoding.page(request, limits: parts.limits)
+        return JSONResponse.events(try await parts.reader.events(productId: productId, after: after, limit: limit), limit: limit)
+    }
+
+    @Sendable func userEvents(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        _ = try context.admin()
+        let userId = try RequestDecoding.id(context, "id")
+        let (after, limit) = try RequestDecoding.page(request, limits: parts.limits)
+        return JSONResponse.events(try await parts.reader.events(userId: userId, after: after, limit: limit), limit: limit)
+    }
+
+    @Sendable func events(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        _ = try context.admin()
+        let (after, limit) = try RequestDecoding.page(request, limits: parts.limits)
+        return JSONResponse.events(try await parts.reader.events(after: after, limit: limit), limit: limit)
+    }
+
+    private func metadata(_ request: Request, _ caller: Identity) -> EventMetadata {
+        EventMetadata(requestId: request.headers[.xRequestID], actor: caller.actor)
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = Self("Idempotency-Key")!
+    static let xRequestID = Self("X-Request-ID")!
+}

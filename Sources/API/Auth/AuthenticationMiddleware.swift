@@ -1,0 +1,37 @@
+import HTTPTypes
+import Hummingbird
+
+/// How callers prove who they are.
+public enum AuthenticationMode: Sendable {
+    /// `Authorization: Bearer <JWT>` (the default).
+    case bearer(TokenAuthority)
+    /// An authenticating gateway in front of the service sets the user id (and `admin` role) in
+    /// headers; only safe when nothing else can reach the service.
+    case trustedHeaders(userHeader: HTTPField.Name, roleHeader: HTTPField.Name)
+}
+
+/// Sets `context.identity` from the request's credentials. Absent credentials leave it nil
+/// (routes that need a caller answer 401); present but bad credentials are a 401 at once.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = LedgerRequestContext
+    let mode: AuthenticationMode
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        switch mode {
+        case .bearer(let authority):
+            if let header = request.headers[.authorization] {
+                guard header.hasPrefix("Bearer "), let identity = await authority.identity(token: String(header.dropFirst(7))) else {
+                    throw Problem.unauthorized("The bearer token is malformed, badly signed or expired")
+                }
+                context.identity = identity
+            }
+        case .trustedHeaders(let userHeader, let roleHeader):
+            if let value = request.headers[userHeader] {
+                guard let userId = Int64(value), userId > 0 else { throw Problem.unauthorized("\(userHeader) is not a user id") }
+                context.identity = Identity(userId: userId, isAdmin: request.headers[roleHeader] == "admin")
+            }
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import JWTKit
+
+/// Issues and checks HS256 bearer tokens: `sub` is the user id, `role: "admin"` marks an admin,
+/// `exp` is required.
+public struct TokenAuthority: Sendable {
+    struct Claims: JWTPayload {
+        var sub: SubjectClaim
+        var exp: ExpirationClaim
+        var iat: IssuedAtClaim
+        var role: String?
+
+        func verify(using algorithm: some JWTAlgorithm) async throws {
+            try exp.verifyNotExpired()
+        }
+    }
+
+    /// HS256 needs a key at least as long as its 32-byte digest.
+    public static let minimumSecretBytes = 32
+
+    public struct WeakSecret: Error, CustomStringConvertible {
+        public var description: String { "the JWT secret must be at least \(TokenAuthority.minimumSecretBytes) bytes" }
+    }
+
+    private let keys: JWTKeyCollection
+
+    public init(secret: String) async throws {
+        guard secret.utf8.count >= Self.minimumSecretBytes else { throw WeakSecret() }
+        keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+    }
+
+    public func token(userId: Int64, admin: Bool, ttlSeconds: Int) async throws -> String {
+        let now = Date()
+        return try await keys.sign(Claims(
+            sub: SubjectClaim(value: String(userId)), exp: ExpirationClaim(value: now.addingTimeInterval(Double(ttlSeconds))),
+            iat: IssuedAtClaim(value: now), role: admin ? "admin" : nil))
+    }
+
+    /// The identity in a valid token; nil for a bad signature, an expired token or a `sub`
+    /// that is not a positive user id.
+    public func identity(token: String) async -> Identity? {
+        guard let claims = try? await keys.verify(token, as: Claims.self),
+            let userId = Int64(claims.sub.value), userId > 0
+        else { return nil }
+        return Identity(userId: userId, isAdmin: claims.role == "admin")
+    }
+}

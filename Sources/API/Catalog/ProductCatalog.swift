@@ -1,0 +1,111 @@
+import Ledger
+import Synchronization
+
+/// The in-process product cache of the write path: sale config and window without a network
+/// hop, and a local sold-out flag so the losing 99 % are answered without touching Redis.
+///
+/// Entries live `ttlMs` plus a random jitter (so a fleet does not reload in step); concurrent
+/// misses of one product share a single load (single-flight). A sold-out mark lasts one TTL,
+/// so stock added elsewhere reopens the sale within it.
+public final class ProductCatalog: Sendable {
+    public typealias Loader = @Sendable (Int64) async throws -> ProductState?
+
+    private enum Entry {
+        case loading([CheckedContinuation<ProductState?, Error>])
+        case loaded(ProductState?, expiresAt: ContinuousClock.Instant, soldOutUntil: ContinuousClock.Instant?)
+    }
+
+    private let entries = Mutex<[Int64: Entry]>([:])
+    private let load: Loader
+    private let ttl: Duration
+    private let jitterMs: Int
+
+    public init(ttlMs: Int, jitterMs: Int, load: @escaping Loader) {
+        precondition(ttlMs > 0 && jitterMs >= 0, "a positive TTL")
+        self.load = load
+        self.ttl = .milliseconds(ttlMs)
+        self.jitterMs = jitterMs
+    }
+
+    /// The product (nil when the ledger has none), from the cache when fresh.
+    public func product(_ productId: Int64) async throws -> ProductState? {
+        enum Step { case cached(ProductState?), wait, load }
+        let now = ContinuousClock.now
+        // Decided under the lock; a waiter's continuation is stored by `wait` below.
+        let step: Step = entries.withLock { entries in
+            switch entries[productId] {
+            case .loaded(let product, let expiresAt, _)? where expiresAt > now: return .cached(product)
+            case .loading?: return .wait
+            default:
+                entries[productId] = .loading([])
+                return .load
+            }
+        }
+        switch step {
+        case .cached(let product):
+            return product
+        case .wait:
+            return try await withCheckedThrowingContinuation { continuation in
+                let finished: ProductState?? = entries.withLock { entries in
+                    if case .loading(var waiters)? = entries[productId] {
+                        waiters.append(continuation)
+                        entries[productId] = .loading(waiters)
+                        return nil
+                    }
+                    if case .loaded(let product, _, _)? = entries[productId] { return .some(product) }
+                    return .some(nil)
+                }
+                if let finished { continuation.resume(returning: finished) }
+            }
+        case .load:
+            do {
+                let product = try await load(productId)
+                let expiresAt = ContinuousClock.now + ttl + .milliseconds(Int.random(in: 0...jitterMs))
+                let soldOutUntil = product.map { $0.available <= 0 } == true ? expiresAt : nil
+                let waiters = entries.withLock { entries in
+                    let waiters: [CheckedContinuation<ProductState?, Error>]
+                    if case .loading(let pending)? = entries[productId] { waiters = pending } else { waiters = [] }
+                    entries[productId] = .loaded(product, expiresAt: expiresAt, soldOutUntil: soldOutUntil)
+                    return waiters
+                }
+                for waiter in waiters { waiter.resume(returning: product) }
+                return product
+            } catch {
+                let waiters = entries.withLock { entries in
+                    let waiters: [CheckedContinuation<ProductState?, Error>]
+                    if case .loading(let pending)? = entries[productId] { waiters = pending } else { waiters = [] }
+                    entries[productId] = nil
+                    return waiters
+                }
+                for waiter in waiters { waiter.resume(throwing: error) }
+                throw error
+            }
+        }
+    }
+
+    /// True while a recent answer said the product is sold out.
+    public func isSoldOut(_ productId: Int64) -> Bool {
+        let now = ContinuousClock.now
+        return entries.withLock { entries in
+            if case .loaded(_, _, let soldOutUntil?)? = entries[productId] { return soldOutUntil > now }
+            return false
+        }
+    }
+
+    /// Remembers that the gate or the ledger said sold out, for one TTL.
+    public func markSoldOut(_ productId: Int64) {
+        let until = ContinuousClock.now + ttl
+        entries.withLock { entries in
+            if case .loaded(let product, let expiresAt, _)? = entries[productId] {
+                entries[productId] = .loaded(product, expiresAt: expiresAt, soldOutUntil: until)
+            }
+        }
+    }
+
+    /// Forgets a product (after this instance changed it), so the next read loads it.
+    public func invalidate(_ productId: Int64) {
+        entries.withLock { entries in
+            if case .loaded? = entries[productId] { entries[productId] = nil }
+        }
+    }
+}

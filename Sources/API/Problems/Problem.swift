@@ -1,0 +1,56 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// An RFC 9457 problem: every error the API returns, as `application/problem+json` with a
+/// machine-readable `code`. Details never carry credentials or internal state.
+public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var title: String
+    public var detail: String
+    /// Seconds a client should wait before retrying (503, 429).
+    public var retryAfterSeconds: Int?
+
+    public init(_ status: HTTPResponse.Status, code: String, title: String, detail: String, retryAfterSeconds: Int? = nil) {
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public static func invalid(_ detail: String) -> Problem {
+        Problem(.badRequest, code: "invalid", title: "The request is not valid", detail: detail)
+    }
+
+    public static func unauthorized(_ detail: String) -> Problem {
+        Problem(.unauthorized, code: "unauthorized", title: "Authentication is required", detail: detail)
+    }
+
+    public static func forbidden(_ detail: String) -> Problem {
+        Problem(.forbidden, code: "forbidden", title: "Not allowed", detail: detail)
+    }
+
+    public static func notFound(_ code: String, _ detail: String) -> Problem {
+        Problem(.notFound, code: code, title: "Not found", detail: detail)
+    }
+
+    public static func unavailable(_ detail: String, retryAfterSeconds: Int = 1) -> Problem {
+        Problem(.serviceUnavailable, code: "unavailable", title: "A dependency is unavailable", detail: detail, retryAfterSeconds: retryAfterSeconds)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    var body: [UInt8] {
+        let object: [String: Any] = [
+            "type": "/problems/\(code)", "title": title, "status": status.code, "detail": detail, "code": code,
+        ]
+        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
+    }
+}

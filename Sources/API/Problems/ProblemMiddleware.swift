@@ -1,0 +1,57 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Logging
+import Projections
+
+/// Turns every error a route throws into a problem response: the API's own problems as they
+/// are, the framework's HTTP errors (unknown route, body too large) with a code, a failed
+/// dependency as 503. Anything else is logged and answered 500 without internals.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return try Self.problem(for: error, logger: context.logger).response(from: request, context: context)
+        }
+    }
+
+    static func problem(for error: Error, logger: Logger) -> Problem {
+        switch error {
+        case let problem as Problem:
+            return problem
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound:
+                return .notFound("not-found", "No such route: check the path against /openapi.yaml")
+            case .methodNotAllowed:
+                return Problem(.methodNotAllowed, code: "method-not-allowed", title: "Method not allowed", detail: "This route does not take that method")
+            case .contentTooLarge:
+                return Problem(.contentTooLarge, code: "too-large", title: "Request body too large", detail: error.body ?? "The body is larger than allowed")
+            case .unauthorized:
+                return .unauthorized(error.body ?? "Missing or invalid credentials")
+            default:
+                if error.status.code < 500 {
+                    return Problem(error.status, code: "invalid", title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
+                }
+                logger.error("request failed", metadata: ["error": "\(error)"])
+                return .unavailable("The server could not answer")
+            }
+        case let error as LedgerError:
+            if error.code == .overloaded || error.code == .shuttingDown {
+                return .unavailable("The ledger is \(error.code == .overloaded ? "overloaded" : "shutting down"); retry shortly", retryAfterSeconds: 1)
+            }
+            logger.warning("ledger unavailable", metadata: ["error": "\(error)"])
+            return .unavailable("The ledger is unavailable; retry with the same Idempotency-Key")
+        case let error as RedisError:
+            logger.warning("redis unavailable", metadata: ["error": "\(error)"])
+            return .unavailable("Redis is unavailable")
+        case let error as PostgresError:
+            logger.warning("postgres unavailable", metadata: ["error": "\(error)"])
+            return .unavailable("PostgreSQL is unavailable")
+        default:
+            logger.error("unexpected error", metadata: ["error": "\(error)"])
+            return Problem(.internalServerError, code: "internal", title: "Internal error", detail: "The server failed to answer; it has been logged")
+        }
+    }
+}

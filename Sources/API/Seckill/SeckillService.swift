@@ -1,0 +1,109 @@
+import Foundation
+import Ledger
+import Logging
+import Projections
+
+/// The write path of `POST /v1/seckill` (DESIGN.md §3): local checks, the Redis gate, the
+/// group-commit append, the gate's rollback when the ledger says no. Answers only after the
+/// ledger decided; every refusal is a `Problem` with the ledger's (or the gate's) reason.
+struct SeckillService: Sendable {
+    let writer: LedgerWriter
+    let gate: ReservationGate
+    let catalog: ProductCatalog
+    let limits: Limits
+    let logger: Logger
+
+    func reserve(productId: Int64, quantity: Int64, idempotencyKey: String?, caller: Identity, metadata: EventMetadata) async throws -> ReservationState {
+        guard productId > 0 else { throw Problem.invalid("productId must be a positive integer") }
+        guard quantity >= 1, quantity <= limits.maxQuantityPerReservation else {
+            throw Problem.invalid("quantity must be between 1 and \(limits.maxQuantityPerReservation)")
+        }
+        if let idempotencyKey, !LedgerCommand.isValidIdempotencyKey(idempotencyKey, limits) {
+            throw Problem.invalid("Idempotency-Key must be 1 to \(limits.maxIdempotencyKeyLength) printable ASCII characters")
+        }
+        guard let product = try await catalog.product(productId) else {
+            throw Self.problem(for: LedgerRejection(.unknownProduct, "product \(productId) is not listed"))
+        }
+        let now = Timestamp.now()
+        if now < product.listing.startsAt { throw Self.problem(for: LedgerRejection(.notStarted, "the sale starts at \(product.listing.startsAt)")) }
+        if now >= product.listing.endsAt { throw Self.problem(for: LedgerRejection(.ended, "the sale ended at \(product.listing.endsAt)")) }
+        if quantity > product.listing.limitPerUser {
+            throw Self.problem(for: LedgerRejection(.limitExceeded, "at most \(product.listing.limitPerUser) per user"))
+        }
+        if idempotencyKey == nil, catalog.isSoldOut(productId) {
+            throw Self.problem(for: LedgerRejection(.soldOut, "product \(productId) is sold out"))
+        }
+
+        let reservationId = UUID.v7().lowercased
+        let decision = try await gate.reserve(
+            productId: productId, userId: caller.userId, quantity: quantity, reservationId: reservationId,
+            idempotencyKey: idempotencyKey, now: now)
+        switch decision {
+        case .reserved, .duplicate, .unknownProduct:
+            // A duplicate key goes to the ledger, which answers with the original; a product the
+            // read model does not hold yet (projector behind) is decided by the ledger alone.
+            break
+        case .soldOut:
+            // Sold out means fewer units than asked; only a refused single unit means none left.
+            if quantity == 1 { catalog.markSoldOut(productId) }
+            throw Self.problem(for: LedgerRejection(.soldOut, "product \(productId) is sold out"))
+        case .limitExceeded:
+            throw Self.problem(for: LedgerRejection(.limitExceeded, "at most \(product.listing.limitPerUser) per user"))
+        case .notStarted:
+            throw Self.problem(for: LedgerRejection(.notStarted, "the sale has not started"))
+        case .ended:
+            throw Self.problem(for: LedgerRejection(.ended, "the sale has ended"))
+        }
+        let tookUnits = decision == .reserved
+
+        let result: CommandResult
+        do {
+            result = try await writer.submit(
+                .reserve(.init(reservationId: reservationId, productId: productId, userId: caller.userId, quantity: quantity, idempotencyKey: idempotencyKey)),
+                metadata: metadata)
+        } catch let error as LedgerError where error.code != .unavailable {
+            // Not decided (overloaded, shutting down): the units go back on sale now. An
+            // `unavailable` commit may have happened; the reconciler decides that one later.
+            if tookUnits { await rollback(productId: productId, reservationId: reservationId) }
+            throw error
+        }
+        switch result {
+        case .reservation(let state, _):
+            if tookUnits && state.reservationId != reservationId {
+                await rollback(productId: productId, reservationId: reservationId)  // the key's original answered
+            }
+            return state
+        case .rejected(let rejection):
+            if tookUnits { await rollback(productId: productId, reservationId: reservationId) }
+            if rejection.code == .soldOut && quantity == 1 { catalog.markSoldOut(productId) }
+            throw Self.problem(for: rejection)
+        case .product:
+            preconditionFailure("a reserve command answers with a reservation")
+        }
+    }
+
+    /// Gives a refused attempt's units back in Redis. A failure only delays that: the
+    /// reconciler rolls back tentatives the ledger never took.
+    private func rollback(productId: Int64, reservationId: UUIDString) async {
+        do {
+            try await gate.rollback(productId: productId, reservationId: reservationId)
+        } catch {
+            logger.warning("gate rollback failed; the reconciler will undo it", metadata: ["reservationId": "\(reservationId)", "error": "\(error)"])
+        }
+    }
+
+    /// The API's answer for a ledger (or gate) refusal.
+    static func problem(for rejection: LedgerRejection) -> Problem {
+        switch rejection.code {
+        case .soldOut: return Problem(.conflict, code: "sold-out", title: "Sold out", detail: rejection.detail)
+        case .limitExceeded: return Problem(.conflict, code: "limit-exceeded", title: "Per-user limit reached", detail: rejection.detail)
+        case .notStarted: return Problem(.unprocessableContent, code: "not-started", title: "The sale has not started", detail: rejection.detail)
+        case .ended: return Problem(.unprocessableContent, code: "ended", title: "The sale has ended", detail: rejection.detail)
+        case .unknownProduct: return .notFound("unknown-product", rejection.detail)
+        case .unknownReservation: return .notFound("unknown-reservation", rejection.detail)
+        case .alreadyEnded: return Problem(.conflict, code: "already-ended", title: "The reservation has already ended", detail: rejection.detail)
+        case .productConflict: return Problem(.conflict, code: "product-conflict", title: "A different listing exists", detail: rejection.detail)
+        case .invalid: return .invalid(rejection.detail)
+        }
+    }
+}

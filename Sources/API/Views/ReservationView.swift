@@ -1,0 +1,47 @@
+import Ledger
+
+/// A reservation as the API shows it to its owner or an admin.
+struct ReservationView: Codable, Sendable, Equatable {
+    var reservationId: String
+    var productId: Int64
+    var userId: Int64
+    var quantity: Int64
+    var unitPriceMinor: Int64
+    /// reserved · confirmed · cancelled · expired · paymentFailed · gateRollback
+    var status: String
+    var expiresAt: String
+    /// Ledger position of the `StockReserved` event.
+    var position: Int64
+    var idempotencyKey: String?
+    var orderId: String?
+    var paymentRef: String?
+
+    init(_ state: ReservationState) {
+        reservationId = state.reservationId
+        productId = state.productId
+        userId = state.userId
+        quantity = state.quantity
+        unitPriceMinor = state.unitPriceMinor
+        status = state.status.rawValue
+        expiresAt = state.expiresAt.iso8601
+        position = state.reservedPosition
+        idempotencyKey = state.idempotencyKey
+        orderId = state.orderId
+        paymentRef = state.paymentRef
+    }
+}
+
+struct SeckillRequest: Codable, Sendable {
+    var productId: Int64
+    var quantity: Int64
+}
+
+struct ConfirmRequest: Codable, Sendable {
+    var paymentRef: String
+}
+
+struct ReservationPage: Codable, Sendable {
+    var items: [ReservationView]
+    /// Pass as `after` for the next page; null on the last.
+    var next: Int64?
+}
