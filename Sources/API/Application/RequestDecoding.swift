@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Ledger
+import NIOCore
 
 /// Reading what a request carries, with a problem for every way it can be wrong.
 enum RequestDecoding {
@@ -10,7 +11,7 @@ enum RequestDecoding {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: maxBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw Problem(.contentTooLarge, code: "too-large", title: "Request body too large", detail: "bodies are limited to \(maxBytes) bytes")
         }
         do {
