@@ -11,6 +11,9 @@ swift build --build-tests || exit 1
 "$SERVICES" up --fresh || exit 1
 # shellcheck disable=SC1091
 source .local/env
+# The server binary, for the tests that run `ledger serve` as a process and kill it.
+LEDGER_BIN="$(swift build --show-bin-path)/ledger"
+export LEDGER_BIN
 
 status=0
 # A hung test must fail the run, not hold CI until its deadline (each suite also has a time limit).

@@ -29,7 +29,7 @@ struct AuditCommand: AsyncParsableCommand {
         let redisConnection = redis ? try await RedisConnection.connect(url: connections.redisURL, name: "audit-redis") : nil
         let report: LedgerAuditor.Report
         do {
-            report = try await LedgerAuditor(reader: LedgerReader(connection: postgres)).audit(
+            report = try await LedgerAuditor(reader: LedgerReader(connection: postgres), namespace: connections.redisNamespace).audit(
                 redis: redisConnection,
                 kafka: kafka ? (KafkaConfiguration(brokers: connections.kafkaBrokers), connections.kafkaTopic) : nil,
                 projectionWaitMs: projectionWaitMs)

@@ -1,6 +1,7 @@
 import API
 import ArgumentParser
 import Foundation
+import Projections
 
 /// Where the three services are. Flags win over environment variables, which win over the
 /// defaults (the ports `make services-up` uses).
@@ -18,6 +19,9 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(help: "Kafka topic that carries ledger events (env LEDGER_KAFKA_TOPIC).")
     var kafkaTopic = environment["LEDGER_KAFKA_TOPIC"] ?? "ledger.events"
+
+    @Option(help: "Prefix of every Redis key, so several ledgers can share a Redis (env LEDGER_REDIS_NAMESPACE).")
+    var redisNamespace = environment["LEDGER_REDIS_NAMESPACE"] ?? ProjectionKeys.defaultNamespace
 }
 
 /// How the API authenticates callers.

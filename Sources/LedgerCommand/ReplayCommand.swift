@@ -26,7 +26,7 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         let report: ProjectionReplayer.Report
         do {
-            report = try await ProjectionReplayer(reader: LedgerReader(connection: postgres), redis: redis).replay(verify: verify)
+            report = try await ProjectionReplayer(reader: LedgerReader(connection: postgres), redis: redis, namespace: connections.redisNamespace).replay(verify: verify)
         } catch {
             await redis.close()
             await postgres.close()

@@ -34,13 +34,20 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Revert reservations past their expiry.")
     var expiry = true
 
+    @Option(help: "Age in milliseconds after which a gate tentative without a ledger event is rolled back.")
+    var reconcilerAgeMs = Limits().reconcilerTentativeAgeMs
+
     @Flag(help: "List a demo sale (product 1) if there is none and print a curl line that reserves a unit.")
     var demo = false
 
     func run() async throws {
         LedgerTool.bootstrapLogging()
         let logger = Logger(label: "ledger.serve")
-        let limits = Limits()
+        var limits = Limits()
+        limits.reconcilerTentativeAgeMs = reconcilerAgeMs
+        // Look at least twice per bound, so an abandoned tentative waits at most 1.5 bounds.
+        limits.reconcilerIntervalMs = max(100, min(limits.reconcilerIntervalMs, Int(reconcilerAgeMs / 2)))
+        let namespace = connections.redisNamespace
         var services: [any Service] = []
         var brokers = connections.kafkaBrokers
         if brokers.isEmpty {
@@ -75,7 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         let pool = try await RedisPipelinePool.connect(
             url: connections.redisURL, connections: limits.gateConnections, maxPipelineLength: limits.gateMaxPipelineLength,
             maxQueueDepth: limits.gateMaxQueueDepth)
-        let generation = ProjectionGeneration(connection: try await redis("generation"), refreshMs: limits.generationRefreshMs)
+        let generation = ProjectionGeneration(connection: try await redis("generation"), namespace: namespace, refreshMs: limits.generationRefreshMs)
         var producer: KafkaProducer?
         if relay {
             let relayProducer = try KafkaProducer(configuration: OutboxRelay.producerConfiguration(brokers: brokers), name: "relay-producer")
@@ -86,13 +93,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if projector {
             let consumer = try await KafkaConsumer.connect(
-                configuration: RedisProjector.consumerConfiguration(brokers: brokers), groupID: RedisProjector.groupID, name: "projector-consumer")
+                configuration: RedisProjector.consumerConfiguration(brokers: brokers), groupID: RedisProjector.groupID(namespace: namespace), name: "projector-consumer")
             try await consumer.subscribe(topics: [connections.kafkaTopic])
-            services.append(RedisProjector(consumer: consumer, redis: try await redis("projector"), limits: limits))
+            services.append(RedisProjector(consumer: consumer, redis: try await redis("projector"), namespace: namespace, limits: limits))
         }
         if reconciler {
             services.append(TentativeReconciler(
-                redis: try await redis("reconciler"), reader: LedgerReader(connection: try await postgres("reconciler")), limits: limits))
+                redis: try await redis("reconciler"), namespace: namespace, reader: LedgerReader(connection: try await postgres("reconciler")), limits: limits))
         }
         if expiry {
             services.append(ExpiryWorker(reader: LedgerReader(connection: try await postgres("expiry")), writer: writer, limits: limits))

@@ -58,6 +58,13 @@ public struct ProjectionFixture: Sendable {
         let names = try await keyNames()
         if !names.isEmpty { try await redis.command(["DEL"] + names.map { RedisArgument($0) }) }
     }
+
+    /// Deletes the keys of a namespace some other program (a served process) wrote.
+    public static func delete(namespace: String, url: String) async throws {
+        let fixture = ProjectionFixture(namespace: namespace, redis: try await RedisConnection.connect(url: url), redisURL: url)
+        try await fixture.deleteEverything()
+        await fixture.redis.close()
+    }
 }
 
 /// Runs `services` while `body` runs, then cancels them and waits for them to stop.

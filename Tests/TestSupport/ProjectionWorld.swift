@@ -30,7 +30,7 @@ public struct ProjectionWorld: Sendable {
                 let producer = try KafkaProducer(configuration: OutboxRelay.producerConfiguration(brokers: cluster.bootstrapServers))
                 let admin = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: cluster.bootstrapServers))
                 let consumer = try await KafkaConsumer.connect(
-                    configuration: KafkaConfiguration(brokers: cluster.bootstrapServers), groupID: RedisProjector.groupID)
+                    configuration: RedisProjector.consumerConfiguration(brokers: cluster.bootstrapServers), groupID: RedisProjector.groupID(namespace: fixture.namespace))
                 try await consumer.subscribe(topics: [topic])
                 let world = ProjectionWorld(
                     harness: harness, fixture: fixture, cluster: cluster, topic: topic,

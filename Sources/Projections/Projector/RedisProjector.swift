@@ -24,14 +24,20 @@ public final class RedisProjector: Service, Sendable {
         self.logger = logger
     }
 
-    /// Consumer settings for low lag: a fetch returns after at most 20 ms even when the broker
-    /// (librdkafka's mock cluster does this) holds it until `fetch.wait.max.ms` (default 500).
+    /// Consumer settings: a fetch returns after at most 20 ms even when the broker (librdkafka's
+    /// mock cluster does this) holds it until `fetch.wait.max.ms` (default 500); a projector that
+    /// died gives up its partitions after 10 s instead of 45; a topic created after the
+    /// subscription is noticed within 5 s.
     public static func consumerConfiguration(brokers: String) -> KafkaConfiguration {
-        KafkaConfiguration(brokers: brokers, ["fetch.wait.max.ms": "20"])
+        KafkaConfiguration(brokers: brokers, [
+            "fetch.wait.max.ms": "20", "session.timeout.ms": "10000", "heartbeat.interval.ms": "2000",
+            "topic.metadata.refresh.interval.ms": "5000",
+        ])
     }
 
-    /// The consumer group every projector instance shares.
-    public static let groupID = "ledger-projector"
+    /// The consumer group the projectors of one read model share (one per Redis namespace, so
+    /// ledgers sharing a Kafka cluster do not rebalance each other).
+    public static func groupID(namespace: String) -> String { "\(namespace)-projector" }
 
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {

@@ -1,0 +1,183 @@
+import API
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Ledger
+import NIOCore
+import Projections
+import Synchronization
+import TestSupport
+import Testing
+
+/// `ledger serve` as a real process, killed with SIGKILL and stopped with SIGTERM under load.
+@Suite(.serialized, .timeLimit(.minutes(4))) struct ServerProcessTests {
+    static let secret = "process-test-secret-0123456789abcdef"
+
+    /// What the load saw acknowledged (201) and how many requests it sent.
+    final class Acknowledged: Sendable {
+        let ids = Mutex<[String]>([])
+        let stopped = Atomic<Bool>(false)
+    }
+
+    struct Setup: Sendable {
+        let environment: [String: String]
+        let port: Int
+        let namespace: String
+        let topic: String
+        let databaseURL: String
+    }
+
+    private func withSetup(_ body: @escaping @Sendable (Setup) async throws -> Void) async throws {
+        try await TestServices.withTemporaryDatabase { url in
+            try await LedgerHarness.migrate(url)
+            let port = Int.random(in: 20_000...40_000)
+            let namespace = TestServices.uniqueName("serve")
+            let topic = TestServices.uniqueName("serve.events")
+            let setup = Setup(
+                environment: [
+                    "LEDGER_DATABASE_URL": url, "LEDGER_REDIS_URL": try TestServices.redisURL(),
+                    "LEDGER_KAFKA_BROKERS": try TestServices.kafkaBrokers(), "LEDGER_KAFKA_TOPIC": topic,
+                    "LEDGER_REDIS_NAMESPACE": namespace, "LEDGER_JWT_SECRET": Self.secret, "LEDGER_HTTP_PORT": String(port),
+                ],
+                port: port, namespace: namespace, topic: topic, databaseURL: url)
+            try await body(setup)
+            try await ProjectionFixture.delete(namespace: namespace, url: try TestServices.redisURL())
+        }
+    }
+
+    /// Starts `ledger serve` and waits until it answers `/ready`.
+    private func start(_ setup: Setup, log: String) async throws -> ChildProcess {
+        let process = try ChildProcess.spawn(
+            try TestServices.variable("LEDGER_BIN"), ["serve", "--reconciler-age-ms", "1500"], environment: setup.environment,
+            outputPath: NSTemporaryDirectory() + "\(log)-\(setup.port).log")
+        let ready = try await eventually(timeout: .seconds(60)) {
+            (try? await TestClient.withClient(host: "127.0.0.1", port: setup.port) { try await $0.get("/ready").head.status == .ok }) == true
+        }
+        guard ready else {
+            process.signal(SIGKILL)
+            _ = try await process.waitForExit()
+            throw ServerDidNotStart(output: String(process.output.suffix(3_000)))
+        }
+        return process
+    }
+
+    private func send(_ client: TestClient, _ method: HTTPRequest.Method, _ uri: String, token: String, body: String) async throws -> TestClient.Response {
+        var headers = HTTPFields()
+        headers[.authorization] = "Bearer \(token)"
+        headers[.contentType] = "application/json"
+        return try await client.execute(.init(uri, method: method, headers: headers, body: ByteBuffer(string: body)))
+    }
+
+    private func listSale(_ setup: Setup, stock: Int) async throws {
+        let admin = try await TokenAuthority(secret: Self.secret).token(userId: 1, admin: true, ttlSeconds: 600)
+        let now = Timestamp.now()
+        let body = """
+            {"id":1,"name":"Phone","priceMinor":100,"currency":"EUR","stock":\(stock),"startsAt":"\(now.adding(seconds: -60).iso8601)",\
+            "endsAt":"\(now.adding(seconds: 3_600).iso8601)","limitPerUser":2,"reservationTTLSeconds":600}
+            """
+        let status = try await TestClient.withClient(host: "127.0.0.1", port: setup.port) {
+            try await send($0, .post, "/v1/products", token: admin, body: body).head.status
+        }
+        #expect(status == .created)
+    }
+
+    /// 16 connections reserving for random users until the server goes away or `stopped`.
+    private func load(_ setup: Setup, into acknowledged: Acknowledged) async throws {
+        let authority = try await TokenAuthority(secret: Self.secret)
+        var tokens = [String]()
+        for user in 2...401 { tokens.append(try await authority.token(userId: Int64(user), admin: false, ttlSeconds: 600)) }
+        let userTokens = tokens
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    let client = TestClient(host: "127.0.0.1", port: setup.port)
+                    client.connect()
+                    while !acknowledged.stopped.load(ordering: .relaxed) {
+                        guard let response = try? await send(
+                            client, .post, "/v1/seckill", token: userTokens.randomElement()!, body: #"{"productId":1,"quantity":1}"#)
+                        else { break }
+                        if response.head.status == .created, let body = response.body,
+                            let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+                            let id = object["reservationId"] as? String
+                        {
+                            acknowledged.ids.withLock { $0.append(id) }
+                        }
+                    }
+                    try? await client.shutdown()
+                }
+            }
+        }
+    }
+
+    private func auditor(_ setup: Setup, _ connection: PostgresConnection) -> LedgerAuditor {
+        LedgerAuditor(reader: LedgerReader(connection: connection), namespace: setup.namespace)
+    }
+
+    @Test func killedUnderLoadLosesNoAcknowledgedReservationAndRecovers() async throws {
+        try await withSetup { setup in
+            let first = try await start(setup, log: "crash-first")
+            try await listSale(setup, stock: 400)
+            let acknowledged = Acknowledged()
+            async let loading: Void = load(setup, into: acknowledged)
+            try await Task.sleep(for: .milliseconds(1_500))
+            first.signal(SIGKILL)
+            #expect(try await first.waitForExit() == 128 + SIGKILL)
+            acknowledged.stopped.store(true, ordering: .relaxed)
+            try await loading
+            let ids = acknowledged.ids.withLock { $0 }
+            #expect(ids.count > 20, "the load got answers before the kill")
+
+            let second = try await start(setup, log: "crash-second")
+            let connection = try await PostgresConnection.connect(url: setup.databaseURL)
+            let reader = LedgerReader(connection: connection)
+            for id in ids {
+                #expect(try await reader.reservation(id) != nil, "acknowledged \(id) is in the ledger")
+            }
+            #expect(try await auditor(setup, connection).audit(redis: nil, kafka: nil).differences == [], "tables and invariants hold")
+
+            // The reconciler rolls back what the killed requests left in Redis; the projector
+            // brings the rest; then every copy agrees with the ledger.
+            let redis = try await RedisConnection.connect(url: try TestServices.redisURL())
+            let keys = ProjectionKeys(namespace: setup.namespace, generation: 1).product(1)
+            let settled = try await eventually(timeout: .seconds(30)) { try await ProjectedProduct.read(keys, on: redis).tentatives.isEmpty }
+            #expect(settled, "no tentative is left")
+            let audit = try await auditor(setup, connection).audit(
+                redis: redis, kafka: (KafkaConfiguration(brokers: try TestServices.kafkaBrokers()), setup.topic), projectionWaitMs: 30_000)
+            #expect(audit.differences.isEmpty, "\(audit.differences.count) differences, first: \(audit.differences.prefix(5))")
+            second.signal(SIGTERM)
+            #expect(try await second.waitForExit() == 0)
+            await redis.close()
+            await connection.close()
+        }
+    }
+
+    @Test func sigtermDuringLoadDrainsAndExitsZero() async throws {
+        try await withSetup { setup in
+            let server = try await start(setup, log: "sigterm")
+            try await listSale(setup, stock: 100_000)
+            let acknowledged = Acknowledged()
+            async let loading: Void = load(setup, into: acknowledged)
+            try await Task.sleep(for: .milliseconds(1_500))
+            server.signal(SIGTERM)
+            let status = try await server.waitForExit()
+            acknowledged.stopped.store(true, ordering: .relaxed)
+            try await loading
+            #expect(status == 0, "\(server.output.suffix(2_000))")
+            let ids = acknowledged.ids.withLock { $0 }
+            #expect(ids.count > 20)
+            let connection = try await PostgresConnection.connect(url: setup.databaseURL)
+            let reader = LedgerReader(connection: connection)
+            for id in ids {
+                #expect(try await reader.reservation(id) != nil, "acknowledged \(id) is in the ledger")
+            }
+            #expect(try await auditor(setup, connection).audit(redis: nil, kafka: nil).differences == [])
+            await connection.close()
+        }
+    }
+}
+
+struct ServerDidNotStart: Error, CustomStringConvertible {
+    let output: String
+    var description: String { "ledger serve did not become ready:\n\(output)" }
+}
