@@ -26,6 +26,16 @@ install_packages() {
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# schemathesis (PyPI) checks the live API against its OpenAPI document in the tests.
+SCHEMATHESIS_VERSION=4.32.5
+install_schemathesis() {
+    local venv="$LOCAL/venv"
+    [ -x "$venv/bin/schemathesis" ] && return 0
+    log "installing schemathesis $SCHEMATHESIS_VERSION into .local/venv"
+    mkdir -p "$LOCAL"
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >/dev/null
+}
+
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 # PostgreSQL refuses to run as root: run it as the postgres user, whose data folder (and
@@ -181,15 +191,18 @@ export LEDGER_KAFKA_TOPIC=$KAFKA_TOPIC
 export LEDGER_SERVICES_SCRIPT=$ROOT/scripts/services.sh
 export LEDGER_JWT_SECRET=$(cat "$LOCAL/jwt-secret")
 export LEDGER_HTTP_PORT=${LEDGER_HTTP_PORT:-8080}
+export LEDGER_SCHEMATHESIS=$LOCAL/venv/bin/schemathesis
 ENV
 }
 
 case "${1:-}" in
 install)
     install_packages
+    install_schemathesis
     ;;
 up)
     install_packages
+    install_schemathesis
     mkdir -p "$LOCAL"
     if [ "${2:-}" = "--fresh" ]; then
         kafka_down; redis_down; postgres_down

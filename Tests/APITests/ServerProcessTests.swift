@@ -175,6 +175,28 @@ import Testing
             await connection.close()
         }
     }
+
+    /// schemathesis (an independent client) fuzzes every route of `/openapi.yaml` against the
+    /// live server: no 5xx, every status, content type, header and body as documented, 405 for
+    /// undeclared methods. Not checked: that every schema-valid body is accepted, because some
+    /// valid bodies are refused by rules a schema cannot state (`endsAt` after `startsAt`, a
+    /// sale that has ended → 422).
+    @Test func schemathesisFindsNothingAgainstTheDocument() async throws {
+        try await withSetup { setup in
+            let server = try await start(setup, log: "schemathesis")
+            try await listSale(setup, stock: 1_000)
+            let admin = try await TokenAuthority(secret: Self.secret).token(userId: 1, admin: true, ttlSeconds: 3_600)
+            let result = try await TestServices.run(try TestServices.variable("LEDGER_SCHEMATHESIS"), [
+                "run", "http://127.0.0.1:\(setup.port)/openapi.yaml", "-H", "Authorization: Bearer \(admin)",
+                "--checks", "all", "--exclude-checks", "positive_data_acceptance", "--max-examples", "25", "--seed", "1",
+                "--no-color",
+            ])
+            #expect(result.status == 0, "\(result.output.suffix(4_000))")
+            #expect(result.output.contains("passed"))
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit() == 0)
+        }
+    }
 }
 
 struct ServerDidNotStart: Error, CustomStringConvertible {

@@ -53,38 +53,48 @@ public struct LedgerAPI: Sendable {
             logger: logger)
     }
 
+    typealias Handler = @Sendable (Request, LedgerRequestContext) async throws -> Response
+
+    /// Every route of the contract (DESIGN.md §5, `/openapi.yaml`).
+    var routes: [(method: HTTPRequest.Method, path: String, handler: Handler)] {
+        [
+            (.get, "/health", { _, _ in try JSONResponse.make(.ok, ["status": "ok"]) }),
+            (.get, "/ready", ready),
+            (.get, "/openapi.yaml", { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+            }),
+            (.post, "/v1/products", listProduct),
+            (.post, "/v1/products/:id/stock", addStock),
+            (.get, "/v1/products/:id", product),
+            (.post, "/v1/seckill", reserve),
+            (.get, "/v1/reservations/:id", reservation),
+            (.post, "/v1/reservations/:id/confirm", confirm),
+            (.post, "/v1/reservations/:id/cancel", cancel),
+            (.get, "/v1/users/me/reservations", myReservations),
+            (.get, "/v1/audit/reservations/:id/events", reservationEvents),
+            (.get, "/v1/audit/products/:id/events", productEvents),
+            (.get, "/v1/audit/users/:id/events", userEvents),
+            (.get, "/v1/events", events),
+        ]
+    }
+
     public func router() -> Router<LedgerRequestContext> {
         let router = Router(context: LedgerRequestContext.self)
-        router.add(middleware: ProblemMiddleware())
+        let routes = self.routes
+        router.add(middleware: ProblemMiddleware(routes: routes.map { ($0.method, $0.path) }))
         router.add(middleware: AuthenticationMiddleware(mode: parts.authentication))
-
-        router.get("/health") { _, _ in try JSONResponse.make(.ok, ["status": "ok"]) }
-        router.get("/ready") { _, _ in
-            let report = await parts.probe.check()
-            guard report.isReady else {
-                let names = report.failures.keys.sorted().joined(separator: ", ")
-                throw Problem.unavailable("not answering: \(names)")
-            }
-            return try JSONResponse.make(.ok, ["status": "ready"])
+        for route in routes {
+            router.on(RouterPath(route.path), method: route.method, use: route.handler)
         }
-        router.get("/openapi.yaml") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
-        }
-
-        let v1 = router.group("v1")
-        v1.post("products", use: listProduct)
-        v1.post("products/:id/stock", use: addStock)
-        v1.get("products/:id", use: product)
-        v1.post("seckill", use: reserve)
-        v1.get("reservations/:id", use: reservation)
-        v1.post("reservations/:id/confirm", use: confirm)
-        v1.post("reservations/:id/cancel", use: cancel)
-        v1.get("users/me/reservations", use: myReservations)
-        v1.get("audit/reservations/:id/events", use: reservationEvents)
-        v1.get("audit/products/:id/events", use: productEvents)
-        v1.get("audit/users/:id/events", use: userEvents)
-        v1.get("events", use: events)
         return router
+    }
+
+    @Sendable func ready(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        let report = await parts.probe.check()
+        guard report.isReady else {
+            throw Problem.unavailable("not answering: \(report.failures.keys.sorted().joined(separator: ", "))")
+        }
+        return try JSONResponse.make(.ok, ["status": "ready"])
     }
 
     // MARK: Products

@@ -227,10 +227,10 @@ enum OpenAPIDocument {
                 name: {type: string, minLength: 1, maxLength: 200}
                 priceMinor: {type: integer, format: int64, minimum: 0}
                 currency: {type: string, pattern: '^[A-Z]{3}$'}
-                stock: {type: integer, format: int64, minimum: 0}
+                stock: {type: integer, format: int64, minimum: 0, maximum: 1000000000}
                 startsAt: {type: string, format: date-time}
-                endsAt: {type: string, format: date-time}
-                limitPerUser: {type: integer, format: int64, minimum: 1}
+                endsAt: {type: string, format: date-time, description: after startsAt}
+                limitPerUser: {type: integer, format: int64, minimum: 1, maximum: 1000}
                 reservationTTLSeconds: {type: integer, format: int64, minimum: 1, maximum: 86400}
             Product:
               type: object
@@ -250,7 +250,7 @@ enum OpenAPIDocument {
             Stock:
               type: object
               required: [quantity]
-              properties: {quantity: {type: integer, format: int64, minimum: 1}}
+              properties: {quantity: {type: integer, format: int64, minimum: 1, maximum: 1000000000}}
             SeckillRequest:
               type: object
               required: [productId, quantity]

@@ -11,6 +11,8 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
     public var detail: String
     /// Seconds a client should wait before retrying (503, 429).
     public var retryAfterSeconds: Int?
+    /// The methods a path does take (405).
+    public var allowedMethods: [String]?
 
     public init(_ status: HTTPResponse.Status, code: String, title: String, detail: String, retryAfterSeconds: Int? = nil) {
         self.status = status
@@ -44,6 +46,7 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if let allowedMethods { headers[.allow] = allowedMethods.joined(separator: ", ") }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

@@ -8,12 +8,31 @@ import Projections
 /// are, the framework's HTTP errors (unknown route, body too large) with a code, a failed
 /// dependency as 503. Anything else is logged and answered 500 without internals.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Every route's method and path template (`/v1/products/:id`), to tell 405 from 404.
+    let routes: [(method: HTTPRequest.Method, path: String)]
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let allowed = routes.filter { Self.matches(request.uri.path, $0.path) }.map(\.method.rawValue)
+            guard !allowed.isEmpty else { return try Self.problem(for: error, logger: context.logger).response(from: request, context: context) }
+            var problem = Problem(
+                .methodNotAllowed, code: "method-not-allowed", title: "Method not allowed",
+                detail: "\(request.uri.path) takes \(allowed.joined(separator: ", "))")
+            problem.allowedMethods = allowed
+            return try problem.response(from: request, context: context)
         } catch {
             return try Self.problem(for: error, logger: context.logger).response(from: request, context: context)
         }
+    }
+
+    /// Whether `path` fits `template`, whose `:name` segments match any one segment.
+    static func matches(_ path: String, _ template: String) -> Bool {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        let pattern = template.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count == pattern.count else { return false }
+        return zip(segments, pattern).allSatisfy { segment, part in part.hasPrefix(":") ? !segment.isEmpty : segment == part }
     }
 
     static func problem(for error: Error, logger: Logger) -> Problem {
