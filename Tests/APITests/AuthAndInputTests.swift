@@ -70,7 +70,8 @@ import Testing
                 ("/v1/seckill", .post, user, String(repeating: "k", count: 65), #"{"productId":30,"quantity":1}"#, .badRequest, "invalid"),
                 ("/v1/seckill", .post, user, "bad key with spaces", #"{"productId":30,"quantity":1}"#, .badRequest, "invalid"),
                 ("/v1/seckill", .post, user, nil, #"{"productId":30,"quantity":1,"pad":""# + String(repeating: "x", count: 5_000) + #""}"#, .contentTooLarge, "too-large"),
-                ("/v1/seckill", .get, user, nil, "", .notFound, "not-found"),
+                ("/v1/seckill", .get, user, nil, "", .methodNotAllowed, "method-not-allowed"),
+                ("/v1/products/30", .delete, admin, nil, "", .methodNotAllowed, "method-not-allowed"),
                 ("/v1/nothing-here", .get, user, nil, "", .notFound, "not-found"),
                 ("/v1/products/abc", .get, nil, nil, "", .badRequest, "invalid"),
                 ("/v1/products/-1", .get, nil, nil, "", .badRequest, "invalid"),
@@ -98,6 +99,24 @@ import Testing
             #expect(try await world.reserve(client, token: user, productId: 30).status == .created)
             #expect(try await world.world.harness.reader.reservations(userId: 500, limit: 10).count == 1)
             #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
+        }
+    }
+
+    @Test func oneUserHammeringIsRateLimited() async throws {
+        try await APIWorld.run { world, client in
+            #expect(try await world.list(client, id: 40, stock: 1_000, limitPerUser: 100).status == .created)
+            let user = try await world.token(600)
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<40 { group.addTask { try await world.reserve(client, token: user, productId: 40).status } }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            let limited = statuses.filter { $0 == .tooManyRequests }.count
+            #expect(limited >= 15, "a burst of 20 and 10/s: most of 40 at once are refused")
+            #expect(statuses.filter { $0 == .created }.count == 40 - limited)
+            let refused = try await world.reserve(client, token: user, productId: 40)
+            #expect(refused.problemCode == "rate-limited")
+            #expect(refused.headers[.retryAfter] == "1")
+            #expect(try await world.reserve(client, token: try await world.token(601), productId: 40).status == .created, "others are not affected")
         }
     }
 

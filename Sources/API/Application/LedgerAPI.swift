@@ -43,7 +43,12 @@ public struct LedgerAPI: Sendable {
         self.parts = parts
         let reader = parts.reader
         catalog = ProductCatalog(ttlMs: parts.limits.productCacheTTLMs, jitterMs: parts.limits.productCacheJitterMs) { try await reader.product($0) }
-        seckill = SeckillService(writer: parts.writer, gate: parts.gate, catalog: catalog, limits: parts.limits, logger: logger)
+        seckill = SeckillService(
+            writer: parts.writer, gate: parts.gate, catalog: catalog,
+            rateLimiter: UserRateLimiter(
+                ratePerSecond: parts.limits.seckillAttemptsPerUserPerSecond, burst: parts.limits.seckillAttemptBurst,
+                maxUsers: parts.limits.rateLimitedUsersTracked),
+            limits: parts.limits, logger: logger)
         self.logger = logger
     }
 

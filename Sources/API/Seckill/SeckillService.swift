@@ -10,6 +10,7 @@ struct SeckillService: Sendable {
     let writer: LedgerWriter
     let gate: ReservationGate
     let catalog: ProductCatalog
+    let rateLimiter: UserRateLimiter
     let limits: Limits
     let logger: Logger
 
@@ -20,6 +21,12 @@ struct SeckillService: Sendable {
         }
         if let idempotencyKey, !LedgerCommand.isValidIdempotencyKey(idempotencyKey, limits) {
             throw Problem.invalid("Idempotency-Key must be 1 to \(limits.maxIdempotencyKeyLength) printable ASCII characters")
+        }
+        guard rateLimiter.allow(caller.userId) else {
+            throw Problem(
+                .tooManyRequests, code: "rate-limited", title: "Too many attempts",
+                detail: "at most \(limits.seckillAttemptBurst) attempts at once and \(Int(limits.seckillAttemptsPerUserPerSecond)) a second per user",
+                retryAfterSeconds: 1)
         }
         guard let product = try await catalog.product(productId) else {
             throw Self.problem(for: LedgerRejection(.unknownProduct, "product \(productId) is not listed"))

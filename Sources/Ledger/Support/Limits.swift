@@ -29,6 +29,10 @@ public struct Limits: Sendable, Hashable {
     public var maxBodyBytes = 4_096
     public var productCacheTTLMs = 1_000
     public var productCacheJitterMs = 250
+    /// Reservation attempts per user: a steady rate, a burst, and how many users are tracked.
+    public var seckillAttemptsPerUserPerSecond = 10.0
+    public var seckillAttemptBurst = 20
+    public var rateLimitedUsersTracked = 200_000
 
     /// Redis gate: connections shared by all requests, longest pipeline one round trip carries,
     /// and calls waiting for a connection before callers get a retriable `overloaded`.
