@@ -9,7 +9,7 @@ struct LedgerTool: AsyncParsableCommand {
         abstract: "Flash-sale order ledger: PostgreSQL event store, Redis gate, Kafka relay.",
         subcommands: [
             ServeCommand.self, MigrateCommand.self, TokenCommand.self, ReplayCommand.self, AuditCommand.self, KafkaDevCommand.self,
-            BenchLedgerCommand.self, BenchProjectionsCommand.self,
+            BenchCommand.self, BenchLedgerCommand.self, BenchProjectionsCommand.self,
         ]
     )
 

@@ -16,8 +16,15 @@ struct APIWorld: Sendable {
 
     static let secret = "test-secret-0123456789abcdef-\(UInt64.random(in: 0...UInt64.max))"
 
+    /// The service's limits, but a per-user refill slow enough that a test sees the burst alone.
+    static var limits: Limits {
+        var limits = Limits()
+        limits.seckillAttemptsPerUserPerSecond = 0.2
+        return limits
+    }
+
     static func run<T: Sendable>(_ body: @escaping @Sendable (APIWorld, any TestClientProtocol) async throws -> T) async throws -> T {
-        try await ProjectionWorld.run { world in
+        try await ProjectionWorld.run(limits: limits) { world in
             let limits = world.harness.limits
             let pool = try await RedisPipelinePool.connect(
                 url: world.fixture.redisURL, connections: 2, maxPipelineLength: limits.gateMaxPipelineLength, maxQueueDepth: limits.gateMaxQueueDepth)

@@ -111,7 +111,7 @@ import Testing
                 return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
             }
             let limited = statuses.filter { $0 == .tooManyRequests }.count
-            #expect(limited >= 15, "a burst of 20 and 10/s: most of 40 at once are refused")
+            #expect(limited >= 15, "a burst of 20 and a slow refill: about half of 40 at once are refused")
             #expect(statuses.filter { $0 == .created }.count == 40 - limited)
             let refused = try await world.reserve(client, token: user, productId: 40)
             #expect(refused.problemCode == "rate-limited")

@@ -59,7 +59,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     /// The form `iso8601` writes (`2026-11-24T18:00:00.000Z`), parsed without a formatter: the
     /// replay reads it once per event. Anything else returns nil and takes the general parser.
     static func epochMs(canonical text: String) -> Int64? {
-        var utf8 = text.utf8
+        let utf8 = text.utf8
         return utf8.withContiguousStorageIfAvailable { bytes -> Int64? in
             guard bytes.count == 24, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54, bytes[13] == 0x3A,
                 bytes[16] == 0x3A, bytes[19] == 0x2E, bytes[23] == 0x5A

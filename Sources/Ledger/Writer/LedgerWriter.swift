@@ -68,7 +68,7 @@ public final class LedgerWriter: Service, Sendable {
 
     /// Runs batches until graceful shutdown (or `shutdown()`), then commits what was queued.
     public func run() async throws {
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await withTaskGroup(of: PostgresConnection.self) { group in
                 var idle = connections
                 while let batch = await nextBatch() {

@@ -1,0 +1,48 @@
+/// What a load run measured (the `--json` output), plus the invariant check when it ran.
+public struct LoadSummary: Codable, Sendable {
+    public struct Latency: Codable, Sendable {
+        public var p50: Double
+        public var p90: Double
+        public var p99: Double
+        public var p999: Double
+        public var max: Double
+    }
+
+    public struct Second: Codable, Sendable {
+        public var second: Int
+        public var requests: Int
+        public var successes: Int
+        public var p50Ms: Double
+        public var p99Ms: Double
+    }
+
+    public struct Invariants: Codable, Sendable {
+        /// 201s the load received, and how many of them the ledger holds.
+        public var acknowledged: Int
+        public var inLedger: Int
+        public var unitsSold: Int64
+        public var stock: Int64
+        /// Differences `ledger audit` found (tables and Redis).
+        public var auditDifferences: Int
+        public var holds: Bool { inLedger == acknowledged && unitsSold <= stock && auditDifferences == 0 }
+
+        public init(acknowledged: Int, inLedger: Int, unitsSold: Int64, stock: Int64, auditDifferences: Int) {
+            self.acknowledged = acknowledged
+            self.inLedger = inLedger
+            self.unitsSold = unitsSold
+            self.stock = stock
+            self.auditDifferences = auditDifferences
+        }
+
+    }
+
+    public var requests: Int
+    public var seconds: Double
+    public var requestsPerSecond: Double
+    public var successesPerSecond: Double
+    public var latencyMs: Latency
+    /// `201`, `409 sold-out`, `error: …` → count.
+    public var outcomes: [String: Int]
+    public var timeline: [Second]
+    public var invariants: Invariants?
+}
