@@ -11,7 +11,8 @@ SERVER_PID=""
 log() { printf 'bench: %s\n' "$*" >&2; }
 
 start_stack() {
-    scripts/services.sh up >/dev/null
+    # A fresh stack: the invariant check audits the whole ledger against Redis.
+    scripts/services.sh up --fresh >/dev/null
     # shellcheck disable=SC1091
     source .local/env
     swift build -c release --product ledger >/dev/null

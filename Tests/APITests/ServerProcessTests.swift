@@ -197,6 +197,28 @@ import Testing
             #expect(try await server.waitForExit() == 0)
         }
     }
+
+    /// The load generator against a served instance: its figures and its invariant check.
+    @Test func benchDrivesTheServerAndChecksTheLedger() async throws {
+        try await withSetup { setup in
+            let server = try await start(setup, log: "bench")
+            let result = try await TestServices.run("/usr/bin/env", setup.environment.map { "\($0.key)=\($0.value)" } + [
+                try TestServices.variable("LEDGER_BIN"), "bench", "--scenario", "flash-sale", "--connections", "16", "--duration", "2",
+                "--users", "200", "--stock", "150", "--limit", "1", "--json", "--url", "http://127.0.0.1:\(setup.port)",
+            ])
+            #expect(result.status == 0, "\(result.output.suffix(2_000))")
+            let summary = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] ?? [:]
+            let outcomes = summary["outcomes"] as? [String: Int] ?? [:]
+            #expect(outcomes["201"] == 150, "the stock sells out exactly: \(outcomes)")
+            #expect((outcomes["409 sold-out"] ?? 0) + (outcomes["409 limit-exceeded"] ?? 0) > 0)
+            let invariants = summary["invariants"] as? [String: Any] ?? [:]
+            #expect(invariants["acknowledged"] as? Int == 150)
+            #expect(invariants["inLedger"] as? Int == 150)
+            #expect(invariants["auditDifferences"] as? Int == 0)
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit() == 0)
+        }
+    }
 }
 
 struct ServerDidNotStart: Error, CustomStringConvertible {

@@ -1,6 +1,6 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
+import Ledger
 
 /// An RFC 9457 problem: every error the API returns, as `application/problem+json` with a
 /// machine-readable `code`. Details never carry credentials or internal state.
@@ -50,10 +50,14 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
+    /// Written by hand: JSONSerialization was a third of the sold-out path's CPU.
     var body: [UInt8] {
-        let object: [String: Any] = [
-            "type": "/problems/\(code)", "title": title, "status": status.code, "detail": detail, "code": code,
-        ]
-        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
+        var json = JSONObjectWriter(capacity: 160 + detail.utf8.count)
+        json.field("code", code)
+        json.field("detail", detail)
+        json.field("status", Int64(status.code))
+        json.field("title", title)
+        json.field("type", "/problems/\(code)")
+        return Array(json.finish().utf8)
     }
 }

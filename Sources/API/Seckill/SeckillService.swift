@@ -22,12 +22,6 @@ struct SeckillService: Sendable {
         if let idempotencyKey, !LedgerCommand.isValidIdempotencyKey(idempotencyKey, limits) {
             throw Problem.invalid("Idempotency-Key must be 1 to \(limits.maxIdempotencyKeyLength) printable ASCII characters")
         }
-        guard rateLimiter.allow(caller.userId) else {
-            throw Problem(
-                .tooManyRequests, code: "rate-limited", title: "Too many attempts",
-                detail: "at most \(limits.seckillAttemptBurst) attempts at once and \(Int(limits.seckillAttemptsPerUserPerSecond)) a second per user",
-                retryAfterSeconds: 1)
-        }
         guard let product = try await catalog.product(productId) else {
             throw Self.problem(for: LedgerRejection(.unknownProduct, "product \(productId) is not listed"))
         }
@@ -39,6 +33,13 @@ struct SeckillService: Sendable {
         }
         if idempotencyKey == nil, catalog.isSoldOut(productId) {
             throw Self.problem(for: LedgerRejection(.soldOut, "product \(productId) is sold out"))
+        }
+        // After the local answers: they cost nothing; the limit protects the gate and the writer.
+        guard rateLimiter.allow(caller.userId) else {
+            throw Problem(
+                .tooManyRequests, code: "rate-limited", title: "Too many attempts",
+                detail: "at most \(limits.seckillAttemptBurst) attempts at once and \(Int(limits.seckillAttemptsPerUserPerSecond)) a second per user",
+                retryAfterSeconds: 1)
         }
 
         let reservationId = UUID.v7().lowercased

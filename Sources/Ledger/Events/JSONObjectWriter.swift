@@ -1,39 +1,39 @@
 /// Writes one flat JSON object with keys in the order given (callers give them sorted, so the
 /// bytes are stable). Hand-written because JSONEncoder dominated the writer's profile.
-struct JSONObjectWriter {
+public struct JSONObjectWriter {
     private var bytes: [UInt8] = [UInt8(ascii: "{")]
 
-    init(capacity: Int = 256) {
+    public init(capacity: Int = 256) {
         bytes.reserveCapacity(capacity)
     }
 
-    mutating func field(_ key: StaticString, _ value: String?) {
+    public mutating func field(_ key: StaticString, _ value: String?) {
         guard let value else { return }
         name(key)
         string(value)
     }
 
-    mutating func field(_ key: StaticString, _ value: Int64) {
+    public mutating func field(_ key: StaticString, _ value: Int64) {
         name(key)
         bytes.append(contentsOf: String(value).utf8)
     }
 
-    mutating func field(_ key: StaticString, _ value: Int64?) {
+    public mutating func field(_ key: StaticString, _ value: Int64?) {
         guard let value else { return }
         field(key, value)
     }
 
     /// A value that is already JSON text (a nested object).
-    mutating func field(_ key: StaticString, json: String) {
+    public mutating func field(_ key: StaticString, json: String) {
         name(key)
         bytes.append(contentsOf: json.utf8)
     }
 
-    mutating func field(_ key: StaticString, _ value: Timestamp) {
+    public mutating func field(_ key: StaticString, _ value: Timestamp) {
         field(key, value.iso8601)
     }
 
-    consuming func finish() -> String {
+    public consuming func finish() -> String {
         bytes.append(UInt8(ascii: "}"))
         return String(decoding: bytes, as: UTF8.self)
     }
