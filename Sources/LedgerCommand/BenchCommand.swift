@@ -78,8 +78,9 @@ struct BenchCommand: AsyncParsableCommand {
             scenario: plan)
         let (recorder, elapsed) = try await runner.run(duration: .seconds(duration), maxRequests: requests)
         var summary = recorder.summary(elapsed: elapsed)
+        summary.productId = productId
         if verify {
-            summary.invariants = try await checkInvariants(productId: productId, stock: stock + (kind == .soldOut ? 0 : 0), acknowledged: recorder.acknowledged)
+            summary.invariants = try await checkInvariants(productId: productId, stock: stock, acknowledged: recorder.acknowledged)
         }
         let title = "ledger bench \(kind.rawValue): \(rate > 0 ? "open loop \(rate)/s" : "closed loop"), \(connections) connections, \(users) users, product \(productId)"
         print(json ? try LoadReport.json(summary) : LoadReport.text(summary, title: title))

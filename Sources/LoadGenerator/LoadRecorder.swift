@@ -58,7 +58,7 @@ public final class LoadRecorder: Sendable {
             func ms(_ value: UInt64) -> Double { Double(value) / 1000 }
             let successes = state.seconds.reduce(0) { $0 + $1.successes }
             return LoadSummary(
-                requests: total, seconds: seconds, requestsPerSecond: Double(total) / seconds,
+                productId: nil, requests: total, seconds: seconds, requestsPerSecond: Double(total) / seconds,
                 successesPerSecond: Double(successes) / seconds,
                 latencyMs: .init(
                     p50: ms(state.latencies.valueAtPercentile(50)), p90: ms(state.latencies.valueAtPercentile(90)),

@@ -36,6 +36,8 @@ public struct LoadSummary: Codable, Sendable {
 
     }
 
+    /// The product the run targeted.
+    public var productId: Int64?
     public var requests: Int
     public var seconds: Double
     public var requestsPerSecond: Double
