@@ -3,6 +3,12 @@ import Hummingbird
 import Ledger
 import NIOCore
 
+/// A body that can be read from the flat JSON object the hot routes receive without
+/// JSONDecoder (nil: not exactly that shape; the general decoder then explains what is wrong).
+protocol FlatDecodable {
+    init?(flat object: FlatJSONObject)
+}
+
 /// Reading what a request carries, with a problem for every way it can be wrong.
 enum RequestDecoding {
     /// The JSON body as `T`: at most `maxBytes`, every field present and of its type.
@@ -13,6 +19,11 @@ enum RequestDecoding {
             buffer = try await request.collectBody(upTo: maxBytes)
         } catch is NIOTooManyBytesError {
             throw Problem(.contentTooLarge, code: "too-large", title: "Request body too large", detail: "bodies are limited to \(maxBytes) bytes")
+        }
+        if let fast = T.self as? FlatDecodable.Type, let object = FlatJSONObject(String(buffer: buffer)),
+            let value = fast.init(flat: object) as? T
+        {
+            return value
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))

@@ -31,9 +31,15 @@ struct ReservationView: Codable, Sendable, Equatable {
     }
 }
 
-struct SeckillRequest: Codable, Sendable {
+struct SeckillRequest: Codable, Sendable, FlatDecodable {
     var productId: Int64
     var quantity: Int64
+
+    init?(flat object: FlatJSONObject) {
+        guard object.fields.count == 2, let productId = object.int64("productId"), let quantity = object.int64("quantity") else { return nil }
+        self.productId = productId
+        self.quantity = quantity
+    }
 }
 
 struct ConfirmRequest: Codable, Sendable {

@@ -3,8 +3,8 @@
 /// text. About ten times faster than JSONDecoder for these objects, which matters when a replay,
 /// an audit or the projector reads the whole log. Returns nil for anything else (arrays,
 /// fractions, exponents), so callers fall back to the general decoder or refuse the input.
-struct FlatJSONObject {
-    enum Value: Equatable {
+public struct FlatJSONObject: Sendable {
+    public enum Value: Equatable, Sendable {
         case string(String)
         case integer(Int64)
         case bool(Bool)
@@ -13,35 +13,35 @@ struct FlatJSONObject {
         case object(String)
     }
 
-    private(set) var fields: [(key: String, value: Value)] = []
+    public private(set) var fields: [(key: String, value: Value)] = []
 
-    init?(_ text: String) {
+    public init?(_ text: String) {
         var text = text
         guard let parsed = text.withUTF8({ FlatJSONObject.parse($0) }) else { return nil }
         fields = parsed
     }
 
-    subscript(key: String) -> Value? {
+    public subscript(key: String) -> Value? {
         fields.first { $0.key == key }?.value
     }
 
-    func string(_ key: String) -> String? {
+    public func string(_ key: String) -> String? {
         if case .string(let value)? = self[key] { return value }
         return nil
     }
 
-    func int64(_ key: String) -> Int64? {
+    public func int64(_ key: String) -> Int64? {
         if case .integer(let value)? = self[key] { return value }
         return nil
     }
 
-    func object(_ key: String) -> String? {
+    public func object(_ key: String) -> String? {
         if case .object(let value)? = self[key] { return value }
         return nil
     }
 
     /// An integer, or nil when the key is absent or null; `.none` when it holds something else.
-    func optionalInt64(_ key: String) -> Int64?? {
+    public func optionalInt64(_ key: String) -> Int64?? {
         switch self[key] {
         case nil, .null?: return .some(nil)
         case .integer(let value)?: return .some(value)
@@ -50,7 +50,7 @@ struct FlatJSONObject {
     }
 
     /// A string, or nil when the key is absent or null; `.none` when it holds something else.
-    func optionalString(_ key: String) -> String?? {
+    public func optionalString(_ key: String) -> String?? {
         switch self[key] {
         case nil, .null?: return .some(nil)
         case .string(let value)?: return .some(value)
