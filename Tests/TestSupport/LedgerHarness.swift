@@ -75,8 +75,9 @@ public struct LedgerHarness: Sendable {
 
     /// Folding the events gives exactly the inline tables, and every invariant holds.
     public func ledgerIsConsistent() async throws -> [String] {
-        let folded = try await reader.foldAll()
-        let tables = try await reader.inlineTables()
+        let snapshot = try await reader.snapshot(includingTables: true)
+        let folded = snapshot.folded
+        let tables = snapshot.tables!
         var problems = folded.invariantViolations()
         problems += folded.differences(from: tables).map(\.description)
         return problems

@@ -11,7 +11,7 @@ public final class ProductCatalog: Sendable {
     public typealias Loader = @Sendable (Int64) async throws -> ProductState?
 
     private enum Entry {
-        case loading([CheckedContinuation<ProductState?, Error>])
+        case loading([CheckedContinuation<ProductState??, Error>])
         case loaded(ProductState?, expiresAt: ContinuousClock.Instant, soldOutUntil: ContinuousClock.Instant?)
     }
 
@@ -29,10 +29,24 @@ public final class ProductCatalog: Sendable {
 
     /// The product (nil when the ledger has none), from the cache when fresh.
     public func product(_ productId: Int64) async throws -> ProductState? {
-        enum Step { case cached(ProductState?), wait, load }
+        while true {
+            switch decide(productId) {
+            case .cached(let product):
+                return product
+            case .load:
+                return try await loadAndShare(productId)
+            case .wait:
+                // nil: the load we meant to join failed and was cleared before we joined; look again.
+                if let product = try await join(productId) { return product }
+            }
+        }
+    }
+
+    private enum Step { case cached(ProductState?), wait, load }
+
+    private func decide(_ productId: Int64) -> Step {
         let now = ContinuousClock.now
-        // Decided under the lock; a waiter's continuation is stored by `wait` below.
-        let step: Step = entries.withLock { entries in
+        return entries.withLock { entries in
             switch entries[productId] {
             case .loaded(let product, let expiresAt, _)? where expiresAt > now: return .cached(product)
             case .loading?: return .wait
@@ -41,45 +55,46 @@ public final class ProductCatalog: Sendable {
                 return .load
             }
         }
-        switch step {
-        case .cached(let product):
+    }
+
+    /// Waits for the load in flight; `.some(product)` once it finished, nil if there is none now.
+    private func join(_ productId: Int64) async throws -> ProductState?? {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProductState??, Error>) in
+            let finished: ProductState??? = entries.withLock { entries in
+                switch entries[productId] {
+                case .loading(var waiters)?:
+                    waiters.append(continuation)
+                    entries[productId] = .loading(waiters)
+                    return nil
+                case .loaded(let product, _, _)?: return .some(.some(product))
+                case nil: return .some(nil)
+                }
+            }
+            if let finished { continuation.resume(returning: finished) }
+        }
+    }
+
+    private func loadAndShare(_ productId: Int64) async throws -> ProductState? {
+        do {
+            let product = try await load(productId)
+            let expiresAt = ContinuousClock.now + ttl + .milliseconds(Int.random(in: 0...jitterMs))
+            let soldOutUntil = product.map { $0.available <= 0 } == true ? expiresAt : nil
+            for waiter in finish(productId, with: .loaded(product, expiresAt: expiresAt, soldOutUntil: soldOutUntil)) {
+                waiter.resume(returning: .some(product))
+            }
             return product
-        case .wait:
-            return try await withCheckedThrowingContinuation { continuation in
-                let finished: ProductState?? = entries.withLock { entries in
-                    if case .loading(var waiters)? = entries[productId] {
-                        waiters.append(continuation)
-                        entries[productId] = .loading(waiters)
-                        return nil
-                    }
-                    if case .loaded(let product, _, _)? = entries[productId] { return .some(product) }
-                    return .some(nil)
-                }
-                if let finished { continuation.resume(returning: finished) }
-            }
-        case .load:
-            do {
-                let product = try await load(productId)
-                let expiresAt = ContinuousClock.now + ttl + .milliseconds(Int.random(in: 0...jitterMs))
-                let soldOutUntil = product.map { $0.available <= 0 } == true ? expiresAt : nil
-                let waiters = entries.withLock { entries in
-                    let waiters: [CheckedContinuation<ProductState?, Error>]
-                    if case .loading(let pending)? = entries[productId] { waiters = pending } else { waiters = [] }
-                    entries[productId] = .loaded(product, expiresAt: expiresAt, soldOutUntil: soldOutUntil)
-                    return waiters
-                }
-                for waiter in waiters { waiter.resume(returning: product) }
-                return product
-            } catch {
-                let waiters = entries.withLock { entries in
-                    let waiters: [CheckedContinuation<ProductState?, Error>]
-                    if case .loading(let pending)? = entries[productId] { waiters = pending } else { waiters = [] }
-                    entries[productId] = nil
-                    return waiters
-                }
-                for waiter in waiters { waiter.resume(throwing: error) }
-                throw error
-            }
+        } catch {
+            for waiter in finish(productId, with: nil) { waiter.resume(throwing: error) }
+            throw error
+        }
+    }
+
+    /// Replaces the loading entry and hands back who was waiting for it.
+    private func finish(_ productId: Int64, with entry: Entry?) -> [CheckedContinuation<ProductState??, Error>] {
+        entries.withLock { entries in
+            defer { entries[productId] = entry }
+            if case .loading(let waiters)? = entries[productId] { return waiters }
+            return []
         }
     }
 

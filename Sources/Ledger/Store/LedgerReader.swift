@@ -98,11 +98,6 @@ public final class LedgerReader: Sendable {
         ).map { try $0["id"].string() }
     }
 
-    /// The inline guard tables as a `LedgerState`, read in one snapshot.
-    public func inlineTables() async throws -> LedgerState {
-        try await snapshot(includingTables: true).tables!
-    }
-
     /// Folds every event of the ledger, in pages, into a `LedgerState`.
     public func foldAll(pageSize: Int = 10_000) async throws -> LedgerState {
         try await snapshot(includingTables: false, pageSize: pageSize).folded

@@ -49,7 +49,7 @@ public struct LedgerAuditor: Sendable {
         let expected = snapshot.expectedProjection()
         let deadline = ContinuousClock.now + .milliseconds(waitMs)
         var actual = [Int64: ProjectedProduct]()
-        var keys = try await ProjectionGeneration.read(on: redis, namespace: namespace)
+        var keys: ProjectionKeys
         // Read until every product's applied position reached the snapshot's (or time is up).
         while true {
             keys = try await ProjectionGeneration.read(on: redis, namespace: namespace)
