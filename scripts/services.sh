@@ -80,6 +80,10 @@ max_connections = 200
 shared_buffers = 256MB
 fsync = on
 synchronous_commit = on
+# Flash sales write a lot of WAL: fewer checkpoints and compressed full-page images halve it.
+max_wal_size = 8GB
+checkpoint_timeout = 15min
+wal_compression = lz4
 CONF
     fi
     if pg_run "$bin/pg_ctl" -D "$home/data" status >/dev/null 2>&1; then

@@ -26,6 +26,31 @@ import Testing
         }
     }
 
+    /// With no headroom, two batches of 40 decide unlocked against the same 50 units at once:
+    /// the inventory CHECK must refuse the second, which is then decided again under the lock.
+    @Test func unlockedDecisionsThatWouldOversellAreDecidedAgainLocked() async throws {
+        var limits = Limits()
+        limits.writerUnlockedStockHeadroomUnits = 0
+        limits.writerMaxBatchSize = 40
+        limits.writerBatchDelayMs = 5
+        try await LedgerHarness.run(limits: limits, writerConnections: 2) { ledger in
+            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 2, stock: 50, limitPerUser: 2)))
+            let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
+                for request in 0..<200 {
+                    // Users 1…100 twice each: the per-user limit is decided unlocked too.
+                    group.addTask { try await ledger.reserve(productId: 2, userId: Int64(request % 100 + 1)) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.filter { $0.reservation != nil }.count == 50)
+            #expect(results.filter { $0.rejection?.code == .soldOut }.count == 150)
+            let product = try #require(try await ledger.reader.product(2))
+            #expect(product.reservedUnits == 50)
+            let problems = try await ledger.ledgerIsConsistent()
+            #expect(problems.isEmpty, "\(problems)")
+        }
+    }
+
     @Test func oneUserFiringTwentyConcurrentReservesGetsExactlyTheLimit() async throws {
         try await LedgerHarness.run { ledger in
             _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 7, stock: 1_000, limitPerUser: 2)))

@@ -8,11 +8,12 @@ import Testing
         let bytes: [UInt8] = [0, 1, 2, 0x7f, 0x80, 0xff, 0]
         let text = "quote \" backslash \\ comma , brace { ünïcødé 🛒"
         let rows = try await connection.query(
-            "SELECT $1::text AS n, $2::text AS t, $3::int8 AS lo, $4::int8 AS hi, $5::bool AS b, $6::bytea AS raw, $7::int8[] AS ints, $8::text[] AS texts, $9::jsonb AS doc",
+            "SELECT $1::text AS n, $2::text AS t, $3::int8 AS lo, $4::int8 AS hi, $5::bool AS b, $6::bytea AS raw, $7::int8[] AS ints, $8::text[] AS texts, $9::jsonb AS doc, "
+                + "$10::int8[] AS no_ints, $11::text[] AS no_texts, cardinality($12::int8[]) AS many",
             [
                 .null, .text(text), .int64(.min), .int64(.max), .bool(true), .bytea(bytes),
-                .int64Array([1, nil, -3]), .textArray(["a,b", nil, "NULL", "x\"y\\z", "", "{}"]),
-                .jsonb(#"{"k": [1, 2]}"#),
+                .int64Array([1, nil, -3, .min, .max]), .textArray(["a,b", nil, "NULL", "x\"y\\z", "", "{}", text]),
+                .jsonb(#"{"k": [1, 2]}"#), .int64Array([]), .textArray([]), .int64Array((1...5_000).map { $0 }),
             ])
         let row = rows[0]
         #expect(row["n"].isNull)
@@ -21,8 +22,11 @@ import Testing
         #expect(try row["hi"].int64() == .max)
         #expect(try row["b"].bool() == true)
         #expect(try row["raw"].bytea() == bytes)
-        #expect(try row["ints"].int64Array() == [1, nil, -3])
-        #expect(try row["texts"].stringArray() == ["a,b", nil, "NULL", "x\"y\\z", "", "{}"])
+        #expect(try row["ints"].int64Array() == [1, nil, -3, .min, .max])
+        #expect(try row["texts"].stringArray() == ["a,b", nil, "NULL", "x\"y\\z", "", "{}", text])
+        #expect(try row["no_ints"].int64Array() == [])
+        #expect(try row["no_texts"].stringArray() == [])
+        #expect(try row["many"].int64() == 5_000)
         #expect(try row["doc"].string() == #"{"k": [1, 2]}"#)
         await connection.close()
     }

@@ -23,10 +23,12 @@ public enum PostgresValue: Sendable, Hashable {
         }
     }
 
-    /// bytea goes in binary form; everything else in PostgreSQL's text form.
+    /// bytea and arrays go in binary form; everything else in PostgreSQL's text form.
     var isBinary: Bool {
-        if case .bytea = self { return true }
-        return false
+        switch self {
+        case .bytea, .int64Array, .textArray: return true
+        case .null, .text, .int64, .bool, .jsonb: return false
+        }
     }
 
     /// The wire bytes of the parameter, or nil for SQL NULL.
@@ -37,10 +39,8 @@ public enum PostgresValue: Sendable, Hashable {
         case .int64(let value): return Array(String(value).utf8)
         case .bool(let value): return value ? [UInt8(ascii: "t")] : [UInt8(ascii: "f")]
         case .bytea(let value): return value
-        case .int64Array(let values):
-            return Array(PostgresArrayLiteral.encode(values.map { $0.map(String.init) }, quoted: false).utf8)
-        case .textArray(let values):
-            return Array(PostgresArrayLiteral.encode(values, quoted: true).utf8)
+        case .int64Array(let values): return PostgresBinaryArray.encode(values)
+        case .textArray(let values): return PostgresBinaryArray.encode(values)
         }
     }
 }

@@ -15,6 +15,10 @@ public struct Limits: Sendable, Hashable {
     public var writerBatchDelayMs = 1
     /// Commands waiting for the writer; past this, callers get a retriable `overloaded` error.
     public var writerMaxQueueDepth = 20_000
+    /// A batch decides without locking a product's inventory row while at least this many units
+    /// would stay available after it; the row's CHECK still refuses an oversell, and the batch is
+    /// then decided again under the lock. Below it (the end of a sale) batches lock and serialise.
+    public var writerUnlockedStockHeadroomUnits: Int64 = 10_000
 
     /// Expiry worker: how many expired reservations it reverts per pass, and how often it looks.
     public var expiryBatchSize = 500

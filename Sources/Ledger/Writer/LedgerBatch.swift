@@ -1,8 +1,17 @@
 import Foundation
 
-/// One group-commit transaction: lock the rows the commands touch, decide every command
-/// against them in order (`LedgerState.execute`), then write the events and the guard-table
-/// changes with a handful of set-based statements. Runs on the writer connection's thread.
+/// One group-commit transaction, in two phases so that concurrent batches overlap:
+///
+/// 1. Beside other batches: lock the reservation and purchase rows the commands touch, read
+///    the products (locking their inventory rows only when `InventoryLocking` says so), decide
+///    every command in order (`LedgerState.execute`, positions counted from 1 of this batch),
+///    encode the events and update the existing purchase rows.
+/// 2. One batch at a time: add the inventory deltas (the hot row of a flash sale), take the
+///    ledger head and write the events, reservations and new purchase rows with one statement
+///    whose positions are the head plus the batch's own, then COMMIT.
+///
+/// Every batch takes its locks in the same order (reservations, purchases, inventory, head), so
+/// batches cannot deadlock one another. Runs on the writer connection's thread.
 struct LedgerBatch: Sendable {
     struct Item: Sendable {
         var command: LedgerCommand
@@ -19,15 +28,15 @@ struct LedgerBatch: Sendable {
     let items: [Item]
     let now: Timestamp
     let limits: Limits
+    /// Decide under the inventory lock whatever the stock (the retry of a batch that an
+    /// unlocked decision let run into the inventory CHECK).
+    var alwaysLockInventory = false
 
     /// Decides and writes every item inside the caller's transaction.
     func run(_ session: PostgresSession) throws -> [CommandResult] {
-        // The ledger head first: every writer takes it, so batches (and their positions) are
-        // committed strictly one after another.
-        let head = try session.query("SELECT position FROM ledger_head WHERE id = 1 FOR UPDATE")[0]["position"].int64()
         var state = try load(session)
         let before = state
-        var nextPosition = head + 1
+        var nextPosition: Int64 = 1
         var results = [CommandResult]()
         var appended = [(position: Int64, event: LedgerEvent, metadata: EventMetadata)]()
         for item in items {
@@ -35,11 +44,28 @@ struct LedgerBatch: Sendable {
             results.append(execution.result)
             appended += execution.events.map { ($0.position, $0.event, item.metadata) }
         }
-        if !appended.isEmpty {
-            try write(appended, before: before, session)
-            try session.query("UPDATE ledger_head SET position = $1 WHERE id = 1", [.int64(nextPosition - 1)])
+        guard !appended.isEmpty else { return results }
+        let base = try write(appended, before: before, session)
+        return Self.positioned(results, base: base, appended: appended.map(\.event))
+    }
+
+    /// Results decided with batch-relative positions, moved behind the ledger head `base`.
+    private static func positioned(_ results: [CommandResult], base: Int64, appended: [LedgerEvent]) -> [CommandResult] {
+        var reservedHere = Set<UUIDString>(), endedHere = Set<UUIDString>()
+        for event in appended {
+            switch event {
+            case .stockReserved(let reserved): reservedHere.insert(reserved.reservationId)
+            case .reservationReverted(let reverted): endedHere.insert(reverted.reservationId)
+            case .orderConfirmed(let confirmed): endedHere.insert(confirmed.reservationId)
+            case .productListed, .stockAdded: continue
+            }
         }
-        return results
+        return results.map { result in
+            guard case .reservation(var reservation, let duplicate) = result else { return result }
+            if reservedHere.contains(reservation.reservationId) { reservation.reservedPosition += base }
+            if endedHere.contains(reservation.reservationId) { reservation.endedPosition? += base }
+            return .reservation(reservation, duplicate: duplicate)
+        }
     }
 
     // MARK: Load
@@ -92,14 +118,6 @@ struct LedgerBatch: Sendable {
             productIds.insert(reservation.productId)
             purchaseKeys.insert(PurchaseKey(productId: reservation.productId, userId: reservation.userId))
         }
-        if !productIds.isEmpty {
-            for product in try session.query(
-                "SELECT \(LedgerRows.productColumns) FROM products p JOIN inventory i USING (product_id) WHERE p.product_id = ANY($1::int8[]) ORDER BY p.product_id FOR UPDATE OF i",
-                [.int64Array(productIds.sorted())]
-            ).map(LedgerRows.product) {
-                state.products[product.productId] = product
-            }
-        }
         let sortedPurchases = purchaseKeys.sorted { ($0.productId, $0.userId) < ($1.productId, $1.userId) }
         if !sortedPurchases.isEmpty {
             for row in try session.query(
@@ -114,15 +132,35 @@ struct LedgerBatch: Sendable {
                     try row["quantity"].int64()
             }
         }
+        if !productIds.isEmpty {
+            let ids = productIds.sorted()
+            state.products = try products(ids, locked: alwaysLockInventory, session)
+            if !alwaysLockInventory,
+                InventoryLocking.mustLock(items.map(\.command), unlockedProducts: state.products, headroomUnits: limits.writerUnlockedStockHeadroomUnits)
+            {
+                state.products = try products(ids, locked: true, session)
+            }
+        }
         return state
+    }
+
+    private func products(_ ids: [Int64], locked: Bool, _ session: PostgresSession) throws -> [Int64: ProductState] {
+        let rows = try session.query(
+            "SELECT \(LedgerRows.productColumns) FROM products p JOIN inventory i USING (product_id) WHERE p.product_id = ANY($1::int8[]) ORDER BY p.product_id\(locked ? " FOR UPDATE OF i" : "")",
+            [.int64Array(ids)])
+        var products = [Int64: ProductState]()
+        for product in try rows.map(LedgerRows.product) { products[product.productId] = product }
+        return products
     }
 
     // MARK: Write
 
+    /// Writes the batch's events (positions relative to the batch) and table changes; returns
+    /// the ledger head the batch was appended behind.
     private func write(
         _ appended: [(position: Int64, event: LedgerEvent, metadata: EventMetadata)], before: LedgerState,
         _ session: PostgresSession
-    ) throws {
+    ) throws -> Int64 {
         var productVersions = before.products.mapValues(\.streamVersion)
         var events = EventColumns()
         var listings = [ProductListed]()
@@ -180,31 +218,11 @@ struct LedgerBatch: Sendable {
                 [.int64Array(ids), .int64Array(ids.map { stockVersions[$0]! })])
         }
 
-        try session.query(
-            """
-            INSERT INTO events (position, stream_id, stream_version, event_id, type, schema_version, data, metadata, product_id, user_id)
-            SELECT position, stream_id, stream_version, event_id::uuid, type, schema_version, data::jsonb, metadata::jsonb, product_id, user_id
-            FROM unnest($1::int8[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::text[], $9::int8[], $10::int8[])
-                AS e(position, stream_id, stream_version, event_id, type, schema_version, data, metadata, product_id, user_id)
-            """, events.parameters)
-
-        let inventoryIds = inventoryDelta.keys.sorted()
-        if !inventoryIds.isEmpty {
-            let updated = try session.query(
-                """
-                UPDATE inventory i SET total = i.total + d.total, reserved = i.reserved + d.reserved
-                FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, total, reserved) WHERE i.product_id = d.product_id
-                """,
-                [.int64Array(inventoryIds), .int64Array(inventoryIds.map { inventoryDelta[$0]!.total }),
-                 .int64Array(inventoryIds.map { inventoryDelta[$0]!.reserved })])
-            guard updated.affectedRows == inventoryIds.count else {
-                throw GuardMismatch(detail: "inventory rows: expected \(inventoryIds.count), updated \(updated.affectedRows)")
-            }
-        }
-
-        // Existing rows change by their delta (possibly negative: a revert). New rows are
-        // inserted; ON CONFLICT covers a row another writer created meanwhile. CHECKs apply to
-        // the proposed insert too, which is why negative deltas never take the insert path.
+        // Existing rows (locked since the load) change by their delta, possibly negative: a
+        // revert. New rows are inserted behind the ledger head below, where no other batch can
+        // be inserting them; ON CONFLICT covers one a batch committed since the load (its CHECK
+        // then decides). CHECKs apply to the proposed insert too, which is why negative deltas
+        // never take the insert path.
         let purchaseKeys = purchaseDelta.keys.sorted { ($0.productId, $0.userId) < ($1.productId, $1.userId) }
         let existing = purchaseKeys.filter { before.purchases[$0] != nil }
         let fresh = purchaseKeys.filter { before.purchases[$0] == nil }
@@ -221,39 +239,74 @@ struct LedgerBatch: Sendable {
                 throw GuardMismatch(detail: "purchases rows: expected \(existing.count), updated \(updated.affectedRows)")
             }
         }
-        if !fresh.isEmpty {
-            try session.query(
+
+        // From here on one batch at a time: the inventory row of a hot product, then the head.
+        let inventoryIds = inventoryDelta.keys.sorted()
+        if !inventoryIds.isEmpty {
+            let updated = try session.query(
                 """
-                INSERT INTO purchases (product_id, user_id, quantity, limit_per_user)
-                SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[])
-                ON CONFLICT (product_id, user_id) DO UPDATE SET quantity = purchases.quantity + EXCLUDED.quantity
+                UPDATE inventory i SET total = i.total + d.total, reserved = i.reserved + d.reserved
+                FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, total, reserved) WHERE i.product_id = d.product_id
                 """,
-                [.int64Array(fresh.map(\.productId)), .int64Array(fresh.map(\.userId)),
-                 .int64Array(fresh.map { purchaseDelta[$0]!.quantity }), .int64Array(fresh.map { purchaseDelta[$0]!.limit })])
+                [.int64Array(inventoryIds), .int64Array(inventoryIds.map { inventoryDelta[$0]!.total }),
+                 .int64Array(inventoryIds.map { inventoryDelta[$0]!.reserved })])
+            guard updated.affectedRows == inventoryIds.count else {
+                throw GuardMismatch(detail: "inventory rows: expected \(inventoryIds.count), updated \(updated.affectedRows)")
+            }
         }
 
-        if !newReservations.ids.isEmpty {
-            try session.query(
-                """
-                INSERT INTO reservations (reservation_id, product_id, user_id, quantity, unit_price_minor, expires_at, idempotency_key, status, reserved_position)
-                SELECT id::uuid, product_id, user_id, quantity, price, ledger_time(expires_ms), key, 'reserved', position
-                FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::text[], $8::int8[])
-                    AS n(id, product_id, user_id, quantity, price, expires_ms, key, position)
-                """, newReservations.parameters)
-        }
+        // The head row lock, held to COMMIT, makes positions follow commit order (invariant 6).
+        // One statement: every part reads the head's new value, none waits on another batch.
+        let appendParameters: [PostgresValue] = [.int64(Int64(appended.count))] + events.parameters + newReservations.parameters + [
+            .int64Array(fresh.map(\.productId)), .int64Array(fresh.map(\.userId)),
+            .int64Array(fresh.map { purchaseDelta[$0]!.quantity }), .int64Array(fresh.map { purchaseDelta[$0]!.limit }),
+        ]
+        let base = try session.query(Self.appendStatement, appendParameters)[0]["base"].int64()
 
+        // Apart, because the parts of one statement do not see each other's rows and a
+        // reservation may end in the batch that made it.
         if !endings.ids.isEmpty {
             let updated = try session.query(
                 """
-                UPDATE reservations r SET status = e.status, ended_position = e.position, order_id = e.order_id::uuid, payment_ref = e.payment_ref
-                FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[]) AS e(id, status, position, order_id, payment_ref)
+                UPDATE reservations r SET status = e.status, ended_position = $1 + e.position, order_id = e.order_id::uuid, payment_ref = e.payment_ref
+                FROM unnest($2::text[], $3::text[], $4::int8[], $5::text[], $6::text[]) AS e(id, status, position, order_id, payment_ref)
                 WHERE r.reservation_id = e.id::uuid AND r.status = 'reserved'
-                """, endings.parameters)
+                """, [.int64(base)] + endings.parameters)
             guard updated.affectedRows == endings.ids.count else {
                 throw GuardMismatch(detail: "reservations ended: expected \(endings.ids.count), updated \(updated.affectedRows)")
             }
         }
+        return base
     }
+
+    /// $1 events appended; $2…$11 the event columns, $12…$19 the new reservations, $20…$23
+    /// the new purchase rows; positions in the arrays count from 1 of this batch.
+    private static let appendStatement = """
+        WITH head AS (
+            UPDATE ledger_head SET position = position + $1 WHERE id = 1 RETURNING position - $1 AS base
+        ), appended AS (
+            INSERT INTO events (position, stream_id, stream_version, event_id, type, schema_version, data, metadata, product_id, user_id)
+            SELECT head.base + e.position, e.stream_id, e.stream_version, e.event_id::uuid, e.type, e.schema_version, e.data::jsonb, e.metadata::jsonb, e.product_id, e.user_id
+            FROM head, unnest($2::int8[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::text[], $9::text[], $10::int8[], $11::int8[])
+                AS e(position, stream_id, stream_version, event_id, type, schema_version, data, metadata, product_id, user_id)
+            RETURNING 1
+        ), reserved AS (
+            INSERT INTO reservations (reservation_id, product_id, user_id, quantity, unit_price_minor, expires_at, idempotency_key, status, reserved_position)
+            SELECT n.id::uuid, n.product_id, n.user_id, n.quantity, n.price, ledger_time(n.expires_ms), n.key, 'reserved', head.base + n.position
+            FROM head, unnest($12::text[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::int8[], $18::text[], $19::int8[])
+                AS n(id, product_id, user_id, quantity, price, expires_ms, key, position)
+            RETURNING 1
+        ), bought AS (
+            INSERT INTO purchases (product_id, user_id, quantity, limit_per_user)
+            SELECT b.product_id, b.user_id, b.quantity, b.limit_per_user
+            FROM head, unnest($20::int8[], $21::int8[], $22::int8[], $23::int8[]) AS b(product_id, user_id, quantity, limit_per_user)
+            ON CONFLICT (product_id, user_id) DO UPDATE SET quantity = purchases.quantity + EXCLUDED.quantity
+            RETURNING 1
+        )
+        SELECT head.base, (SELECT count(*) FROM appended) AS appended, (SELECT count(*) FROM reserved) AS reserved,
+            (SELECT count(*) FROM bought) AS bought
+        FROM head
+        """
 }
 
 /// Column arrays for one multi-row INSERT INTO events.

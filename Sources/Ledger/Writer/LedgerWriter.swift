@@ -5,8 +5,8 @@ import Synchronization
 /// The group-commit writer. Callers `submit` commands concurrently; the writer gathers them
 /// into batches (flushed when the oldest has waited `writerBatchDelayMs` or the batch holds
 /// `writerMaxBatchSize`), commits one transaction per batch and answers every caller with its
-/// own result. A batch that a guard refuses is split: each command is retried alone, so one
-/// bad command never fails its neighbours. Nobody is told "committed" before COMMIT returned.
+/// own result. A batch that a guard refuses is decided again under the inventory locks, then, if
+/// refused again, split: each command is retried alone, so one bad command never fails its neighbours. Nobody is told "committed" before COMMIT returned.
 ///
 /// With several connections, the next batch starts while the previous one commits: it waits
 /// for the ledger head row lock, so batches still commit (and get positions) one after
@@ -121,11 +121,21 @@ public final class LedgerWriter: Service, Sendable {
             let results = try await transaction(batch.map(\.item), on: connection)
             for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
         } catch let error where Self.isGuardRefusal(error) {
-            // A command broke a guard the row locks could not foresee (a row another writer
-            // created meanwhile): decide each command alone, mapping a refusal to its reason.
-            logger.info("batch refused by a guard; retrying its commands one by one", metadata: ["size": "\(batch.count)", "error": "\(error)"])
-            for pending in batch {
-                await commitAlone(pending, on: connection)
+            // A command broke a guard the decision could not foresee: stock taken by concurrent
+            // batches while this one decided unlocked, or a row another writer created
+            // meanwhile. Decide the batch again under the inventory locks, seeing those rows;
+            // if a guard still refuses, decide each command alone, mapping a refusal to its reason.
+            logger.info("batch refused by a guard; deciding it again locked", metadata: ["size": "\(batch.count)", "error": "\(error)"])
+            do {
+                let results = try await transaction(batch.map(\.item), on: connection, alwaysLockInventory: true)
+                for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
+            } catch let error where Self.isGuardRefusal(error) {
+                logger.info("batch refused by a guard again; retrying its commands one by one", metadata: ["size": "\(batch.count)", "error": "\(error)"])
+                for pending in batch {
+                    await commitAlone(pending, on: connection)
+                }
+            } catch {
+                fail(batch, with: error)
             }
         } catch {
             fail(batch, with: error)
@@ -156,13 +166,15 @@ public final class LedgerWriter: Service, Sendable {
         }
     }
 
-    private func transaction(_ items: [LedgerBatch.Item], on connection: PostgresConnection) async throws -> [CommandResult] {
-        let batch = LedgerBatch(items: items, now: clock(), limits: limits)
+    private func transaction(
+        _ items: [LedgerBatch.Item], on connection: PostgresConnection, alwaysLockInventory: Bool = false
+    ) async throws -> [CommandResult] {
+        let batch = LedgerBatch(items: items, now: clock(), limits: limits, alwaysLockInventory: alwaysLockInventory)
         // A deadlock or serialization failure leaves nothing behind: run the batch once more.
         do {
             return try await connection.transaction { try batch.run($0) }
         } catch let error as PostgresError where error.sqlState == "40P01" || error.sqlState == "40001" {
-            let retry = LedgerBatch(items: items, now: clock(), limits: limits)
+            let retry = LedgerBatch(items: items, now: clock(), limits: limits, alwaysLockInventory: alwaysLockInventory)
             return try await connection.transaction { try retry.run($0) }
         }
     }
