@@ -104,6 +104,19 @@ import Testing
         #expect(EventCodec.encode(metadata) == String(decoding: try encoder.encode(metadata), as: UTF8.self))
         #expect(try EventCodec.decodeMetadata(EventCodec.encode(metadata)) == metadata)
     }
+
+    /// The flat fast path and JSONDecoder agree on what metadata means, including the shapes
+    /// only the fallback reads and the ones both refuse.
+    @Test func metadataDecodesTheSameOnTheFastPathAndTheFallback() throws {
+        let all = EventMetadata(correlationId: "c\\1", causationId: "ü", requestId: "r\"", actor: "admin:7")
+        #expect(try EventCodec.decodeMetadata(EventCodec.encode(all)) == all)
+        #expect(try EventCodec.decodeMetadata(#"{"requestId": null, "actor": "system:expiry"}"#) == EventMetadata(actor: "system:expiry"))
+        // Arrays are beyond the flat parser: JSONDecoder reads it and ignores the unknown key.
+        #expect(try EventCodec.decodeMetadata(#"{"actor": "bench", "tags": [1, 2]}"#) == EventMetadata(actor: "bench"))
+        for refused in [#"{"correlationId": "c"}"#, #"{"actor": 7}"#, #"{"actor": "a", "requestId": 5}"#, "[]"] {
+            #expect(throws: (any Error).self, "\(refused)") { try EventCodec.decodeMetadata(refused) }
+        }
+    }
 }
 
 @Suite struct UUIDTextTests {
