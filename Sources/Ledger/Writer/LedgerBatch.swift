@@ -280,7 +280,8 @@ struct LedgerBatch: Sendable {
     }
 
     /// $1 events appended; $2…$11 the event columns, $12…$19 the new reservations, $20…$23
-    /// the new purchase rows; positions in the arrays count from 1 of this batch.
+    /// the new purchase rows; positions in the arrays count from 1 of this batch. Every part
+    /// reads `head`, so none runs before the head's row lock is held.
     private static let appendStatement = """
         WITH head AS (
             UPDATE ledger_head SET position = position + $1 WHERE id = 1 RETURNING position - $1 AS base
@@ -289,23 +290,18 @@ struct LedgerBatch: Sendable {
             SELECT head.base + e.position, e.stream_id, e.stream_version, e.event_id::uuid, e.type, e.schema_version, e.data::jsonb, e.metadata::jsonb, e.product_id, e.user_id
             FROM head, unnest($2::int8[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::text[], $9::text[], $10::int8[], $11::int8[])
                 AS e(position, stream_id, stream_version, event_id, type, schema_version, data, metadata, product_id, user_id)
-            RETURNING 1
         ), reserved AS (
             INSERT INTO reservations (reservation_id, product_id, user_id, quantity, unit_price_minor, expires_at, idempotency_key, status, reserved_position)
             SELECT n.id::uuid, n.product_id, n.user_id, n.quantity, n.price, ledger_time(n.expires_ms), n.key, 'reserved', head.base + n.position
             FROM head, unnest($12::text[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::int8[], $18::text[], $19::int8[])
                 AS n(id, product_id, user_id, quantity, price, expires_ms, key, position)
-            RETURNING 1
         ), bought AS (
             INSERT INTO purchases (product_id, user_id, quantity, limit_per_user)
             SELECT b.product_id, b.user_id, b.quantity, b.limit_per_user
             FROM head, unnest($20::int8[], $21::int8[], $22::int8[], $23::int8[]) AS b(product_id, user_id, quantity, limit_per_user)
             ON CONFLICT (product_id, user_id) DO UPDATE SET quantity = purchases.quantity + EXCLUDED.quantity
-            RETURNING 1
         )
-        SELECT head.base, (SELECT count(*) FROM appended) AS appended, (SELECT count(*) FROM reserved) AS reserved,
-            (SELECT count(*) FROM bought) AS bought
-        FROM head
+        SELECT base FROM head
         """
 }
 
