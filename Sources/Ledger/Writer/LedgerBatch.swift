@@ -199,6 +199,15 @@ struct LedgerBatch: Sendable {
             events.append(event, position: position, streamVersion: streamVersion, metadata: metadata)
         }
 
+        let purchaseKeys = purchaseDelta.keys.sorted { ($0.productId, $0.userId) < ($1.productId, $1.userId) }
+        let existing = purchaseKeys.filter { before.purchases[$0] != nil }
+        let fresh = purchaseKeys.filter { before.purchases[$0] == nil }
+
+        // Phase 1 only read and locked rows; every change comes from here on, where this batch
+        // holds (or now takes) its inventory rows and then the head. A batch holding those never
+        // waits for one still in phase 1, so the two cannot deadlock. A listing inserts its
+        // product here: a second listing of the same id waits for this batch, which waits for
+        // nobody that waits for it.
         for listed in listings {
             try session.query(
                 """
@@ -218,29 +227,6 @@ struct LedgerBatch: Sendable {
                 [.int64Array(ids), .int64Array(ids.map { stockVersions[$0]! })])
         }
 
-        // Existing rows (locked since the load) change by their delta, possibly negative: a
-        // revert. New rows are inserted behind the ledger head below, where no other batch can
-        // be inserting them; ON CONFLICT covers one a batch committed since the load (its CHECK
-        // then decides). CHECKs apply to the proposed insert too, which is why negative deltas
-        // never take the insert path.
-        let purchaseKeys = purchaseDelta.keys.sorted { ($0.productId, $0.userId) < ($1.productId, $1.userId) }
-        let existing = purchaseKeys.filter { before.purchases[$0] != nil }
-        let fresh = purchaseKeys.filter { before.purchases[$0] == nil }
-        if !existing.isEmpty {
-            let updated = try session.query(
-                """
-                UPDATE purchases pu SET quantity = pu.quantity + d.quantity
-                FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, user_id, quantity)
-                WHERE pu.product_id = d.product_id AND pu.user_id = d.user_id
-                """,
-                [.int64Array(existing.map(\.productId)), .int64Array(existing.map(\.userId)),
-                 .int64Array(existing.map { purchaseDelta[$0]!.quantity })])
-            guard updated.affectedRows == existing.count else {
-                throw GuardMismatch(detail: "purchases rows: expected \(existing.count), updated \(updated.affectedRows)")
-            }
-        }
-
-        // From here on one batch at a time: the inventory row of a hot product, then the head.
         let inventoryIds = inventoryDelta.keys.sorted()
         if !inventoryIds.isEmpty {
             let updated = try session.query(
@@ -255,13 +241,38 @@ struct LedgerBatch: Sendable {
             }
         }
 
+        // Purchase rows that existed at the load are locked since then and change by their
+        // delta, possibly negative (a revert). New rows go in with the append below; one that a
+        // batch committed since our load is not overwritten there (DO NOTHING, which also never
+        // waits for a batch that merely locked it): the count falls short and the batch is decided
+        // again, locked, seeing it. CHECKs apply to a proposed insert too, which is why negative
+        // deltas never take the insert path.
+        if !existing.isEmpty {
+            let updated = try session.query(
+                """
+                UPDATE purchases pu SET quantity = pu.quantity + d.quantity
+                FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, user_id, quantity)
+                WHERE pu.product_id = d.product_id AND pu.user_id = d.user_id
+                """,
+                [.int64Array(existing.map(\.productId)), .int64Array(existing.map(\.userId)),
+                 .int64Array(existing.map { purchaseDelta[$0]!.quantity })])
+            guard updated.affectedRows == existing.count else {
+                throw GuardMismatch(detail: "purchases rows: expected \(existing.count), updated \(updated.affectedRows)")
+            }
+        }
+
         // The head row lock, held to COMMIT, makes positions follow commit order (invariant 6).
         // One statement: every part reads the head's new value, none waits on another batch.
         let appendParameters: [PostgresValue] = [.int64(Int64(appended.count))] + events.parameters + newReservations.parameters + [
             .int64Array(fresh.map(\.productId)), .int64Array(fresh.map(\.userId)),
             .int64Array(fresh.map { purchaseDelta[$0]!.quantity }), .int64Array(fresh.map { purchaseDelta[$0]!.limit }),
         ]
-        let base = try session.query(Self.appendStatement, appendParameters)[0]["base"].int64()
+        let appendedRow = try session.query(Self.appendStatement, appendParameters)[0]
+        let newPurchaseRows = try appendedRow["bought"].int64()
+        guard newPurchaseRows == fresh.count else {
+            throw GuardMismatch(detail: "purchases rows: expected \(fresh.count) new, inserted \(newPurchaseRows)")
+        }
+        let base = try appendedRow["base"].int64()
 
         // Apart, because the parts of one statement do not see each other's rows and a
         // reservation may end in the batch that made it.
@@ -299,9 +310,10 @@ struct LedgerBatch: Sendable {
             INSERT INTO purchases (product_id, user_id, quantity, limit_per_user)
             SELECT b.product_id, b.user_id, b.quantity, b.limit_per_user
             FROM head, unnest($20::int8[], $21::int8[], $22::int8[], $23::int8[]) AS b(product_id, user_id, quantity, limit_per_user)
-            ON CONFLICT (product_id, user_id) DO UPDATE SET quantity = purchases.quantity + EXCLUDED.quantity
+            ON CONFLICT (product_id, user_id) DO NOTHING
+            RETURNING 1
         )
-        SELECT base FROM head
+        SELECT base, (SELECT count(*) FROM bought) AS bought FROM head
         """
 }
 
