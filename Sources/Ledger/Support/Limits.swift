@@ -19,6 +19,9 @@ public struct Limits: Sendable, Hashable {
     /// would stay available after it; the row's CHECK still refuses an oversell, and the batch is
     /// then decided again under the lock. Below it (the end of a sale) batches lock and serialise.
     public var writerUnlockedStockHeadroomUnits: Int64 = 10_000
+    /// A batch a guard refused is decided again under the inventory locks up to this many times
+    /// before each of its commands is decided alone.
+    public var writerLockedRetries = 3
 
     /// Expiry worker: how many expired reservations it reverts per pass, and how often it looks.
     public var expiryBatchSize = 500

@@ -5,8 +5,9 @@ import Synchronization
 /// The group-commit writer. Callers `submit` commands concurrently; the writer gathers them
 /// into batches (flushed when the oldest has waited `writerBatchDelayMs` or the batch holds
 /// `writerMaxBatchSize`), commits one transaction per batch and answers every caller with its
-/// own result. A batch that a guard refuses is decided again under the inventory locks, then, if
-/// refused again, split: each command is retried alone, so one bad command never fails its neighbours. Nobody is told "committed" before COMMIT returned.
+/// own result. A batch that a guard refuses is decided again under the inventory locks (up to
+/// `writerLockedRetries` times), then split: each command is retried alone, so one bad command
+/// never fails its neighbours. Nobody is told "committed" before COMMIT returned.
 ///
 /// With several connections, the next batch starts while the previous one commits: it waits
 /// for the ledger head row lock, so batches still commit (and get positions) one after
@@ -122,25 +123,35 @@ public final class LedgerWriter: Service, Sendable {
             for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
         } catch let error where Self.isGuardRefusal(error) {
             // A command broke a guard the decision could not foresee: stock taken by concurrent
-            // batches while this one decided unlocked, or a row another writer created
-            // meanwhile. Decide the batch again under the inventory locks, seeing those rows;
-            // if a guard still refuses, decide each command alone, mapping a refusal to its reason.
+            // batches while this one decided unlocked, or a row another batch created since the
+            // load (the same user in two batches at once). Decide the batch again under the
+            // inventory locks, seeing those rows — a few times, since each race needs a new
+            // concurrent batch — and only then decide each command alone (a whole batch of
+            // single transactions is seconds), mapping a refusal to its reason.
             logger.info("batch refused by a guard; deciding it again locked", metadata: ["size": "\(batch.count)", "error": "\(error)"])
-            do {
-                let results = try await transaction(batch.map(\.item), on: connection, alwaysLockInventory: true)
-                for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
-            } catch let error where Self.isGuardRefusal(error) {
-                logger.info("batch refused by a guard again; retrying its commands one by one", metadata: ["size": "\(batch.count)", "error": "\(error)"])
-                for pending in batch {
-                    await commitAlone(pending, on: connection)
-                }
-            } catch {
-                fail(batch, with: error)
-            }
+            await commitLocked(batch, on: connection)
         } catch {
             fail(batch, with: error)
         }
         onBatch?(BatchReport(size: batch.count, commitDuration: .now - start))
+    }
+
+    private func commitLocked(_ batch: [Pending], on connection: PostgresConnection) async {
+        for attempt in 1...limits.writerLockedRetries {
+            do {
+                let results = try await transaction(batch.map(\.item), on: connection, alwaysLockInventory: true)
+                for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
+                return
+            } catch let error where Self.isGuardRefusal(error) {
+                logger.info("batch refused by a guard again", metadata: ["size": "\(batch.count)", "attempt": "\(attempt)", "error": "\(error)"])
+            } catch {
+                fail(batch, with: error)
+                return
+            }
+        }
+        for pending in batch {
+            await commitAlone(pending, on: connection)
+        }
     }
 
     private func commitAlone(_ pending: Pending, on connection: PostgresConnection) async {
