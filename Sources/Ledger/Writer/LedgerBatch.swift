@@ -2,16 +2,18 @@ import Foundation
 
 /// One group-commit transaction, in two phases so that concurrent batches overlap:
 ///
-/// 1. Beside other batches: lock the reservation and purchase rows the commands touch, read
-///    the products (locking their inventory rows only when `InventoryLocking` says so), decide
-///    every command in order (`LedgerState.execute`, positions counted from 1 of this batch),
-///    encode the events and update the existing purchase rows.
-/// 2. One batch at a time: add the inventory deltas (the hot row of a flash sale), take the
-///    ledger head and write the events, reservations and new purchase rows with one statement
-///    whose positions are the head plus the batch's own, then COMMIT.
+/// 1. Beside other batches, only reading and locking: lock the reservation and purchase rows the
+///    commands touch, read the products (locking their inventory rows only when
+///    `InventoryLocking` says so), decide every command in order (`LedgerState.execute`,
+///    positions counted from 1 of this batch) and encode the events.
+/// 2. One batch at a time: listings, the inventory deltas (the hot row of a flash sale), the
+///    existing purchase rows, then one statement that takes the ledger head and writes the
+///    events, reservations and new purchase rows at the head plus the batch's own positions;
+///    endings; COMMIT.
 ///
-/// Every batch takes its locks in the same order (reservations, purchases, inventory, head), so
-/// batches cannot deadlock one another. Runs on the writer connection's thread.
+/// Every batch takes its locks in the same order (reservations, purchases, inventory, head), and
+/// one holding inventory or head never waits for one still in phase 1, so batches cannot
+/// deadlock one another. Runs on the writer connection's thread.
 struct LedgerBatch: Sendable {
     struct Item: Sendable {
         var command: LedgerCommand
@@ -28,8 +30,8 @@ struct LedgerBatch: Sendable {
     let items: [Item]
     let now: Timestamp
     let limits: Limits
-    /// Decide under the inventory lock whatever the stock (the retry of a batch that an
-    /// unlocked decision let run into the inventory CHECK).
+    /// Decide under the inventory lock whatever the stock (the retry of a batch a guard refused:
+    /// an unlocked decision that ran into the inventory CHECK, or a purchase row that appeared).
     var alwaysLockInventory = false
 
     /// Decides and writes every item inside the caller's transaction.
