@@ -4,15 +4,36 @@ import TestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct LedgerWriterTests {
+    /// How the writer runs in the 200-on-50 race.
+    enum RaceSetup: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case oneConnection, twoConnections
+        /// No headroom and batches of 40: two batches decide unlocked against the same 50 units
+        /// at once, the inventory CHECK must refuse one, which is then decided again locked.
+        case twoConnectionsDecidingUnlocked
+
+        var testDescription: String { rawValue }
+        var writerConnections: Int { self == .oneConnection ? 1 : 2 }
+        var limits: Limits {
+            var limits = Limits()
+            if self == .twoConnectionsDecidingUnlocked {
+                limits.writerUnlockedStockHeadroomUnits = 0
+                limits.writerMaxBatchSize = 40
+                limits.writerBatchDelayMs = 5
+            }
+            return limits
+        }
+    }
+
     /// With two writer connections two batches are in flight at once; the ledger head lock
-    /// must still keep them from overselling or reordering.
-    @Test(arguments: [1, 2])
-    func twoHundredConcurrentReservesOnFiftyUnitsSellExactlyFifty(writerConnections: Int) async throws {
-        try await LedgerHarness.run(writerConnections: writerConnections) { ledger in
-            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 50)))
+    /// must still keep them from overselling or reordering, whether they decide locked or not.
+    @Test(arguments: RaceSetup.allCases)
+    func twoHundredConcurrentReservesOnFiftyUnitsSellExactlyFifty(setup: RaceSetup) async throws {
+        try await LedgerHarness.run(limits: setup.limits, writerConnections: setup.writerConnections) { ledger in
+            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 50, limitPerUser: 2)))
             let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
-                for user in 1...200 {
-                    group.addTask { try await ledger.reserve(productId: 1, userId: Int64(user)) }
+                for request in 0..<200 {
+                    // Users 1…100 twice each: the per-user limit is decided in the same batches.
+                    group.addTask { try await ledger.reserve(productId: 1, userId: Int64(request % 100 + 1)) }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
@@ -21,31 +42,6 @@ import Testing
             let product = try #require(try await ledger.reader.product(1))
             #expect(product.reservedUnits == 50)
             #expect(product.available == 0)
-            let problems = try await ledger.ledgerIsConsistent()
-            #expect(problems.isEmpty, "\(problems)")
-        }
-    }
-
-    /// With no headroom, two batches of 40 decide unlocked against the same 50 units at once:
-    /// the inventory CHECK must refuse the second, which is then decided again under the lock.
-    @Test func unlockedDecisionsThatWouldOversellAreDecidedAgainLocked() async throws {
-        var limits = Limits()
-        limits.writerUnlockedStockHeadroomUnits = 0
-        limits.writerMaxBatchSize = 40
-        limits.writerBatchDelayMs = 5
-        try await LedgerHarness.run(limits: limits, writerConnections: 2) { ledger in
-            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 2, stock: 50, limitPerUser: 2)))
-            let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
-                for request in 0..<200 {
-                    // Users 1…100 twice each: the per-user limit is decided unlocked too.
-                    group.addTask { try await ledger.reserve(productId: 2, userId: Int64(request % 100 + 1)) }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
-            #expect(results.filter { $0.reservation != nil }.count == 50)
-            #expect(results.filter { $0.rejection?.code == .soldOut }.count == 150)
-            let product = try #require(try await ledger.reader.product(2))
-            #expect(product.reservedUnits == 50)
             let problems = try await ledger.ledgerIsConsistent()
             #expect(problems.isEmpty, "\(problems)")
         }
