@@ -36,9 +36,11 @@ import Testing
         let elapsed = clock.now - start
         #expect(elapsed >= .seconds(2), "the blocking calls really blocked for 2 s")
         // Sleeping 20 ms at a time for 1.8 s gives ~80 ticks when the pool is free, ~0 when not.
-        #expect(ticks.count >= 40, "heartbeat ticked \(ticks.count) times")
+        // A starved pool shows as one gap of about the 2 s the calls block; the parallel suite's
+        // own load stretches gaps to a few hundred ms (0.39 s seen in CI), so the bar sits between.
+        #expect(ticks.count >= 20, "heartbeat ticked \(ticks.count) times")
         let gaps = zip(ticks.dropFirst(), ticks).map { $0 - $1 }
-        #expect(gaps.allSatisfy { $0 < .milliseconds(300) }, "largest gap \(gaps.max() ?? .zero)")
+        #expect(gaps.allSatisfy { $0 < .seconds(1) }, "largest gap \(gaps.max() ?? .zero)")
 
         for connection in postgres { await connection.close() }
         for connection in redis { await connection.close() }
