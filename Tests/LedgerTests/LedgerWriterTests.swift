@@ -88,6 +88,31 @@ import Testing
         }
     }
 
+    /// Four batches deciding at once on the same eight users' purchase rows, which each load
+    /// locks in one pass: in key order the batches queue; in any other order they deadlock.
+    @Test func concurrentBatchesOnTheSameUsersLockPurchaseRowsInOneOrder() async throws {
+        var limits = Limits()
+        limits.writerMaxBatchSize = 16
+        try await LedgerHarness.run(limits: limits, writerConnections: 4) { ledger in
+            let observer = try await PostgresConnection.connect(url: ledger.databaseURL, name: "deadlock-observer")
+            let deadlocksBefore = try await Self.deadlocks(observer)
+            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 12, stock: 100_000, limitPerUser: 1_000)))
+            let reserved = try await withThrowingTaskGroup(of: Int.self) { group in
+                for task in 0..<3_000 {
+                    group.addTask { try await ledger.reserve(productId: 12, userId: Int64(task % 8 + 1)).reservation == nil ? 0 : 1 }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(reserved == 3_000)
+            #expect(try await ledger.reader.product(12)?.reservedUnits == 3_000)
+            let problems = try await ledger.ledgerIsConsistent()
+            #expect(problems.isEmpty, "\(problems)")
+            try await Task.sleep(for: .milliseconds(2_500))
+            #expect(try await Self.deadlocks(observer) == deadlocksBefore)
+            await observer.close()
+        }
+    }
+
     private static func deadlocks(_ connection: PostgresConnection) async throws -> Int64 {
         _ = try await connection.query("SELECT pg_stat_clear_snapshot()")
         return try await connection.query("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")[0]["deadlocks"].int64()
