@@ -116,9 +116,11 @@ struct ServeCommand: AsyncParsableCommand {
             generation: generation, probe: probe, authentication: authentication, limits: limits))
         // Shut down in reverse: the HTTP server drains first, then the pool and the writer
         // answer what they hold, then the background services stop.
-        services += [writer, pool, api.application(host: host, port: port)]
+        let serving: Logger.Metadata = ["postgres": "\(probePostgres.redactedURL)", "kafka": "\(brokers)"]
+        services += [writer, pool, api.application(host: host, port: port) { address in
+            logger.notice("serving", metadata: serving.merging(["http": "\(address)"]) { $1 })
+        }]
         if demo { try await listDemoSale(reader: reader, logger: logger) }
-        logger.notice("serving", metadata: ["http": "\(host):\(port)", "postgres": "\(probePostgres.redactedURL)", "kafka": "\(brokers)"])
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -31,7 +31,9 @@ import Testing
     private func withSetup(_ body: @escaping @Sendable (Setup) async throws -> Void) async throws {
         try await TestServices.withTemporaryDatabase { url in
             try await LedgerHarness.migrate(url)
-            let port = Int.random(in: 20_000...40_000)
+            // Below Linux's ephemeral range (32768…): no outgoing connection of a parallel test
+            // can hold the port, including across the crash test's restart.
+            let port = Int.random(in: 20_000...32_000)
             let namespace = TestServices.uniqueName("serve")
             let topic = TestServices.uniqueName("serve.events")
             let setup = Setup(
@@ -173,6 +175,35 @@ import Testing
             }
             #expect(try await auditor(setup, connection).audit(redis: nil, kafka: nil).differences == [])
             await connection.close()
+        }
+    }
+
+    /// A second instance on a port that is taken says so and exits non-zero at once, instead of
+    /// claiming to serve and hanging (a failed service cancels the group; every other service
+    /// must end on cancellation too).
+    @Test func aTakenPortEndsTheServerWithAnError() async throws {
+        try await withSetup { setup in
+            let first = try await start(setup, log: "port-owner")
+            let second = try ChildProcess.spawn(
+                try TestServices.variable("LEDGER_BIN"), ["serve"], environment: setup.environment,
+                outputPath: NSTemporaryDirectory() + "port-taken-\(setup.port).log")
+            let status = try await withThrowingTaskGroup(of: Int32?.self) { group in
+                group.addTask { try await second.waitForExit() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(30))
+                    Issue.record("ledger serve on a taken port was still running after 30 s")
+                    second.signal(SIGKILL)
+                    return nil
+                }
+                let status = try await group.next()!
+                group.cancelAll()
+                return status
+            }
+            #expect(status == 1, "\(second.output.suffix(2_000))")
+            #expect(second.output.contains("Address already in use"))
+            #expect(!second.output.contains("serving"), "it never listened, so it never says it serves")
+            first.signal(SIGTERM)
+            #expect(try await first.waitForExit() == 0)
         }
     }
 

@@ -295,6 +295,46 @@ import Testing
         }
     }
 
+    /// A sibling service that fails cancels the service group instead of shutting it down
+    /// gracefully: the writer must still answer what it holds and end, or `ledger serve` hangs.
+    @Test func aCancelledWriterCommitsWhatItHoldsAndEnds() async throws {
+        try await TestServices.withTemporaryDatabase { url in
+            try await LedgerHarness.migrate(url)
+            let connection = try await PostgresConnection.connect(url: url)
+            let writer = LedgerWriter(connection: connection)
+            try await withThrowingTaskGroup(of: CommandResult?.self) { group in
+                for id in 1...5 {
+                    group.addTask {
+                        try await writer.submit(.listProduct(LedgerHarness.listing(productId: Int64(id), stock: 10)), metadata: LedgerHarness.testMetadata)
+                    }
+                }
+                while writer.queueDepth < 5 { try await Task.sleep(for: .milliseconds(5)) }
+                group.addTask {
+                    try await withThrowingTaskGroup(of: Void.self) { service in
+                        service.addTask { try await writer.run() }
+                        service.cancelAll()
+                        try await service.waitForAll()
+                    }
+                    return nil
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(20))
+                    Issue.record("the cancelled writer did not end within 20 s")
+                    return nil
+                }
+                var listed = 0
+                for _ in 0..<6 {
+                    guard let result = try await group.next() else { break }
+                    if case .product(_, created: true) = result { listed += 1 }
+                }
+                #expect(listed == 5, "every queued command was committed and answered")
+                group.cancelAll()
+            }
+            await #expect(throws: LedgerError.self) { _ = try await writer.submit(.listProduct(LedgerHarness.listing(productId: 9, stock: 1)), metadata: LedgerHarness.testMetadata) }
+            await connection.close()
+        }
+    }
+
     @Test func twoExpiryWorkersRevertEachDueReservationOnce() async throws {
         try await LedgerHarness.run { ledger in
             _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 4, stock: 30, ttlSeconds: 1)))

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Ledger
 import Logging
+import NIOCore
 import Projections
 
 /// The HTTP API: every route of the contract on one router. Build it with the service's parts;
@@ -52,10 +53,16 @@ public struct LedgerAPI: Sendable {
         self.logger = logger
     }
 
-    public func application(host: String, port: Int) -> some ApplicationProtocol {
+    /// The HTTP server; `onServerRunning` runs once it listens, with the `host:port` it bound.
+    public func application(
+        host: String, port: Int, onServerRunning: @escaping @Sendable (_ address: String) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         Application(
             router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "seckill-ledger"),
-            logger: logger)
+            onServerRunning: { channel in
+                let bound = channel.localAddress
+                await onServerRunning("\(bound?.ipAddress ?? host):\(bound?.port ?? port)")
+            }, logger: logger)
     }
 
     typealias Handler = @Sendable (Request, LedgerRequestContext) async throws -> Response
