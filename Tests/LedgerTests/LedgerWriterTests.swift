@@ -55,9 +55,7 @@ import Testing
         var limits = Limits()
         limits.writerUnlockedStockHeadroomUnits = 300
         limits.writerMaxBatchSize = 25
-        try await LedgerHarness.run(limits: limits, writerConnections: 2) { ledger in
-            let observer = try await PostgresConnection.connect(url: ledger.databaseURL, name: "deadlock-observer")
-            let deadlocksBefore = try await Self.deadlocks(observer)
+        try await LedgerHarness.run(limits: limits, writerConnections: 2) { ledger in try await Self.expectingNoDeadlock(ledger) {
             _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 11, stock: 600, limitPerUser: 3)))
             let outcomes = try await withThrowingTaskGroup(of: Int.self) { group in
                 for task in 0..<1_200 {
@@ -81,11 +79,7 @@ import Testing
             #expect(product.reservedUnits <= 600)
             let problems = try await ledger.ledgerIsConsistent()
             #expect(problems.isEmpty, "\(problems)")
-            // Backends report their counters when idle for a second; wait for that, then look.
-            try await Task.sleep(for: .milliseconds(2_500))
-            #expect(try await Self.deadlocks(observer) == deadlocksBefore)
-            await observer.close()
-        }
+        } }
     }
 
     /// Four batches deciding at once on the same eight users' purchase rows, which each load
@@ -93,9 +87,7 @@ import Testing
     @Test func concurrentBatchesOnTheSameUsersLockPurchaseRowsInOneOrder() async throws {
         var limits = Limits()
         limits.writerMaxBatchSize = 16
-        try await LedgerHarness.run(limits: limits, writerConnections: 4) { ledger in
-            let observer = try await PostgresConnection.connect(url: ledger.databaseURL, name: "deadlock-observer")
-            let deadlocksBefore = try await Self.deadlocks(observer)
+        try await LedgerHarness.run(limits: limits, writerConnections: 4) { ledger in try await Self.expectingNoDeadlock(ledger) {
             _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 12, stock: 100_000, limitPerUser: 1_000)))
             let reserved = try await withThrowingTaskGroup(of: Int.self) { group in
                 for task in 0..<3_000 {
@@ -107,15 +99,23 @@ import Testing
             #expect(try await ledger.reader.product(12)?.reservedUnits == 3_000)
             let problems = try await ledger.ledgerIsConsistent()
             #expect(problems.isEmpty, "\(problems)")
-            try await Task.sleep(for: .milliseconds(2_500))
-            #expect(try await Self.deadlocks(observer) == deadlocksBefore)
-            await observer.close()
-        }
+        } }
     }
 
-    private static func deadlocks(_ connection: PostgresConnection) async throws -> Int64 {
-        _ = try await connection.query("SELECT pg_stat_clear_snapshot()")
-        return try await connection.query("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")[0]["deadlocks"].int64()
+    /// Runs `body`, then checks that PostgreSQL detected no deadlock meanwhile (the writer would
+    /// retry the batch, so the answers alone would not show one).
+    private static func expectingNoDeadlock(_ ledger: LedgerHarness, _ body: () async throws -> Void) async throws {
+        let observer = try await PostgresConnection.connect(url: ledger.databaseURL, name: "deadlock-observer")
+        func deadlocks() async throws -> Int64 {
+            _ = try await observer.query("SELECT pg_stat_clear_snapshot()")
+            return try await observer.query("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")[0]["deadlocks"].int64()
+        }
+        let before = try await deadlocks()
+        try await body()
+        // Backends report their counters when idle for a second; wait for that, then look.
+        try await Task.sleep(for: .milliseconds(2_500))
+        #expect(try await deadlocks() == before)
+        await observer.close()
     }
 
     @Test func oneUserFiringTwentyConcurrentReservesGetsExactlyTheLimit() async throws {

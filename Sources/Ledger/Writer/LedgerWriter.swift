@@ -70,24 +70,8 @@ public final class LedgerWriter: Service, Sendable {
     /// Runs batches until graceful shutdown, cancellation (a sibling service failed) or
     /// `shutdown()`, then commits what was queued.
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                await withTaskGroup(of: PostgresConnection.self) { group in
-                    var idle = connections
-                    while let batch = await nextBatch() {
-                        if idle.isEmpty, let freed = await group.next() { idle.append(freed) }
-                        let connection = idle.removeLast()
-                        group.addTask {
-                            await self.commit(batch, on: connection)
-                            return connection
-                        }
-                    }
-                }
-            } onCancel: {
-                self.shutdown()
-            }
-        } onGracefulShutdown: {
-            self.shutdown()
+        await queue.dispatch(to: connections, nextBatch: nextBatch) { batch, connection in
+            await self.commit(batch, on: connection)
         }
     }
 

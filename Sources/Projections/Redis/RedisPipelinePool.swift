@@ -49,24 +49,8 @@ public final class RedisPipelinePool: Service, Sendable {
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                await withTaskGroup(of: RedisConnection.self) { group in
-                    var idle = connections
-                    while let batch = await nextBatch() {
-                        if idle.isEmpty, let freed = await group.next() { idle.append(freed) }
-                        let connection = idle.removeLast()
-                        group.addTask {
-                            await Self.send(batch, on: connection)
-                            return connection
-                        }
-                    }
-                }
-            } onCancel: {
-                self.shutdown()
-            }
-        } onGracefulShutdown: {
-            self.shutdown()
+        await queue.dispatch(to: connections, nextBatch: nextBatch) { batch, connection in
+            await Self.send(batch, on: connection)
         }
         for connection in connections { await connection.close() }
     }
