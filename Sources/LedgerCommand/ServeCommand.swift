@@ -76,6 +76,13 @@ struct ServeCommand: AsyncParsableCommand {
             }
             throw ExitCode(3)
         }
+        let schemaVersion = try await Migrator.appliedSchemaVersion(probePostgres)
+        guard schemaVersion >= Migrator.requiredSchemaVersion else {
+            logger.error(
+                "the database schema is behind this build: run `ledger migrate` first",
+                metadata: ["applied": "\(schemaVersion)", "required": "\(Migrator.requiredSchemaVersion)"])
+            throw ExitCode(3)
+        }
 
         let writer = LedgerWriter(connections: [try await postgres("writer-0"), try await postgres("writer-1")], limits: limits)
         let reader = LedgerReader(connection: try await postgres("reader"), limits: limits)

@@ -28,9 +28,9 @@ import Testing
         let databaseURL: String
     }
 
-    private func withSetup(_ body: @escaping @Sendable (Setup) async throws -> Void) async throws {
+    private func withSetup(migrated: Bool = true, _ body: @escaping @Sendable (Setup) async throws -> Void) async throws {
         try await TestServices.withTemporaryDatabase { url in
-            try await LedgerHarness.migrate(url)
+            if migrated { try await LedgerHarness.migrate(url) }
             // Below Linux's ephemeral range (32768…): no outgoing connection of a parallel test
             // can hold the port, including across the crash test's restart.
             let port = Int.random(in: 20_000...32_000)
@@ -48,11 +48,15 @@ import Testing
         }
     }
 
+    private func spawnServe(_ setup: Setup, _ arguments: [String] = [], log: String) throws -> ChildProcess {
+        try ChildProcess.spawn(
+            try TestServices.variable("LEDGER_BIN"), ["serve"] + arguments, environment: setup.environment,
+            outputPath: NSTemporaryDirectory() + "\(log)-\(setup.port).log")
+    }
+
     /// Starts `ledger serve` and waits until it answers `/ready`.
     private func start(_ setup: Setup, log: String) async throws -> ChildProcess {
-        let process = try ChildProcess.spawn(
-            try TestServices.variable("LEDGER_BIN"), ["serve", "--reconciler-age-ms", "1500"], environment: setup.environment,
-            outputPath: NSTemporaryDirectory() + "\(log)-\(setup.port).log")
+        let process = try spawnServe(setup, ["--reconciler-age-ms", "1500"], log: log)
         let ready = try await eventually(timeout: .seconds(60)) {
             (try? await TestClient.withClient(host: "127.0.0.1", port: setup.port) { try await $0.get("/ready").head.status == .ok }) == true
         }
@@ -184,26 +188,41 @@ import Testing
     @Test func aTakenPortEndsTheServerWithAnError() async throws {
         try await withSetup { setup in
             let first = try await start(setup, log: "port-owner")
-            let second = try ChildProcess.spawn(
-                try TestServices.variable("LEDGER_BIN"), ["serve"], environment: setup.environment,
-                outputPath: NSTemporaryDirectory() + "port-taken-\(setup.port).log")
-            let status = try await withThrowingTaskGroup(of: Int32?.self) { group in
-                group.addTask { try await second.waitForExit() }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(30))
-                    Issue.record("ledger serve on a taken port was still running after 30 s")
-                    second.signal(SIGKILL)
-                    return nil
-                }
-                let status = try await group.next()!
-                group.cancelAll()
-                return status
-            }
+            let second = try spawnServe(setup, log: "port-taken")
+            let status = try await exitStatus(of: second, within: .seconds(30))
             #expect(status == 1, "\(second.output.suffix(2_000))")
             #expect(second.output.contains("Address already in use"))
             #expect(!second.output.contains("serving"), "it never listened, so it never says it serves")
             first.signal(SIGTERM)
             #expect(try await first.waitForExit() == 0)
+        }
+    }
+
+    /// On a database nobody migrated, `ledger serve` says what to do and exits 3 (a dependency
+    /// not ready) instead of answering every request 503.
+    @Test func anUnmigratedDatabaseIsRefusedAtStart() async throws {
+        try await withSetup(migrated: false) { setup in
+            let server = try spawnServe(setup, log: "unmigrated")
+            let status = try await exitStatus(of: server, within: .seconds(30))
+            #expect(status == 3, "\(server.output.suffix(2_000))")
+            #expect(server.output.contains("run `ledger migrate` first"))
+            #expect(!server.output.contains("serving"))
+        }
+    }
+
+    /// The process's exit status, or nil (and an issue) when it was still running after `limit`.
+    private func exitStatus(of process: ChildProcess, within limit: Duration) async throws -> Int32? {
+        try await withThrowingTaskGroup(of: Int32?.self) { group in
+            group.addTask { try await process.waitForExit() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                Issue.record("ledger serve was still running after \(limit)")
+                process.signal(SIGKILL)
+                return nil
+            }
+            let status = try await group.next()!
+            group.cancelAll()
+            return status
         }
     }
 

@@ -13,6 +13,20 @@ import Testing
         return path
     }
 
+    /// The version `ledger serve` demands is the repository's newest migration, and a database
+    /// reports none, then that one once migrated.
+    @Test func requiredSchemaVersionIsTheNewestMigration() async throws {
+        let newest = try #require(try Migration.load(directory: LedgerHarness.migrationsDirectory).last)
+        #expect(Migrator.requiredSchemaVersion == newest.version, "raise requiredSchemaVersion with \(newest.name)")
+        try await TestServices.withTemporaryDatabase { url in
+            let connection = try await PostgresConnection.connect(url: url)
+            #expect(try await Migrator.appliedSchemaVersion(connection) == 0)
+            try await LedgerHarness.migrate(url)
+            #expect(try await Migrator.appliedSchemaVersion(connection) == newest.version)
+            await connection.close()
+        }
+    }
+
     @Test func appliesInOrderOnceAndRefusesAnEditedFile() async throws {
         try await TestServices.withTemporaryDatabase { url in
             let path = try directory([

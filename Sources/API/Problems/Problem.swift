@@ -57,7 +57,7 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
         json.field("detail", detail)
         json.field("status", Int64(status.code))
         json.field("title", title)
-        json.field("type", "/problems/\(code)")
-        return Array(json.finish().utf8)
+        json.field("type", "/problems/" + code)
+        return json.finishedBytes()
     }
 }

@@ -14,6 +14,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let problem as Problem {
+            // First: the losing 99 % (sold out) end here, and each cast of an error costs.
+            return try problem.response(from: request, context: context)
         } catch let error as HTTPError where error.status == .notFound {
             let allowed = routes.filter { Self.matches(request.uri.path, $0.path) }.map(\.method.rawValue)
             guard !allowed.isEmpty else { return try Self.problem(for: error, logger: context.logger).response(from: request, context: context) }

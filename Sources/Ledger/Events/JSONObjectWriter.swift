@@ -34,8 +34,13 @@ public struct JSONObjectWriter {
     }
 
     public consuming func finish() -> String {
+        String(decoding: finishedBytes(), as: UTF8.self)
+    }
+
+    /// The object as UTF-8, for a caller that sends bytes (no String in between).
+    public consuming func finishedBytes() -> [UInt8] {
         bytes.append(UInt8(ascii: "}"))
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     private mutating func name(_ key: StaticString) {

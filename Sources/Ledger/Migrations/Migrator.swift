@@ -11,6 +11,17 @@ public struct Migrator: Sendable {
     /// Arbitrary constant shared by every instance of this service.
     static let advisoryLockKey: Int64 = 0x5EC_1111
 
+    /// The newest migration this build's SQL needs (a test holds it equal to the newest file in
+    /// `migrations/`). `ledger serve` refuses a database behind it.
+    public static let requiredSchemaVersion: Int64 = 2
+
+    /// The newest migration applied to the database; 0 when none is.
+    public static func appliedSchemaVersion(_ connection: PostgresConnection) async throws -> Int64 {
+        let present = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")[0]["present"].bool()
+        guard present else { return 0 }
+        return try await connection.query("SELECT coalesce(max(version), 0) AS version FROM schema_migrations")[0]["version"].int64()
+    }
+
     public let migrations: [Migration]
 
     public init(migrations: [Migration]) {
