@@ -69,11 +69,17 @@ struct ServeCommand: AsyncParsableCommand {
         let probeRedis = try await redis("probe-redis")
         let kafka = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: brokers))
         let probe = ReadinessProbe(postgres: probePostgres, redis: probeRedis, kafka: kafka, kafkaTopic: connections.kafkaTopic)
+        func closeProbes() async {
+            await kafka.close()
+            await probeRedis.close()
+            await probePostgres.close()
+        }
         let report = await probe.check()
         guard report.isReady else {
             for (dependency, failure) in report.failures.sorted(by: { $0.key < $1.key }) {
                 logger.error("dependency is not ready", metadata: ["dependency": "\(dependency)", "error": "\(failure)"])
             }
+            await closeProbes()
             throw ExitCode(3)
         }
         let schemaVersion = try await Migrator.appliedSchemaVersion(probePostgres)
@@ -81,6 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger.error(
                 "the database schema is behind this build: run `ledger migrate` first",
                 metadata: ["applied": "\(schemaVersion)", "required": "\(Migrator.requiredSchemaVersion)"])
+            await closeProbes()
             throw ExitCode(3)
         }
 
@@ -132,10 +139,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await producer?.close()
-        await kafka.close()
         await generation.close()
-        await probeRedis.close()
-        await probePostgres.close()
+        await closeProbes()
         logger.notice("stopped")
     }
 
