@@ -120,7 +120,7 @@ struct LedgerBatch: Sendable {
             productIds.insert(reservation.productId)
             purchaseKeys.insert(PurchaseKey(productId: reservation.productId, userId: reservation.userId))
         }
-        let sortedPurchases = purchaseKeys.sorted { ($0.productId, $0.userId) < ($1.productId, $1.userId) }
+        let sortedPurchases = purchaseKeys.sorted()
         if !sortedPurchases.isEmpty {
             for row in try session.query(
                 """
@@ -201,7 +201,7 @@ struct LedgerBatch: Sendable {
             events.append(event, position: position, streamVersion: streamVersion, metadata: metadata)
         }
 
-        let purchaseKeys = purchaseDelta.keys.sorted { ($0.productId, $0.userId) < ($1.productId, $1.userId) }
+        let purchaseKeys = purchaseDelta.keys.sorted()
         let existing = purchaseKeys.filter { before.purchases[$0] != nil }
         let fresh = purchaseKeys.filter { before.purchases[$0] == nil }
 
