@@ -42,6 +42,32 @@ import Testing
         await redis.close()
     }
 
+    /// Another client flushing the script cache without pause: every call still runs, once,
+    /// however the flushes fall between the connection's EVALSHA and its retry.
+    @Test func scriptsRunWhileTheCacheIsFlushedConcurrently() async throws {
+        let redis = try await RedisConnection.connect(url: try TestServices.redisURL())
+        let flusher = try await RedisConnection.connect(url: try TestServices.redisURL())
+        let script = RedisScript(name: "incr-by-flushed", source: "return redis.call('INCRBY', KEYS[1], ARGV[1])")
+        let key = RedisArgument(TestServices.uniqueName("flushed"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled { try await flusher.command(["SCRIPT", "FLUSH"]) }
+            }
+            for call in 1...300 {
+                #expect(try await redis.evaluate(script, keys: [key], arguments: [1]) == .integer(Int64(call)))
+            }
+            for round in 0..<20 {
+                let replies = try await redis.evaluate(script, calls: (1...50).map { _ in (keys: [key], arguments: [1]) })
+                #expect(replies.map(\.integer) == (1...50).map { Int64(300 + round * 50 + $0) })
+            }
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+        try await redis.command(["DEL", key])
+        await redis.close()
+        await flusher.close()
+    }
+
     @Test func evalshaStillWorksAfterScriptFlush() async throws {
         let redis = try await RedisConnection.connect(url: try TestServices.redisURL())
         let other = try await RedisConnection.connect(url: try TestServices.redisURL())

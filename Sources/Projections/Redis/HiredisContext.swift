@@ -91,27 +91,25 @@ final class HiredisContext {
     }
 
     /// EVALSHA for each call, pipelined; scripts are loaded first when this connection has not
-    /// seen them and again for calls answered with NOSCRIPT.
+    /// seen them. A call answered NOSCRIPT (the cache flushed, Redis restarted or failed over)
+    /// runs again as EVAL with the source: that cannot miss however often the cache is flushed
+    /// meanwhile, and it caches the script again under the same hash for the next EVALSHA.
     func evaluate(_ calls: [RedisScriptCall]) throws -> [RedisReply] {
         var hashes = [String: String]()
         for call in calls where hashes[call.script.source] == nil {
-            hashes[call.script.source] = try hashLoading(call.script, force: false)
+            hashes[call.script.source] = try hash(of: call.script)
         }
         var replies = try pipeline(calls.map { Self.evalsha(hashes[$0.script.source]!, $0) })
         let missing = replies.indices.filter { replies[$0].isNoScript }
         if !missing.isEmpty {
-            var reloaded = Set<String>()
-            for index in missing where reloaded.insert(calls[index].script.source).inserted {
-                hashes[calls[index].script.source] = try hashLoading(calls[index].script, force: true)
-            }
-            let retried = try pipeline(missing.map { Self.evalsha(hashes[calls[$0].script.source]!, calls[$0]) })
+            let retried = try pipeline(missing.map { Self.eval(calls[$0]) })
             for (index, reply) in zip(missing, retried) { replies[index] = reply }
         }
         return replies
     }
 
-    private func hashLoading(_ script: RedisScript, force: Bool) throws -> String {
-        if !force, let hash = scriptHashes[script.source] { return hash }
+    private func hash(of script: RedisScript) throws -> String {
+        if let hash = scriptHashes[script.source] { return hash }
         guard let hash = try send(["SCRIPT", "LOAD", RedisArgument(script.source)]).orThrow().string else {
             throw RedisError(code: .unexpectedReply, message: "SCRIPT LOAD of \(script.name) returned no hash")
         }
@@ -121,6 +119,10 @@ final class HiredisContext {
 
     private static func evalsha(_ hash: String, _ call: RedisScriptCall) -> [RedisArgument] {
         ["EVALSHA", RedisArgument(hash), RedisArgument(call.keys.count)] + call.keys + call.arguments
+    }
+
+    private static func eval(_ call: RedisScriptCall) -> [RedisArgument] {
+        ["EVAL", RedisArgument(call.script.source), RedisArgument(call.keys.count)] + call.keys + call.arguments
     }
 
     // MARK: Helpers

@@ -1,5 +1,5 @@
-/// A Lua script run with EVALSHA. Connections load it with SCRIPT LOAD on first use and again
-/// whenever Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
+/// A Lua script run with EVALSHA. Connections load it with SCRIPT LOAD on first use; a call
+/// Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH) runs again as EVAL with the source.
 public struct RedisScript: Sendable, Hashable {
     public let name: String
     public let source: String
