@@ -119,4 +119,52 @@ import Testing
         let error = await #expect(throws: PostgresError.self) { try await connection.query("SELECT 1") }
         #expect(error?.code == .closed)
     }
+
+    @Test func statementsWithParametersArePreparedOncePerSessionUpToTheLimit() async throws {
+        let connection = try await PostgresConnection.connect(url: try TestServices.databaseURL(), maxPreparedStatements: 3)
+        // Without parameters a statement runs unnamed, so this count never counts itself.
+        let preparedCount = "SELECT count(*)::int8 AS n FROM pg_prepared_statements"
+        for value in Int64(1)...3 {
+            #expect(try await connection.query("SELECT $1::int8 + 1 AS v", [.int64(value)])[0]["v"].int64() == value + 1)
+        }
+        #expect(try await connection.query(preparedCount)[0]["n"].int64() == 1)
+        // The same text with other parameter types is another statement, not the first one's plan.
+        let typeOf = "SELECT pg_typeof($1)::text AS t"
+        #expect(try await connection.query(typeOf, [.int64(7)])[0]["t"].string() == "bigint")
+        #expect(try await connection.query(typeOf, [.text("x")])[0]["t"].string() == "text")
+        #expect(try await connection.query(preparedCount)[0]["n"].int64() == 3)
+        // Past the limit statements still run, planned each time.
+        #expect(try await connection.query("SELECT $1::int8 * 2 AS v", [.int64(21)])[0]["v"].int64() == 42)
+        #expect(try await connection.query(preparedCount)[0]["n"].int64() == 3)
+        // A statement that does not parse is not remembered; the connection stays usable.
+        await #expect(throws: PostgresError.self) { try await connection.query("SELEC $1::int8", [.int64(1)]) }
+        #expect(try await connection.query("SELECT $1::int8 + 1 AS v", [.int64(9)])[0]["v"].int64() == 10)
+        await connection.close()
+    }
+
+    @Test func statementsArePreparedAgainOnTheSessionAfterAReconnect() async throws {
+        let url = try TestServices.databaseURL()
+        let connection = try await PostgresConnection.connect(url: url)
+        let admin = try await PostgresConnection.connect(url: url)
+        let statement = "SELECT pg_backend_pid()::int8 AS pid, $1::int8 AS v"
+        let firstPid = try await connection.query(statement, [.int64(1)])[0]["pid"].int64()
+        try await admin.query("SELECT pg_terminate_backend($1::int)", [.int64(firstPid)])
+        for _ in 0..<100 {
+            let alive = try await admin.query("SELECT count(*)::int8 AS n FROM pg_stat_activity WHERE pid = $1::int", [.int64(firstPid)])
+            if try alive[0]["n"].int64() == 0 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // The first statement may still find the old socket (a retriable connectionLost); then one
+        // runs on a new session, which has none of the old one's statements to reuse by name.
+        var row: PostgresRow?
+        for _ in 0..<2 where row == nil {
+            do {
+                row = try await connection.query(statement, [.int64(2)])[0]
+            } catch let error as PostgresError where error.code == .connectionLost {}
+        }
+        #expect(try row?["pid"].int64() != firstPid)
+        #expect(try row?["v"].int64() == 2)
+        await connection.close()
+        await admin.close()
+    }
 }

@@ -41,6 +41,10 @@ public struct Limits: Sendable, Hashable {
     public var seckillAttemptBurst = 20
     public var rateLimitedUsersTracked = 200_000
 
+    /// PostgreSQL: statements one connection keeps prepared (each holds a plan in its backend);
+    /// statements beyond it are planned every time they run.
+    public var postgresMaxPreparedStatementsPerConnection = 64
+
     /// Redis gate: connections shared by all requests, longest pipeline one round trip carries,
     /// and calls waiting for a connection before callers get a retriable `overloaded`.
     public var gateConnections = 2
