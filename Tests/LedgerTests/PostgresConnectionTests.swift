@@ -122,6 +122,7 @@ import Testing
 
     @Test func statementsWithParametersArePreparedOncePerSessionUpToTheLimit() async throws {
         let connection = try await PostgresConnection.connect(url: try TestServices.databaseURL(), maxPreparedStatements: 3)
+        #expect(try await connection.query("SHOW plan_cache_mode")[0][0].string() == "force_custom_plan")
         // Without parameters a statement runs unnamed, so this count never counts itself.
         let preparedCount = "SELECT count(*)::int8 AS n FROM pg_prepared_statements"
         for value in Int64(1)...3 {
@@ -164,6 +165,7 @@ import Testing
         }
         #expect(try row?["pid"].int64() != firstPid)
         #expect(try row?["v"].int64() == 2)
+        #expect(try await connection.query("SHOW plan_cache_mode")[0][0].string() == "force_custom_plan")
         await connection.close()
         await admin.close()
     }
