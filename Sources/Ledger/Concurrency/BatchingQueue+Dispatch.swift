@@ -1,8 +1,8 @@
 import ServiceLifecycle
 
 extension BatchingQueue {
-    /// The consumer's run loop: every batch `nextBatch` returns goes to an idle connection
-    /// (waiting for one to come free) until it returns nil. Graceful shutdown and task
+    /// The consumer's run loop: once a connection is idle, the batch `nextBatch` returns goes to
+    /// it, until `nextBatch` returns nil. Graceful shutdown and task
     /// cancellation (a sibling service failed) both close the queue, so what is queued is still
     /// sent and every caller answered before this returns.
     public func dispatch<Connection: Sendable>(
@@ -13,8 +13,11 @@ extension BatchingQueue {
             await withTaskCancellationHandler {
                 await withTaskGroup(of: Connection.self) { group in
                     var idle = connections
-                    while let batch = await nextBatch() {
+                    while true {
+                        // Take the batch only once a connection is free: what arrives meanwhile
+                        // joins it instead of waiting behind it.
                         if idle.isEmpty, let freed = await group.next() { idle.append(freed) }
+                        guard let batch = await nextBatch() else { break }
                         let connection = idle.removeLast()
                         group.addTask {
                             await send(batch, connection)

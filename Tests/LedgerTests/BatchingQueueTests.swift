@@ -1,0 +1,39 @@
+import Ledger
+import Synchronization
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct BatchingQueueTests {
+    /// What arrives while every connection is busy joins the next batch, instead of being taken
+    /// alone and held until a connection comes free (smaller batches, more transactions).
+    @Test func elementsArrivingWhileTheConnectionsAreBusyShareTheNextBatch() async throws {
+        let queue = BatchingQueue<Int>(maxDepth: 100)
+        let sent = Mutex<[[Int]]>([])
+        let (firstBatchArrived, arrived) = AsyncStream.makeStream(of: Void.self)
+        let (released, release) = AsyncStream.makeStream(of: Void.self)
+        async let dispatching: Void = queue.dispatch(to: ["the only connection"], nextBatch: {
+            while true {
+                await queue.waitForWork()
+                guard let batch = queue.take(max: 100) else { return nil }
+                if !batch.isEmpty { return batch }
+            }
+        }) { batch, _ in
+            let isFirst = sent.withLock { sent in
+                sent.append(batch)
+                return sent.count == 1
+            }
+            if isFirst {
+                arrived.yield()
+                for await _ in released { break }
+            }
+        }
+        #expect(queue.enqueue(1) == nil)
+        for await _ in firstBatchArrived { break }
+        #expect(queue.enqueue(2) == nil)
+        try await Task.sleep(for: .milliseconds(100))  // time to take 2 alone, were it taken early
+        #expect(queue.enqueue(3) == nil)
+        release.yield()
+        queue.close()
+        await dispatching
+        #expect(sent.withLock { $0 } == [[1], [2, 3]])
+    }
+}
