@@ -121,7 +121,7 @@ final class LibPQConnection {
     }
 
     /// The name of `key`'s prepared statement, preparing it first; nil once the session holds
-    /// the most it may (the statement then runs unnamed, planned each time).
+    /// the most it may (the statement then runs unnamed, parsed each time).
     private func preparedStatement(_ key: StatementKey, on handle: OpaquePointer) throws -> String? {
         if let name = preparedStatements[key] { return name }
         guard preparedStatements.count < maxPreparedStatements else { return nil }

@@ -41,8 +41,8 @@ public struct Limits: Sendable, Hashable {
     public var seckillAttemptBurst = 20
     public var rateLimitedUsersTracked = 200_000
 
-    /// PostgreSQL: statements one connection keeps prepared (each holds a plan in its backend);
-    /// statements beyond it are planned every time they run.
+    /// PostgreSQL: statements one connection keeps prepared (each keeps its parsed form in the
+    /// backend); statements beyond it are parsed again every time they run.
     public var postgresMaxPreparedStatementsPerConnection = 64
 
     /// Redis gate: connections shared by all requests, longest pipeline one round trip carries,
