@@ -126,7 +126,9 @@ postgres_restart() {
 # finished WAL segments ready to be recycled, so a benchmark does not measure the one-off
 # zero-filling of new segments (see min_wal_size above). Writes ~4 GB; benchmarks only.
 prewarm_wal() {
-    local segments=256
+    local segments
+    segments=$(psql -h 127.0.0.1 -p "$PG_PORT" -U ledger -d postgres -qAtc \
+        "SELECT pg_size_bytes(current_setting('min_wal_size')) / pg_size_bytes(current_setting('wal_segment_size'))")
     {
         echo "CREATE TABLE prewarm_wal (i int);"
         for _ in $(seq 1 "$segments"); do echo "INSERT INTO prewarm_wal VALUES (1); SELECT pg_switch_wal();"; done
