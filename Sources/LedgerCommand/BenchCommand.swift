@@ -1,10 +1,8 @@
 import API
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import Ledger
 import LoadGenerator
-import NIOCore
 import Projections
 
 /// The load generator: drives a running `ledger serve` over HTTP and checks the ledger afterwards.
@@ -102,14 +100,8 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     private func post(_ path: String, token: String, body: String) async throws -> Int {
-        var request = HTTPClientRequest(url: url + path)
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        _ = try await response.body.collect(upTo: 64 * 1024)
-        return Int(response.status.code)
+        let request = LoadScenario.Request(method: "POST", path: path, body: body, token: token, user: 0, isReservation: false)
+        return try await HTTPLoadRunner.send(request, to: url).status
     }
 
     /// Every 201 is in the ledger, the sale never sold more than its stock, the audit is clean.

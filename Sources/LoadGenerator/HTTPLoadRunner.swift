@@ -1,7 +1,5 @@
-import AsyncHTTPClient
-import Foundation
 import NIOCore
-import Synchronization
+import NIOPosix
 
 /// Drives a scenario against a server over HTTP/1.1 keep-alive connections.
 ///
@@ -32,72 +30,55 @@ public struct HTTPLoadRunner: Sendable {
         self.requestTimeout = .seconds(requestTimeoutSeconds)
     }
 
-    /// Runs until `duration` passed or `maxRequests` were sent; returns the recorder.
+    /// Runs until `duration` passed or `maxRequests` were sent; returns the recorder. All
+    /// connections share one event loop: one thread of the machine under test, not a pool of them.
     public func run(duration: Duration, maxRequests: Int?) async throws -> (recorder: LoadRecorder, elapsed: Duration) {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: mode.connections)
-        configuration.timeout = .init(connect: .seconds(5), read: requestTimeout)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let start = ContinuousClock.now
-        let recorder = LoadRecorder(start: start)
-        let end = start + duration
-        let limit = maxRequests ?? Int.max
-        switch mode {
-        case .closed(let connections):
-            let counter = SequenceCounter()
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<connections {
-                    group.addTask {
-                        while ContinuousClock.now < end, let sequence = counter.next(below: limit) {
-                            await send(sequence, intendedAt: .now, client: client, recorder: recorder)
-                        }
-                    }
-                }
-            }
-        case .open(let rate, _):
-            let interval = Duration.nanoseconds(1_000_000_000 / max(rate, 1))
-            await withTaskGroup(of: Void.self) { group in
-                var sequence = 0
-                while sequence < limit {
-                    let intended = start + interval * sequence
-                    if intended >= end { break }
-                    if intended > .now { try? await Task.sleep(until: intended) }
-                    let number = sequence
-                    group.addTask { await send(number, intendedAt: intended, client: client, recorder: recorder) }
-                    sequence += 1
-                }
-            }
+        let (host, port) = try Self.hostAndPort(baseURL)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let recorder = LoadRecorder(start: .now)
+        let finished = loop.makePromise(of: Duration.self)
+        let (mode, scenario, requestTimeout) = (self.mode, self.scenario, self.requestTimeout)
+        loop.execute {
+            LoadRun(
+                loop: loop, host: host, port: port, mode: mode, scenario: scenario, recorder: recorder, duration: duration,
+                limit: maxRequests ?? Int.max, requestTimeout: requestTimeout, finished: finished
+            ).begin()
         }
-        let elapsed = ContinuousClock.now - start
-        try await client.shutdown()
-        return (recorder, elapsed)
+        return (recorder, try await finished.futureResult.get())
     }
 
-    private func send(_ sequence: Int, intendedAt: ContinuousClock.Instant, client: HTTPClient, recorder: LoadRecorder) async {
-        let planned = scenario.request(sequence)
-        var request = HTTPClientRequest(url: baseURL + planned.path)
-        request.method = .init(rawValue: planned.method)
-        request.headers.add(name: "Authorization", value: "Bearer \(planned.token)")
-        if let body = planned.body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body))
+    /// One request on a connection of its own (setting up a run); answers the status and body.
+    public static func send(_ request: LoadScenario.Request, to baseURL: String) async throws -> (status: Int, body: String) {
+        let (host, port) = try hostAndPort(baseURL)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let answer = loop.makePromise(of: (status: Int, body: String).self)
+        let channel = try await LoadConnection.connect(host: host, port: port, on: loop, timeout: .seconds(5)) {
+            LoadConnection(
+                host: host,
+                answered: { _, _, result in
+                    switch result {
+                    case .response(let status, let body): answer.succeed((status, String(buffer: body)))
+                    case .failed(let reason): answer.fail(LoadGeneratorError(code: .connectionClosed, detail: reason))
+                    }
+                },
+                closed: { _ in answer.fail(LoadGeneratorError(code: .connectionClosed, detail: "before the answer")) })
+        }.get()
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: LoadConnection.self).send(.init(request: request, intendedAt: .now))
+        }.get()
+        defer { channel.close(promise: nil) }
+        return try await answer.futureResult.get()
+    }
+
+    /// `http://host:port` (the only kind of URL the generator speaks) as its two parts.
+    static func hostAndPort(_ url: String) throws -> (host: String, port: Int) {
+        guard url.hasPrefix("http://") else { throw LoadGeneratorError(code: .badURL, detail: "only http:// URLs are supported: \(url)") }
+        let authority = url.dropFirst("http://".count).prefix { $0 != "/" }
+        guard let colon = authority.lastIndex(of: ":") else { return (String(authority), 80) }
+        guard let port = Int(authority[authority.index(after: colon)...]), (1...65_535).contains(port) else {
+            throw LoadGeneratorError(code: .badURL, detail: "bad port in \(url)")
         }
-        do {
-            let response = try await client.execute(request, timeout: requestTimeout)
-            let body = try await response.body.collect(upTo: 64 * 1024)
-            let finished = ContinuousClock.now
-            let status = Int(response.status.code)
-            let text = String(buffer: body)
-            var outcome = String(status)
-            if status >= 400, let code = Self.field("code", in: text) { outcome += " \(code)" }
-            recorder.record(intendedAt: intendedAt, finishedAt: finished, outcome: outcome, success: status < 400)
-            if status == 201, planned.isReservation, let id = Self.field("reservationId", in: text) {
-                recorder.acknowledge(id)
-                scenario.reserved(id, user: planned.user)
-            }
-        } catch {
-            recorder.record(intendedAt: intendedAt, finishedAt: .now, outcome: "error: \(type(of: error))", success: false)
-        }
+        return (String(authority[..<colon]), port)
     }
 
     /// A string field of a flat JSON object, without a full parse.
@@ -105,17 +86,5 @@ public struct HTTPLoadRunner: Sendable {
         guard let range = text.range(of: "\"\(name)\":\"") else { return nil }
         guard let close = text[range.upperBound...].firstIndex(of: "\"") else { return nil }
         return String(text[range.upperBound..<close])
-    }
-}
-
-/// Hands out request numbers to the closed loop's workers.
-final class SequenceCounter: Sendable {
-    private let value = Mutex(0)
-    func next(below limit: Int) -> Int? {
-        value.withLock { value in
-            guard value < limit else { return nil }
-            defer { value += 1 }
-            return value
-        }
     }
 }

@@ -22,6 +22,10 @@ public final class LoadScenario: Sendable {
         public var user: Int
         /// A reservation attempt (its 201s are checked against the ledger).
         public var isReservation: Bool
+
+        public init(method: String, path: String, body: String?, token: String, user: Int, isReservation: Bool) {
+            (self.method, self.path, self.body, self.token, self.user, self.isReservation) = (method, path, body, token, user, isReservation)
+        }
     }
 
     public let kind: Kind

@@ -1,0 +1,222 @@
+import NIOCore
+
+/// A run in progress: its connections, what is due and what waits. Confined to one event loop, so
+/// the per-request path takes no lock and starts no task.
+final class LoadRun {
+    private let loop: EventLoop
+    private let host: String
+    private let port: Int
+    private let mode: HTTPLoadRunner.Mode
+    private let scenario: LoadScenario
+    private let recorder: LoadRecorder
+    private let start: ContinuousClock.Instant
+    private let startDeadline: NIODeadline
+    private let end: ContinuousClock.Instant
+    private let limit: Int
+    private let requestTimeout: TimeAmount
+    private let finished: EventLoopPromise<Duration>
+
+    private var nextSequence = 0
+    /// Nothing more will be planned: the duration or the request count is used up.
+    private var planned = false
+    /// The request timeout after the end passed; what is still open is closed and counted as timed out.
+    private var timedOut = false
+    private var done = false
+    private var timeout: Scheduled<Void>?
+    /// Connections opening or open.
+    private var open = 0
+    private var connected: [LoadConnection] = []
+    private var idle: [LoadConnection] = []
+    /// Open loop: requests that are due while every connection is busy, oldest first.
+    private var backlog: [LoadConnection.Exchange] = []
+    private var backlogHead = 0
+
+    init(
+        loop: EventLoop, host: String, port: Int, mode: HTTPLoadRunner.Mode, scenario: LoadScenario, recorder: LoadRecorder,
+        duration: Duration, limit: Int, requestTimeout: TimeAmount, finished: EventLoopPromise<Duration>
+    ) {
+        self.loop = loop
+        self.host = host
+        self.port = port
+        self.mode = mode
+        self.scenario = scenario
+        self.recorder = recorder
+        self.start = recorder.start
+        self.startDeadline = .now()
+        self.end = recorder.start + duration
+        self.limit = limit
+        self.requestTimeout = requestTimeout
+        self.finished = finished
+    }
+
+    /// Opens the connections and, in the open loop, starts the schedule. Fails the run if the
+    /// server cannot be reached at all.
+    func begin() {
+        loop.preconditionInEventLoop()
+        for _ in 0..<mode.connections { connect(initial: true) }
+        if case .open = mode { planDue() }
+        let run = NIOLoopBound(self, eventLoop: loop)
+        timeout = loop.scheduleTask(deadline: deadline(of: end) + requestTimeout) { run.value.stopWaiting() }
+    }
+
+    private func connect(initial: Bool) {
+        open += 1
+        let run = NIOLoopBound(self, eventLoop: loop)
+        let host = self.host
+        LoadConnection.connect(host: host, port: port, on: loop, timeout: .seconds(5)) {
+            LoadConnection(
+                host: host, answered: { run.value.answered($0, $1, $2) }, closed: { run.value.closed($0) })
+        }.assumeIsolated().whenComplete { result in
+            let run = run.value
+            switch result {
+            case .success(let channel):
+                // The handler is the pipeline's last; hand its connection its first request.
+                channel.pipeline.handler(type: LoadConnection.self).assumeIsolated().whenSuccess { connection in
+                    run.connected.append(connection)
+                    run.ready(connection)
+                }
+            case .failure(let error):
+                run.open -= 1
+                if initial {
+                    run.abandon(error)
+                } else {
+                    run.finishIfDone()
+                }
+            }
+        }
+    }
+
+    /// A connection with nothing in flight: give it the next request, park it, or close it.
+    private func ready(_ connection: LoadConnection) {
+        if let exchange = next() {
+            connection.send(exchange)
+        } else if planned || timedOut {
+            connection.close()
+        } else {
+            idle.append(connection)
+        }
+    }
+
+    private func next() -> LoadConnection.Exchange? {
+        switch mode {
+        case .closed:
+            let now = ContinuousClock.now
+            guard !planned, now < end, nextSequence < limit else {
+                planned = true
+                return nil
+            }
+            defer { nextSequence += 1 }
+            return .init(request: scenario.request(nextSequence), intendedAt: now)
+        case .open:
+            guard backlogHead < backlog.count else { return nil }
+            defer {
+                backlogHead += 1
+                if backlogHead == backlog.count {
+                    backlog.removeAll(keepingCapacity: true)
+                    backlogHead = 0
+                }
+            }
+            return backlog[backlogHead]
+        }
+    }
+
+    /// Open loop: sends every request whose time has come, then sleeps until the next one's.
+    private func planDue() {
+        guard case .open(let rate, _) = mode, !timedOut else { return }
+        let interval = Duration.nanoseconds(1_000_000_000 / max(rate, 1))
+        let now = ContinuousClock.now
+        while nextSequence < limit {
+            let intended = start + interval * nextSequence
+            if intended >= end { break }
+            if intended > now {
+                let run = NIOLoopBound(self, eventLoop: loop)
+                loop.scheduleTask(deadline: deadline(of: intended)) { run.value.planDue() }
+                return
+            }
+            let exchange = LoadConnection.Exchange(request: scenario.request(nextSequence), intendedAt: intended)
+            nextSequence += 1
+            if let connection = idle.popLast() {
+                connection.send(exchange)
+            } else {
+                backlog.append(exchange)
+            }
+        }
+        planned = true
+        // Idle connections exist only while the backlog is empty: nothing is left for them.
+        idle.forEach { $0.close() }
+        idle.removeAll()
+        finishIfDone()
+    }
+
+    private func answered(_ connection: LoadConnection, _ exchange: LoadConnection.Exchange, _ answer: LoadConnection.Answer) {
+        let request = exchange.request
+        switch answer {
+        case .response(let status, let body):
+            var outcome = String(status)
+            if status >= 400 || (status == 201 && request.isReservation) {
+                let text = String(buffer: body)
+                if status >= 400, let code = HTTPLoadRunner.field("code", in: text) { outcome += " \(code)" }
+                if status == 201, request.isReservation, let id = HTTPLoadRunner.field("reservationId", in: text) {
+                    recorder.acknowledge(id)
+                    scenario.reserved(id, user: request.user)
+                }
+            }
+            recorder.record(intendedAt: exchange.intendedAt, finishedAt: .now, outcome: outcome, success: status < 400)
+            ready(connection)
+        case .failed(let reason):
+            recorder.record(
+                intendedAt: exchange.intendedAt, finishedAt: .now, outcome: "error: \(timedOut ? "timeout" : reason)", success: false)
+        }
+    }
+
+    private func closed(_ connection: LoadConnection) {
+        open -= 1
+        connected.removeAll { $0 === connection }
+        idle.removeAll { $0 === connection }
+        // A connection the server dropped mid-run is replaced; its request was counted as an error.
+        if !planned, !timedOut { connect(initial: false) }
+        finishIfDone()
+    }
+
+    /// The request timeout after the end: close what is still open; its requests count as timed out.
+    private func stopWaiting() {
+        guard !timedOut else { return }
+        timedOut = true
+        planned = true
+        while let exchange = next() {
+            recorder.record(intendedAt: exchange.intendedAt, finishedAt: .now, outcome: "error: timeout", success: false)
+        }
+        connected.forEach { $0.close() }
+        finishIfDone()
+    }
+
+    /// The server cannot be reached: the run fails instead of reporting a wall of errors.
+    private func abandon(_ error: Error) {
+        guard !done else { return }
+        done = true
+        planned = true
+        timedOut = true
+        timeout?.cancel()
+        connected.forEach { $0.close() }
+        finished.fail(error)
+    }
+
+    private func finishIfDone() {
+        guard open == 0, !done else { return }
+        if !planned {
+            // Every connection is gone and none could be opened again: what is left cannot be sent.
+            planned = true
+            while let exchange = next() {
+                recorder.record(intendedAt: exchange.intendedAt, finishedAt: .now, outcome: "error: no connection", success: false)
+            }
+        }
+        done = true
+        timeout?.cancel()
+        finished.succeed(ContinuousClock.now - start)
+    }
+
+    private func deadline(of instant: ContinuousClock.Instant) -> NIODeadline {
+        let offset = (instant - start).components
+        return startDeadline + .nanoseconds(offset.seconds * 1_000_000_000 + offset.attoseconds / 1_000_000_000)
+    }
+}
