@@ -58,7 +58,12 @@ struct BenchProjectionsCommand: AsyncParsableCommand {
         let consumer = try await KafkaConsumer.connect(configuration: RedisProjector.consumerConfiguration(brokers: connections.kafkaBrokers), groupID: "bench-\(suffix)")
         try await consumer.subscribe(topics: [topic])
         let projector = RedisProjector(
-            consumer: consumer, redis: try await RedisConnection.connect(url: connections.redisURL), namespace: namespace, limits: limits)
+            consumer: consumer, redis: try await RedisConnection.connect(url: connections.redisURL),
+            rebuilder: ProjectionReplayer(
+                reader: LedgerReader(connection: try await PostgresConnection.connect(url: connections.databaseURL, name: "bench-rebuild"), limits: limits),
+                redis: try await RedisConnection.connect(url: connections.redisURL),
+                namespace: namespace, limits: limits),
+            namespace: namespace, limits: limits)
         let writer = LedgerWriter(connections: [
             try await PostgresConnection.connect(url: connections.databaseURL, name: "writer-0"),
             try await PostgresConnection.connect(url: connections.databaseURL, name: "writer-1"),

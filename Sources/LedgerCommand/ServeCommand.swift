@@ -109,7 +109,11 @@ struct ServeCommand: AsyncParsableCommand {
             let consumer = try await KafkaConsumer.connect(
                 configuration: RedisProjector.consumerConfiguration(brokers: brokers), groupID: RedisProjector.groupID(namespace: namespace), name: "projector-consumer")
             try await consumer.subscribe(topics: [connections.kafkaTopic])
-            services.append(RedisProjector(consumer: consumer, redis: try await redis("projector"), namespace: namespace, limits: limits))
+            let rebuilder = ProjectionReplayer(
+                reader: LedgerReader(connection: try await postgres("projector-rebuild"), limits: limits), redis: try await redis("projector-rebuild"),
+                namespace: namespace, limits: limits)
+            services.append(RedisProjector(
+                consumer: consumer, redis: try await redis("projector"), rebuilder: rebuilder, namespace: namespace, limits: limits))
         }
         if reconciler {
             services.append(TentativeReconciler(

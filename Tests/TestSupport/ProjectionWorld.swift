@@ -36,8 +36,11 @@ public struct ProjectionWorld: Sendable {
                     harness: harness, fixture: fixture, cluster: cluster, topic: topic,
                     relay: OutboxRelay(topic: topic, database: database, listener: listener, producer: producer, admin: admin, limits: limits),
                     projector: RedisProjector(
-                        consumer: consumer, redis: try await RedisConnection.connect(url: fixture.redisURL), namespace: fixture.namespace,
-                        limits: limits),
+                        consumer: consumer, redis: try await RedisConnection.connect(url: fixture.redisURL),
+                        rebuilder: ProjectionReplayer(
+                            reader: harness.reader, redis: try await RedisConnection.connect(url: fixture.redisURL), namespace: fixture.namespace,
+                            limits: limits),
+                        namespace: fixture.namespace, limits: limits),
                     database: database, consumer: consumer)
                 let value: T
                 do {

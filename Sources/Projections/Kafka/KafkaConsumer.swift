@@ -69,6 +69,12 @@ public final class KafkaConsumer: Sendable {
         try await confined.run { try $0.commit(offsets) }
     }
 
+    /// The group's committed offsets (the next offset to consume) for `partitions`; a partition
+    /// the group never committed is absent.
+    public func committed(_ partitions: [KafkaTopicPartition], timeoutMs: Int32 = 5_000) async throws -> [KafkaTopicPartition: Int64] {
+        try await confined.run { try $0.committed(partitions, timeoutMs: timeoutMs) }
+    }
+
     /// Leaves the group cleanly and frees the handle.
     public func close() async {
         _ = try? await confined.run { $0.close() }
@@ -152,6 +158,23 @@ final class ConsumerClient {
             if kafkaError.isRetriable { return nil }
             throw kafkaError
         }
+    }
+
+    func committed(_ partitions: [KafkaTopicPartition], timeoutMs: Int32) throws -> [KafkaTopicPartition: Int64] {
+        let handle = try live()
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in partitions {
+            rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)
+        }
+        let error = rd_kafka_committed(handle, list, timeoutMs)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(error) }
+        var offsets = [KafkaTopicPartition: Int64]()
+        for index in 0..<Int(list.pointee.cnt) where list.pointee.elems[index].offset >= 0 {
+            let element = list.pointee.elems[index]
+            offsets[KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition)] = element.offset
+        }
+        return offsets
     }
 
     func commit(_ offsets: [KafkaTopicPartition: Int64]) throws {

@@ -34,6 +34,10 @@ public struct KafkaMessage: Sendable {
         headers.first { $0.name == name }?.value
     }
 
+    init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], headers: [(name: String, value: [UInt8])]) {
+        (self.topic, self.partition, self.offset, self.key, self.value, self.headers) = (topic, partition, offset, key, value, headers)
+    }
+
     init(copying message: UnsafeMutablePointer<rd_kafka_message_t>) {
         let raw = message.pointee
         topic = String(cString: rd_kafka_topic_name(raw.rkt))

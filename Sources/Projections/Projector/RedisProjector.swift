@@ -6,19 +6,27 @@ import ServiceLifecycle
 /// script, a batch per pipeline. Offsets are committed only after Redis applied the batch, so a
 /// crash re-delivers; re-delivered events are at or below the product's applied position and
 /// change nothing.
+///
+/// Messages nobody applied are never skipped silently. When retention removed them before the
+/// projector got to them (a projector down for long, or librdkafka's mock broker, which keeps
+/// 5 MB a partition), librdkafka jumps to the earliest offset the topic still holds; the
+/// projector notices the jump past the group's committed offset and rebuilds the read model
+/// from the ledger (`rebuilder`) before it applies anything after it.
 public final class RedisProjector: Service, Sendable {
     private let consumer: KafkaConsumer
     private let redis: RedisConnection
+    private let rebuilder: ProjectionReplayer
     private let namespace: String
     private let limits: Limits
     private let logger: Logger
 
     public init(
-        consumer: KafkaConsumer, redis: RedisConnection, namespace: String = ProjectionKeys.defaultNamespace, limits: Limits = Limits(),
-        logger: Logger = Logger(label: "ledger.projector")
+        consumer: KafkaConsumer, redis: RedisConnection, rebuilder: ProjectionReplayer, namespace: String = ProjectionKeys.defaultNamespace,
+        limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.projector")
     ) {
         self.consumer = consumer
         self.redis = redis
+        self.rebuilder = rebuilder
         self.namespace = namespace
         self.limits = limits
         self.logger = logger
@@ -41,12 +49,19 @@ public final class RedisProjector: Service, Sendable {
 
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
+            var continuity = PartitionContinuity()
+            // The ledger position the last rebuild included; a skip before it needs no new one.
+            var rebuiltThrough: Int64 = 0
+            // A batch that failed is tried again rather than dropped: the consumer has moved past it.
+            var batch = [KafkaMessage]()
             while !Task.isCancelled {
                 do {
-                    let messages = try await self.consumer.poll(maxMessages: self.limits.projectorBatchSize, timeoutMs: 100)
-                    guard !messages.isEmpty else { continue }
-                    try await self.applyRetrying(messages)
-                    try await self.consumer.commit(messages)
+                    if batch.isEmpty {
+                        batch = try await self.consumer.poll(maxMessages: self.limits.projectorBatchSize, timeoutMs: 100)
+                        guard !batch.isEmpty else { continue }
+                    }
+                    try await self.project(batch, continuity: &continuity, rebuiltThrough: &rebuiltThrough)
+                    batch = []
                 } catch {
                     self.logger.warning("projector: batch failed; retrying", metadata: ["error": "\(error)"])
                     try await Task.sleep(for: .milliseconds(self.limits.projectorRetryDelayMs))
@@ -56,10 +71,44 @@ public final class RedisProjector: Service, Sendable {
         await close()
     }
 
+    private func project(_ messages: [KafkaMessage], continuity: inout PartitionContinuity, rebuiltThrough: inout Int64) async throws {
+        let jumps = continuity.jumps(in: messages)
+        if !jumps.isEmpty {
+            let committed = try await consumer.committed(jumps.map { KafkaTopicPartition(topic: $0.topic, partition: $0.partition) })
+            let skips = PartitionContinuity.skips(jumps, committed: committed)
+            // A partition carries events in ledger order: everything a skip passed over comes
+            // before the message after it.
+            if skips.contains(where: { Self.position(of: $0) > rebuiltThrough }) {
+                rebuiltThrough = try await rebuild(after: skips)
+            }
+        }
+        try await applyRetrying(messages)
+        try await consumer.commit(messages)
+        continuity.advance(past: messages)
+    }
+
     /// Leaves the consumer group and closes the Redis connection (`run` does this when it ends).
     public func close() async {
         await consumer.close()
         await redis.close()
+    }
+
+    /// Rebuilds the read model from the ledger after `skips` (messages that follow offsets nobody
+    /// applied); returns the ledger position the rebuild included.
+    private func rebuild(after skips: [KafkaMessage]) async throws -> Int64 {
+        logger.error("projector: the topic no longer holds messages that were never applied; rebuilding the read model from the ledger", metadata: [
+            "skips": "\(skips.map { "\($0.topic) [\($0.partition)] resumed at offset \($0.offset)" })",
+        ])
+        let report = try await rebuilder.replay(verify: false)
+        logger.notice("projector: read model rebuilt from the ledger", metadata: [
+            "events": "\(report.eventCount)", "generation": "\(report.generation)", "position": "\(report.position)",
+        ])
+        return report.position
+    }
+
+    /// The ledger position a message carries (`.max` when it carries none: that forces a rebuild).
+    private static func position(of message: KafkaMessage) -> Int64 {
+        message.header("position").flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? .max
     }
 
     private func applyRetrying(_ messages: [KafkaMessage]) async throws {

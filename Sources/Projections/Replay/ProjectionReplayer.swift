@@ -16,6 +16,8 @@ public struct ProjectionReplayer: Sendable {
         public var eventCount: Int
         public var productCount: Int
         public var caughtUpEvents: Int
+        /// The ledger position the rebuilt model includes every event up to.
+        public var position: Int64
         /// From the start to the old generation dropped (fold, write, catch-up, switch, grace).
         public var rebuildDuration: Duration
         public var verifyDuration: Duration
@@ -96,7 +98,7 @@ public struct ProjectionReplayer: Sendable {
         }
         return Report(
             generation: new.generation, eventCount: snapshot.eventCount, productCount: snapshot.folded.products.count,
-            caughtUpEvents: caughtUp, rebuildDuration: rebuilt - start,
+            caughtUpEvents: caughtUp, position: position, rebuildDuration: rebuilt - start,
             verifyDuration: ContinuousClock.now - rebuilt, differences: differences)
     }
 
