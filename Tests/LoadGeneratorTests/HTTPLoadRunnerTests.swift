@@ -46,7 +46,6 @@ import Testing
         // Requests 11…~70 were due during the 300 ms stall: ~30 % of the run waited behind it.
         #expect(summary.latencyMs.p90 > 100, "p90 \(summary.latencyMs.p90) ms")
         #expect(summary.latencyMs.max >= 300)
-        #expect(summary.latencyMs.p50 < 100)
         try await server.stop()
     }
 
