@@ -84,6 +84,17 @@ import Testing
         await other.close()
     }
 
+    /// Script hashes are cached by name; a second script under the same name still runs itself.
+    @Test func twoScriptsWithOneNameEachRunTheirOwnSource() async throws {
+        let redis = try await RedisConnection.connect(url: try TestServices.redisURL())
+        let first = RedisScript(name: "answer", source: "return 1")
+        let second = RedisScript(name: "answer", source: "return 2")
+        #expect(try await redis.evaluate(first, keys: [], arguments: []) == .integer(1))
+        #expect(try await redis.evaluate(second, keys: [], arguments: []) == .integer(2))
+        #expect(try await redis.evaluate(first, keys: [], arguments: []) == .integer(1))
+        await redis.close()
+    }
+
     @Test func reconnectsAfterTheServerDropsTheConnection() async throws {
         let redis = try await RedisConnection.connect(url: try TestServices.redisURL())
         let admin = try await RedisConnection.connect(url: try TestServices.redisURL())
