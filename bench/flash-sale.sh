@@ -6,7 +6,7 @@ DURATION=${DURATION:-10}
 start_stack
 http=$(baseline_http "$DURATION")
 pg=$(baseline_pgbench "$DURATION")
-run_bench flash-closed --scenario flash-sale --connections 128 --duration "$DURATION" --users 100000 --stock 10000000 --limit 100
+run_bench flash-closed --scenario flash-sale --connections 256 --duration "$DURATION" --users 100000 --stock 10000000 --limit 100
 max=$(json_field "$RESULTS/flash-closed.json" "int(successesPerSecond)")
 half=$((max / 2))
 run_bench flash-open --scenario flash-sale --rate "$half" --connections 256 --duration "$DURATION" --users 100000 --stock 10000000 --limit 100

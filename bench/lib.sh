@@ -64,9 +64,18 @@ SQL
     pgbench -n -c 32 -j 2 -T "${1:-10}" -f "$RESULTS/seckill.pgbench" "$url" 2>/dev/null | awk '/^tps/ {print int($3)}'
 }
 
+# Each measurement starts on a quiet box: what the one before left dirty (pgbench's orders, our
+# WAL) is written out now instead of stalling the next run's commits.
+settle() {
+    psql "$LEDGER_DATABASE_URL" -qc CHECKPOINT >/dev/null
+    sync
+    sleep 3
+}
+
 # ledger bench with the given arguments; prints its JSON summary's field for the caller.
 run_bench() {
     local name=$1; shift
+    settle
     "$LEDGER" bench --json --html "$RESULTS/$name.html" "$@" >"$RESULTS/$name.json"
     log "report: $RESULTS/$name.json, $RESULTS/$name.html"
 }

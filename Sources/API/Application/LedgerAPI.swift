@@ -168,7 +168,7 @@ public struct LedgerAPI: Sendable {
         let body = try await RequestDecoding.body(request, as: SeckillRequest.self, maxBytes: parts.limits.maxBodyBytes)
         let state = try await seckill.reserve(
             productId: body.productId, quantity: body.quantity, idempotencyKey: key, caller: caller, metadata: metadata(request, caller))
-        return try JSONResponse.make(.created, ReservationView(state))
+        return JSONResponse.make(.created, bytes: ReservationView(state).json)
     }
 
     @Sendable func reservation(_ request: Request, context: LedgerRequestContext) async throws -> Response {
@@ -177,7 +177,7 @@ public struct LedgerAPI: Sendable {
         guard let state = try await parts.reader.reservation(id), caller.isAdmin || state.userId == caller.userId else {
             throw Problem.notFound("unknown-reservation", "no reservation \(id)")
         }
-        return try JSONResponse.make(.ok, ReservationView(state))
+        return JSONResponse.make(.ok, bytes: ReservationView(state).json)
     }
 
     @Sendable func confirm(_ request: Request, context: LedgerRequestContext) async throws -> Response {

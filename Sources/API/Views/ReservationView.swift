@@ -29,6 +29,24 @@ struct ReservationView: Codable, Sendable, Equatable {
         orderId = state.orderId
         paymentRef = state.paymentRef
     }
+
+    /// The same object JSONEncoder writes (sorted keys, no nulls), written directly: encoding was
+    /// ~2 % of a busy server's time on the path every successful reservation takes.
+    var json: [UInt8] {
+        var writer = JSONObjectWriter(capacity: 320)
+        writer.field("expiresAt", expiresAt)
+        writer.field("idempotencyKey", idempotencyKey)
+        writer.field("orderId", orderId)
+        writer.field("paymentRef", paymentRef)
+        writer.field("position", position)
+        writer.field("productId", productId)
+        writer.field("quantity", quantity)
+        writer.field("reservationId", reservationId)
+        writer.field("status", status)
+        writer.field("unitPriceMinor", unitPriceMinor)
+        writer.field("userId", userId)
+        return writer.finishedBytes()
+    }
 }
 
 struct SeckillRequest: Codable, Sendable, FlatDecodable {
