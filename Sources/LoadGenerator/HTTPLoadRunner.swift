@@ -30,21 +30,22 @@ public struct HTTPLoadRunner: Sendable {
         self.requestTimeout = .seconds(requestTimeoutSeconds)
     }
 
-    /// Runs until `duration` passed or `maxRequests` were sent; returns the recorder. All
-    /// connections share one event loop: one thread of the machine under test, not a pool of them.
+    /// Opens every connection, then runs until `duration` passed or `maxRequests` were sent;
+    /// returns the recorder. All connections share one event loop: one thread of the machine
+    /// under test, not a pool of them.
     public func run(duration: Duration, maxRequests: Int?) async throws -> (recorder: LoadRecorder, elapsed: Duration) {
         let (host, port) = try Self.hostAndPort(baseURL)
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let recorder = LoadRecorder(start: .now)
-        let finished = loop.makePromise(of: Duration.self)
+        let finished = loop.makePromise(of: (LoadRecorder, Duration).self)
         let (mode, scenario, requestTimeout) = (self.mode, self.scenario, self.requestTimeout)
         loop.execute {
             LoadRun(
-                loop: loop, host: host, port: port, mode: mode, scenario: scenario, recorder: recorder, duration: duration,
-                limit: maxRequests ?? Int.max, requestTimeout: requestTimeout, finished: finished
+                loop: loop, host: host, port: port, mode: mode, scenario: scenario, duration: duration, limit: maxRequests ?? Int.max,
+                requestTimeout: requestTimeout, finished: finished
             ).begin()
         }
-        return (recorder, try await finished.futureResult.get())
+        let (recorder, elapsed) = try await finished.futureResult.get()
+        return (recorder, elapsed)
     }
 
     /// One request on a connection of its own (setting up a run); answers the status and body.

@@ -21,7 +21,7 @@ public final class LoadRecorder: Sendable {
     /// Latencies above a minute are recorded as a minute.
     static let maxLatencyUs: UInt64 = 60_000_000
 
-    let start: ContinuousClock.Instant
+    private let start: ContinuousClock.Instant
     private let state = Mutex(State())
 
     public init(start: ContinuousClock.Instant) {

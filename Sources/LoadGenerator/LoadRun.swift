@@ -1,20 +1,30 @@
 import NIOCore
 
 /// A run in progress: its connections, what is due and what waits. Confined to one event loop, so
-/// the per-request path takes no lock and starts no task.
+/// the per-request path takes no lock and starts no task. The clock starts once every connection
+/// is open, so connection set-up is not counted as the server's latency.
 final class LoadRun {
+    /// When the measured part began, and its recorder.
+    private struct Clock {
+        let start: ContinuousClock.Instant
+        let startDeadline: NIODeadline
+        let end: ContinuousClock.Instant
+        let recorder: LoadRecorder
+    }
+
     private let loop: EventLoop
     private let host: String
     private let port: Int
     private let mode: HTTPLoadRunner.Mode
     private let scenario: LoadScenario
-    private let recorder: LoadRecorder
-    private let start: ContinuousClock.Instant
-    private let startDeadline: NIODeadline
-    private let end: ContinuousClock.Instant
+    private let duration: Duration
     private let limit: Int
     private let requestTimeout: TimeAmount
-    private let finished: EventLoopPromise<Duration>
+    private let finished: EventLoopPromise<(LoadRecorder, Duration)>
+
+    private var clock: Clock?
+    /// First connections still opening; the clock starts when none are.
+    private var opening = 0
 
     private var nextSequence = 0
     /// Nothing more will be planned: the duration or the request count is used up.
@@ -32,31 +42,43 @@ final class LoadRun {
     private var backlogHead = 0
 
     init(
-        loop: EventLoop, host: String, port: Int, mode: HTTPLoadRunner.Mode, scenario: LoadScenario, recorder: LoadRecorder,
-        duration: Duration, limit: Int, requestTimeout: TimeAmount, finished: EventLoopPromise<Duration>
+        loop: EventLoop, host: String, port: Int, mode: HTTPLoadRunner.Mode, scenario: LoadScenario, duration: Duration, limit: Int,
+        requestTimeout: TimeAmount, finished: EventLoopPromise<(LoadRecorder, Duration)>
     ) {
         self.loop = loop
         self.host = host
         self.port = port
         self.mode = mode
         self.scenario = scenario
-        self.recorder = recorder
-        self.start = recorder.start
-        self.startDeadline = .now()
-        self.end = recorder.start + duration
+        self.duration = duration
         self.limit = limit
         self.requestTimeout = requestTimeout
         self.finished = finished
     }
 
-    /// Opens the connections and, in the open loop, starts the schedule. Fails the run if the
-    /// server cannot be reached at all.
+    /// Opens the connections; once all are open the clock starts. Fails the run if the server
+    /// cannot be reached at all.
     func begin() {
         loop.preconditionInEventLoop()
+        opening = mode.connections
         for _ in 0..<mode.connections { connect(initial: true) }
-        if case .open = mode { planDue() }
+    }
+
+    /// Starts measuring: the open loop's schedule, or the closed loop's first requests.
+    private func startClock() {
+        let start = ContinuousClock.now
+        let clock = Clock(start: start, startDeadline: .now(), end: start + duration, recorder: LoadRecorder(start: start))
+        self.clock = clock
         let run = NIOLoopBound(self, eventLoop: loop)
-        timeout = loop.scheduleTask(deadline: deadline(of: end) + requestTimeout) { run.value.stopWaiting() }
+        timeout = loop.scheduleTask(deadline: deadline(of: clock.end) + requestTimeout) { run.value.stopWaiting() }
+        switch mode {
+        case .open:
+            planDue()
+        case .closed:
+            let waiting = idle
+            idle.removeAll()
+            waiting.forEach(ready)
+        }
     }
 
     private func connect(initial: Bool) {
@@ -71,9 +93,16 @@ final class LoadRun {
             switch result {
             case .success(let channel):
                 // The handler is the pipeline's last; hand its connection its first request.
-                channel.pipeline.handler(type: LoadConnection.self).assumeIsolated().whenSuccess { connection in
-                    run.connected.append(connection)
-                    run.ready(connection)
+                channel.pipeline.handler(type: LoadConnection.self).assumeIsolated().whenComplete { lookup in
+                    // A channel already closed again has no handler; `closed` replaced it.
+                    if case .success(let connection) = lookup {
+                        run.connected.append(connection)
+                        run.ready(connection)
+                    }
+                    if initial {
+                        run.opening -= 1
+                        if run.opening == 0, !run.done { run.startClock() }
+                    }
                 }
             case .failure(let error):
                 run.open -= 1
@@ -88,6 +117,10 @@ final class LoadRun {
 
     /// A connection with nothing in flight: give it the next request, park it, or close it.
     private func ready(_ connection: LoadConnection) {
+        guard clock != nil else {
+            idle.append(connection)
+            return
+        }
         if let exchange = next() {
             connection.send(exchange)
         } else if planned || timedOut {
@@ -101,7 +134,7 @@ final class LoadRun {
         switch mode {
         case .closed:
             let now = ContinuousClock.now
-            guard !planned, now < end, nextSequence < limit else {
+            guard let clock, !planned, now < clock.end, nextSequence < limit else {
                 planned = true
                 return nil
             }
@@ -122,12 +155,12 @@ final class LoadRun {
 
     /// Open loop: sends every request whose time has come, then sleeps until the next one's.
     private func planDue() {
-        guard case .open(let rate, _) = mode, !timedOut else { return }
+        guard case .open(let rate, _) = mode, !timedOut, let clock else { return }
         let interval = Duration.nanoseconds(1_000_000_000 / max(rate, 1))
         let now = ContinuousClock.now
         while nextSequence < limit {
-            let intended = start + interval * nextSequence
-            if intended >= end { break }
+            let intended = clock.start + interval * nextSequence
+            if intended >= clock.end { break }
             if intended > now {
                 let run = NIOLoopBound(self, eventLoop: loop)
                 loop.scheduleTask(deadline: deadline(of: intended)) { run.value.planDue() }
@@ -149,6 +182,7 @@ final class LoadRun {
     }
 
     private func answered(_ connection: LoadConnection, _ exchange: LoadConnection.Exchange, _ answer: LoadConnection.Answer) {
+        guard let recorder = clock?.recorder else { return }  // nothing is sent before the clock starts
         let request = exchange.request
         switch answer {
         case .response(let status, let body):
@@ -184,7 +218,7 @@ final class LoadRun {
         timedOut = true
         planned = true
         while let exchange = next() {
-            recorder.record(intendedAt: exchange.intendedAt, finishedAt: .now, outcome: "error: timeout", success: false)
+            clock?.recorder.record(intendedAt: exchange.intendedAt, finishedAt: .now, outcome: "error: timeout", success: false)
         }
         connected.forEach { $0.close() }
         finishIfDone()
@@ -207,16 +241,21 @@ final class LoadRun {
             // Every connection is gone and none could be opened again: what is left cannot be sent.
             planned = true
             while let exchange = next() {
-                recorder.record(intendedAt: exchange.intendedAt, finishedAt: .now, outcome: "error: no connection", success: false)
+                clock?.recorder.record(intendedAt: exchange.intendedAt, finishedAt: .now, outcome: "error: no connection", success: false)
             }
         }
         done = true
         timeout?.cancel()
-        finished.succeed(ContinuousClock.now - start)
+        guard let clock else {
+            finished.fail(LoadGeneratorError(code: .connectionClosed, detail: "the server closed every connection before the run began"))
+            return
+        }
+        finished.succeed((clock.recorder, ContinuousClock.now - clock.start))
     }
 
     private func deadline(of instant: ContinuousClock.Instant) -> NIODeadline {
-        let offset = (instant - start).components
-        return startDeadline + .nanoseconds(offset.seconds * 1_000_000_000 + offset.attoseconds / 1_000_000_000)
+        guard let clock else { preconditionFailure("deadlines exist once the clock started") }
+        let offset = (instant - clock.start).components
+        return clock.startDeadline + .nanoseconds(offset.seconds * 1_000_000_000 + offset.attoseconds / 1_000_000_000)
     }
 }
