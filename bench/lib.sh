@@ -64,9 +64,14 @@ SQL
     pgbench -n -c 32 -j 2 -T "${1:-10}" -f "$RESULTS/seckill.pgbench" "$url" 2>/dev/null | awk '/^tps/ {print int($3)}'
 }
 
-# Each measurement starts on a quiet box: what the one before left dirty (pgbench's orders, our
-# WAL) is written out now instead of stalling the next run's commits.
+# Each measurement starts on a quiet box: what the one before left behind is done now instead of
+# during the next run — autovacuum of the rows it inserted (seen stalling commits for 50-70 ms a
+# few seconds into the next run) and dirty pages (pgbench's orders, our WAL).
 settle() {
+    local db
+    for db in $(psql "$LEDGER_DATABASE_URL" -qAtc "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate"); do
+        psql "${LEDGER_DATABASE_URL%/*}/$db" -qc "VACUUM (ANALYZE)" >/dev/null
+    done
     psql "$LEDGER_DATABASE_URL" -qc CHECKPOINT >/dev/null
     sync
     sleep 3
