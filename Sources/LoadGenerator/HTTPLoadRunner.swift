@@ -64,10 +64,10 @@ public struct HTTPLoadRunner: Sendable {
                 },
                 closed: { _ in answer.fail(LoadGeneratorError(code: .connectionClosed, detail: "before the answer")) })
         }.get()
+        defer { channel.close(promise: nil) }
         try await channel.eventLoop.submit {
             try channel.pipeline.syncOperations.handler(type: LoadConnection.self).send(.init(request: request, intendedAt: .now))
         }.get()
-        defer { channel.close(promise: nil) }
         return try await answer.futureResult.get()
     }
 

@@ -22,6 +22,9 @@ final class LoadConnection: ChannelInboundHandler {
         case failed(String)
     }
 
+    /// A larger answer is not one of the API's: the request fails and the connection closes.
+    static let maxResponseBytes = 64 * 1024
+
     private let host: String
     private let answered: (LoadConnection, Exchange, Answer) -> Void
     private let closed: (LoadConnection) -> Void
@@ -39,8 +42,6 @@ final class LoadConnection: ChannelInboundHandler {
         self.answered = answered
         self.closed = closed
     }
-
-    var isBusy: Bool { inFlight != nil }
 
     func send(_ exchange: Exchange) {
         precondition(inFlight == nil, "one request in flight per connection")
@@ -101,6 +102,13 @@ final class LoadConnection: ChannelInboundHandler {
         case .head(let head):
             status = Int(head.status.code)
         case .body(var part):
+            guard let exchange = inFlight else { return }
+            guard body.readableBytes + part.readableBytes <= Self.maxResponseBytes else {
+                inFlight = nil
+                answered(self, exchange, .failed("response larger than \(Self.maxResponseBytes) bytes"))
+                close()
+                return
+            }
             body.writeBuffer(&part)
         case .end:
             guard let exchange = inFlight else { return }

@@ -61,6 +61,18 @@ import Testing
         try await server.stop()
     }
 
+    @Test func anAnswerLargerThanTheLimitFailsAndItsConnectionIsReplaced() async throws {
+        let server = try await ScriptedHTTPServer.start { number in
+            number == 2
+                ? .answer(status: 200, body: String(repeating: "x", count: 100_000))
+                : .answer(status: 201, body: #"{"reservationId":"r-\#(number)"}"#)
+        }
+        let runner = HTTPLoadRunner(baseURL: server.baseURL, mode: .closed(connections: 1), scenario: scenario())
+        let (recorder, _) = try await runner.run(duration: .seconds(30), maxRequests: 6)
+        #expect(recorder.summary(elapsed: .seconds(1)).outcomes == ["201": 5, "error: response larger than 65536 bytes": 1])
+        try await server.stop()
+    }
+
     @Test func anAnswerThatNeverComesTimesOutAfterTheRun() async throws {
         let server = try await ScriptedHTTPServer.start { number in
             number == 3 ? .hang : .answer(status: 201, body: #"{"reservationId":"r-\#(number)"}"#, delay: .milliseconds(5))
