@@ -26,6 +26,48 @@ import Testing
         }
     }
 
+    @Test func whileEventsFlowTheCheckpointIsWrittenOncePerIntervalAndAtTheHeadWhenCaughtUp() async throws {
+        var limits = Limits()
+        limits.relayCheckpointIntervalMs = 1_000
+        try await ProjectionWorld.run(limits: limits) { world in
+            _ = try await world.harness.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 1_000_000, limitPerUser: 10)))
+            try await withRunning([world.relay]) {
+                #expect(try await caughtUp(world))
+                // Reservations for 2.5 s while the test watches the stored checkpoint: it may move
+                // about once a second, not with every produce round.
+                let deadline = ContinuousClock.now + .milliseconds(2_500)
+                async let watched: [Int64] = {
+                    var seen = [try await world.checkpoint()]
+                    while ContinuousClock.now < deadline {
+                        let position = try await world.checkpoint()
+                        if position != seen.last { seen.append(position) }
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                    return seen
+                }()
+                // Eight submitters with no pause, so every produce round finds events waiting.
+                let reserved = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for submitter: Int64 in 0..<8 {
+                        group.addTask {
+                            var count = 0
+                            while ContinuousClock.now < deadline {
+                                _ = try await world.harness.reserve(productId: 1, userId: submitter * 1_000_000 + Int64(count), quantity: 1, key: nil)
+                                count += 1
+                            }
+                            return count
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+                let seen = try await watched
+                #expect(reserved > 100, "events kept coming")
+                #expect(seen.count <= 5, "stored positions seen while events flowed: \(seen)")
+                #expect(try await caughtUp(world, timeout: .seconds(5)), "caught up, the checkpoint is the head at once")
+            }
+            #expect(try await world.topicPositionsByKcat() == world.ledgerPositions())
+        }
+    }
+
     @Test func aBrokerDownForAWhileLosesAndReordersNothing() async throws {
         try await ProjectionWorld.run(partitions: 2) { world in
             for partition: Int32 in 0..<2 {

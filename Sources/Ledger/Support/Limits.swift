@@ -53,9 +53,13 @@ public struct Limits: Sendable, Hashable {
     /// How stale the gate's idea of the live read-model generation may be (replay switches it).
     public var generationRefreshMs = 500
 
-    /// Relay: events per produce round, how long it sleeps without a NOTIFY, back-off after a
-    /// failure, and how often it compares the topic's watermarks with its checkpoint.
+    /// Relay: events per produce round, how soon after a round that was not full the next may
+    /// start (events gather meanwhile), how long delivered events may stay out of the stored checkpoint (what a crash
+    /// republishes), how long it sleeps without a NOTIFY, back-off after a failure, and how
+    /// often it compares the topic's watermarks with its checkpoint.
     public var relayBatchSize = 2_000
+    public var relayMinRoundIntervalMs = 25
+    public var relayCheckpointIntervalMs = 200
     public var relayPollIntervalMs = 500
     public var relayRetryDelayMs = 1_000
     public var relayResetCheckIntervalMs = 10_000

@@ -54,9 +54,31 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
+    /// Delivered events the stored checkpoint does not cover yet.
+    private struct Unsaved {
+        var position: Int64
+        var nextOffsets: [Int32: Int64]
+        let since: ContinuousClock.Instant
+    }
+
+    /// One produce round: the position of the delivered prefix, and the failure that ended it.
+    private struct Round {
+        var delivered = 0
+        var position: Int64
+        var nextOffsets: [Int32: Int64] = [:]
+        var failure: KafkaError?
+    }
+
     private func loop() async throws {
+        let cadence = RelayCadence(
+            batchSize: limits.relayBatchSize, minRoundInterval: .milliseconds(limits.relayMinRoundIntervalMs),
+            checkpointInterval: .milliseconds(limits.relayCheckpointIntervalMs))
         var lastResetCheck: ContinuousClock.Instant?
         var listening = false
+        // The delivered position, kept between rounds instead of read back every round; nil
+        // loads the stored checkpoint (at the start, after a failure or a reset).
+        var position: Int64?
+        var unsaved: Unsaved?
         while !Task.isCancelled {
             do {
                 if !listening {
@@ -65,46 +87,79 @@ public final class OutboxRelay: Service, Sendable {
                 }
                 if lastResetCheck.map({ ContinuousClock.now - $0 >= .milliseconds(limits.relayResetCheckIntervalMs) }) ?? true {
                     let started = ContinuousClock.now
-                    try await republishIfTopicWasReset()
+                    if try await republishIfTopicWasReset() {
+                        position = nil
+                        unsaved = nil
+                    }
                     lastResetCheck = .now
                     logger.debug("relay: checked the topic for a reset", metadata: ["elapsed": "\(ContinuousClock.now - started)"])
                 }
-                if try await publishNextBatch() == 0 {
-                    _ = try await listener.waitForNotifications(timeoutMs: Int32(limits.relayPollIntervalMs))
+                let roundStart = ContinuousClock.now
+                let from: Int64
+                if let position { from = position } else { from = try await loadCheckpoint() }
+                let round = try await publish(after: from)
+                position = round.position
+                if round.delivered > 0 {
+                    var merged = unsaved ?? Unsaved(position: round.position, nextOffsets: [:], since: .now)
+                    merged.position = round.position
+                    merged.nextOffsets.merge(round.nextOffsets, uniquingKeysWith: max)
+                    unsaved = merged
+                }
+                if let failure = round.failure { throw failure }
+                if let pending = unsaved, cadence.savesCheckpoint(afterDelivering: round.delivered, unsavedSince: pending.since, now: .now) {
+                    try await saveCheckpoint(position: pending.position, nextOffsets: pending.nextOffsets)
+                    unsaved = nil
+                }
+                switch cadence.nextRound(afterDelivering: round.delivered, roundStart: roundStart, now: .now) {
+                case .now: break
+                case .after(let delay): try await Task.sleep(for: delay)
+                case .whenNotified: _ = try await listener.waitForNotifications(timeoutMs: Int32(limits.relayPollIntervalMs))
                 }
             } catch {
-                if Task.isCancelled { return }
+                if Task.isCancelled { break }
                 logger.warning("relay: publishing failed; retrying", metadata: ["error": "\(error)"])
+                // What was delivered stays delivered; the rest is read again from the store.
+                if let pending = unsaved { try? await saveCheckpoint(position: pending.position, nextOffsets: pending.nextOffsets) }
+                position = nil
+                unsaved = nil
                 try await Task.sleep(for: .milliseconds(limits.relayRetryDelayMs))
             }
         }
+        // Stopping: write what was delivered, so a restart republishes nothing it need not.
+        if let pending = unsaved { try? await saveCheckpoint(position: pending.position, nextOffsets: pending.nextOffsets) }
     }
 
-    /// Publishes the next events after the checkpoint; returns how many the checkpoint moved over.
+    /// Publishes the next events after the stored checkpoint and stores the new one; returns
+    /// how many events the checkpoint moved over.
     @discardableResult
     public func publishNextBatch() async throws -> Int {
-        let checkpoint = try await loadCheckpoint()
-        let events = try await reader.log(after: checkpoint, limit: limits.relayBatchSize)
-        guard !events.isEmpty else { return 0 }
+        let round = try await publish(after: try await loadCheckpoint())
+        if round.delivered > 0 {
+            try await saveCheckpoint(position: round.position, nextOffsets: round.nextOffsets)
+        }
+        if let failure = round.failure { throw failure }
+        return round.delivered
+    }
+
+    /// Produces the events after `position`; the round's position covers only the contiguous
+    /// prefix that was delivered.
+    private func publish(after position: Int64) async throws -> Round {
+        let events = try await reader.log(after: position, limit: limits.relayBatchSize)
+        var round = Round(position: position)
+        guard !events.isEmpty else { return round }
         let outcomes = await producer.send(events.map { Self.message(for: $0, topic: topic) })
-        var delivered = 0
-        var nextOffsets = [Int32: Int64]()
-        var failure: KafkaError?
         for outcome in outcomes {
             switch outcome {
             case .success(let report):
-                nextOffsets[report.partition] = max(nextOffsets[report.partition] ?? 0, report.offset + 1)
-                delivered += 1
+                round.nextOffsets[report.partition] = max(round.nextOffsets[report.partition] ?? 0, report.offset + 1)
+                round.delivered += 1
             case .failure(let error):
-                failure = error
+                round.failure = error
             }
-            if failure != nil { break }
+            if round.failure != nil { break }
         }
-        if delivered > 0 {
-            try await saveCheckpoint(position: events[delivered - 1].position, nextOffsets: nextOffsets)
-        }
-        if let failure { throw failure }
-        return delivered
+        if round.delivered > 0 { round.position = events[round.delivered - 1].position }
+        return round
     }
 
     /// The Kafka form of a ledger event (DESIGN.md §4).
@@ -118,8 +173,10 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     /// A topic whose high watermark is behind what the relay saw delivered was deleted or
-    /// recreated (or is a new dev broker): start over from the beginning of the ledger.
-    public func republishIfTopicWasReset() async throws {
+    /// recreated (or is a new dev broker): start over from the beginning of the ledger. Returns
+    /// whether it did.
+    @discardableResult
+    public func republishIfTopicWasReset() async throws -> Bool {
         let stored = try await database.query(
             "SELECT partition, next_offset FROM relay_partition_offsets WHERE relay = $1", [.text(name)])
         for row in stored {
@@ -139,9 +196,10 @@ public final class OutboxRelay: Service, Sendable {
                     try session.query("UPDATE relay_checkpoints SET position = 0, updated_at = now() WHERE relay = $1", [.text(name)])
                     try session.query("DELETE FROM relay_partition_offsets WHERE relay = $1", [.text(name)])
                 }
-                return
+                return true
             }
         }
+        return false
     }
 
     /// The position up to which every event is delivered. A checkpoint kept for another topic
