@@ -26,10 +26,10 @@ import Testing
         let reserved = LedgerEvent.stockReserved(StockReserved(
             reservationId: "r", productId: 1, userId: 7, quantity: 2, unitPriceMinor: 100, expiresAt: Timestamp(epochMs: 5), idempotencyKey: nil))
         #expect(ProjectionScripts.applyArguments(reserved, position: 9).map { String(decoding: $0.bytes, as: UTF8.self) }
-            == ["9", "StockReserved", "r", "7", "2", ""])
+            == ["6", "9", "StockReserved", "r", "7", "2", ""], "how many values follow, then position, type and fields")
         let listing = LedgerHarness.listing(productId: 3, stock: 10, limitPerUser: 2)
         let listed = ProjectionScripts.applyArguments(.productListed(listing), position: 1).map { String(decoding: $0.bytes, as: UTF8.self) }
-        #expect(listed == ["1", "ProductListed", listing.name, "1999", "EUR", String(listing.startsAt.epochMs), String(listing.endsAt.epochMs), "2", "600", "10"])
+        #expect(listed == ["10", "1", "ProductListed", listing.name, "1999", "EUR", String(listing.startsAt.epochMs), String(listing.endsAt.epochMs), "2", "600", "10"])
     }
 
     @Test func theExpectedModelFollowsTheFoldAndTentativesComeOut() {

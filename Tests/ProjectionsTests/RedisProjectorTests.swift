@@ -12,7 +12,7 @@ import Testing
 
     /// A second projector (its own consumer group and Redis connection) and the whole topic
     /// as that group receives it.
-    private func secondProjector(_ world: ProjectionWorld) async throws -> (RedisProjector, [KafkaMessage]) {
+    private func secondProjector(_ world: ProjectionWorld, limits: Limits = Limits()) async throws -> (RedisProjector, [KafkaMessage]) {
         let expected = try await world.harness.reader.positionsByProduct(through: world.head()).values.reduce(0) { $0 + $1.count }
         let consumer = try await KafkaConsumer.connect(configuration: KafkaConfiguration(brokers: world.brokers), groupID: TestServices.uniqueName("again"))
         try await consumer.subscribe(topics: [world.topic])
@@ -24,7 +24,7 @@ import Testing
         let projector = RedisProjector(
             consumer: consumer, redis: try await RedisConnection.connect(url: world.fixture.redisURL),
             rebuilder: ProjectionReplayer(reader: world.harness.reader, redis: world.fixture.redis, namespace: world.fixture.namespace),
-            namespace: world.fixture.namespace)
+            namespace: world.fixture.namespace, limits: limits)
         return (projector, messages)
     }
 
@@ -48,6 +48,30 @@ import Testing
             #expect(try await second.apply(messages.reversed()) == 0)
             #expect(try await world.fixture.dump() == once, "Redis is byte for byte what one delivery left")
             await second.close()
+        }
+    }
+
+    @Test func aProductsEventsAppliedSeveralToAScriptCallLeaveWhatOneAtATimeLeaves() async throws {
+        try await ProjectionWorld.run { world in
+            try await world.runWorkload(products: 1...2)
+            while try await world.relay.publishNextBatch() > 0 {}
+            var one = Limits(), three = Limits()
+            one.projectorEventsPerScriptCall = 1
+            three.projectorEventsPerScriptCall = 3
+            let (single, messages) = try await secondProjector(world, limits: one)
+            #expect(messages.count > 50)
+            #expect(try await single.apply(messages) == messages.count)
+            let singly = try await world.fixture.dump()
+            await single.close()
+
+            try await world.fixture.deleteEverything()
+            let (batched, again) = try await secondProjector(world, limits: three)
+            #expect(try await batched.apply(again) == messages.count, "every event counted once")
+            #expect(try await world.fixture.dump() == singly, "the same bytes as one event per call")
+            #expect(try await batched.apply(again) == 0, "redelivered in threes, nothing changes")
+            let report = try await auditor(world).audit(redis: world.fixture.redis, kafka: nil)
+            #expect(report.differences == [])
+            await batched.close()
         }
     }
 

@@ -64,8 +64,10 @@ public struct Limits: Sendable, Hashable {
     public var relayRetryDelayMs = 1_000
     public var relayResetCheckIntervalMs = 10_000
 
-    /// Projector: messages applied to Redis in one pipeline.
+    /// Projector: messages applied to Redis in one pipeline, and at most how many events of a
+    /// product one script call applies (Redis runs nothing else while a script runs).
     public var projectorBatchSize = 1_000
+    public var projectorEventsPerScriptCall = 64
     public var projectorRetryDelayMs = 500
 
     /// Reconciler: a tentative older than this with no ledger event is rolled back. Longer than

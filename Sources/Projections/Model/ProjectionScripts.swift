@@ -67,59 +67,73 @@ public enum ProjectionScripts {
         return 1
         """)
 
-    /// Applies one ledger event. ARGV: position, type, then the fields of `applyArguments`.
-    /// An event at or below the product's `applied` position changes nothing, so redelivery
-    /// and replays are harmless. Returns 1 when applied.
+    /// Applies ledger events of one product, in ledger order (the projector sends a batch's
+    /// events of a product in one call). ARGV: for each event the segment of `applyArguments` —
+    /// how many values follow, then position, type and the event's fields. An event at or below
+    /// the product's `applied` position changes nothing, so redelivery and replays are harmless.
+    /// Returns how many events changed Redis.
     public static let apply = RedisScript(name: "apply", source: prelude + """
-        local position, kind = tonumber(ARGV[1]), ARGV[2]
-        if position <= tonumber(redis.call('HGET', K_CONFIG, 'applied') or '0') then return 0 end
-        if kind == 'ProductListed' then
-          redis.call('HSET', K_CONFIG, 'name', ARGV[3], 'priceMinor', ARGV[4], 'currency', ARGV[5],
-            'startsAtMs', ARGV[6], 'endsAtMs', ARGV[7], 'limitPerUser', ARGV[8], 'reservationTTLSeconds', ARGV[9],
-            'total', ARGV[10])
-          addAvailable(tonumber(ARGV[10]))
-        elseif kind == 'StockAdded' then
-          redis.call('HINCRBY', K_CONFIG, 'total', ARGV[3])
-          addAvailable(tonumber(ARGV[3]))
-        elseif kind == 'StockReserved' then
-          local reservation, user, quantity, key = ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
-          local current = redis.call('HGET', K_RESERVATIONS, reservation)
-          if not current then
-            addAvailable(-quantity)
-            addHeld(user, quantity)
-            if key ~= '' then redis.call('HSET', K_KEYS, user .. ':' .. key, reservation) end
-            redis.call('HSET', K_RESERVATIONS, reservation, record('reserved', user, quantity, key))
-          elseif parse(current) == 'tentative' then
-            redis.call('HSET', K_RESERVATIONS, reservation, record('reserved', user, quantity, key))
-            redis.call('ZREM', K_TENTATIVES, reservation)
-          end
-        elseif kind == 'ReservationReverted' then
-          local reservation, reason = ARGV[3], ARGV[4]
-          local current = redis.call('HGET', K_RESERVATIONS, reservation)
-          if current then
-            local status, user, quantity, key = parse(current)
-            if status == 'tentative' or status == 'reserved' then
-              addAvailable(quantity)
-              addHeld(user, -quantity)
-              redis.call('ZREM', K_TENTATIVES, reservation)
-              redis.call('HSET', K_RESERVATIONS, reservation, record(reason, user, quantity, key))
+        local appliedBefore = tonumber(redis.call('HGET', K_CONFIG, 'applied') or '0')
+        local applied, changed = appliedBefore, 0
+        local i = 1
+        while i <= #ARGV do
+          local count = tonumber(ARGV[i])
+          local E = {}
+          for k = 1, count do E[k] = ARGV[i + k] end
+          i = i + 1 + count
+          local position, kind = tonumber(E[1]), E[2]
+          if position > applied then
+            if kind == 'ProductListed' then
+              redis.call('HSET', K_CONFIG, 'name', E[3], 'priceMinor', E[4], 'currency', E[5],
+                'startsAtMs', E[6], 'endsAtMs', E[7], 'limitPerUser', E[8], 'reservationTTLSeconds', E[9],
+                'total', E[10])
+              addAvailable(tonumber(E[10]))
+            elseif kind == 'StockAdded' then
+              redis.call('HINCRBY', K_CONFIG, 'total', E[3])
+              addAvailable(tonumber(E[3]))
+            elseif kind == 'StockReserved' then
+              local reservation, user, quantity, key = E[3], E[4], tonumber(E[5]), E[6]
+              local current = redis.call('HGET', K_RESERVATIONS, reservation)
+              if not current then
+                addAvailable(-quantity)
+                addHeld(user, quantity)
+                if key ~= '' then redis.call('HSET', K_KEYS, user .. ':' .. key, reservation) end
+                redis.call('HSET', K_RESERVATIONS, reservation, record('reserved', user, quantity, key))
+              elseif parse(current) == 'tentative' then
+                redis.call('HSET', K_RESERVATIONS, reservation, record('reserved', user, quantity, key))
+                redis.call('ZREM', K_TENTATIVES, reservation)
+              end
+            elseif kind == 'ReservationReverted' then
+              local reservation, reason = E[3], E[4]
+              local current = redis.call('HGET', K_RESERVATIONS, reservation)
+              if current then
+                local status, user, quantity, key = parse(current)
+                if status == 'tentative' or status == 'reserved' then
+                  addAvailable(quantity)
+                  addHeld(user, -quantity)
+                  redis.call('ZREM', K_TENTATIVES, reservation)
+                  redis.call('HSET', K_RESERVATIONS, reservation, record(reason, user, quantity, key))
+                end
+              end
+            elseif kind == 'OrderConfirmed' then
+              local reservation = E[3]
+              local current = redis.call('HGET', K_RESERVATIONS, reservation)
+              if current then
+                local status, user, quantity, key = parse(current)
+                if status == 'reserved' then
+                  redis.call('HSET', K_RESERVATIONS, reservation, record('confirmed', user, quantity, key))
+                end
+              end
             end
-          end
-        elseif kind == 'OrderConfirmed' then
-          local reservation = ARGV[3]
-          local current = redis.call('HGET', K_RESERVATIONS, reservation)
-          if current then
-            local status, user, quantity, key = parse(current)
-            if status == 'reserved' then
-              redis.call('HSET', K_RESERVATIONS, reservation, record('confirmed', user, quantity, key))
-            end
+            applied, changed = position, changed + 1
           end
         end
-        redis.call('HSET', K_CONFIG, 'applied', ARGV[1])
-        return 1
+        if applied ~= appliedBefore then redis.call('HSET', K_CONFIG, 'applied', applied) end
+        return changed
         """)
 
-    /// The `apply` script's ARGV for an event at `position`.
+    /// The `apply` script's ARGV segment for an event at `position`: how many values follow,
+    /// then position, type and fields. Segments of one product's events are concatenated.
     public static func applyArguments(_ event: LedgerEvent, position: Int64) -> [RedisArgument] {
         var arguments: [RedisArgument] = [RedisArgument(position), RedisArgument(event.type)]
         switch event {
@@ -138,6 +152,6 @@ public enum ProjectionScripts {
         case .orderConfirmed(let e):
             arguments.append(RedisArgument(e.reservationId))
         }
-        return arguments
+        return [RedisArgument(arguments.count)] + arguments
     }
 }

@@ -127,28 +127,40 @@ public final class RedisProjector: Service, Sendable {
     @discardableResult
     public func apply(_ messages: [KafkaMessage]) async throws -> Int {
         let events = try messages.map { try RecordedEvent(json: $0.value) }
-        return try await Self.apply(events, to: try await ProjectionGeneration.read(on: redis, namespace: namespace), on: redis)
+        return try await Self.apply(
+            events, to: try await ProjectionGeneration.read(on: redis, namespace: namespace), on: redis, eventsPerCall: limits.projectorEventsPerScriptCall)
     }
 
     /// Applies recorded events (in ledger order per product) to one generation. Shared with
-    /// replay's catch-up, so both write exactly what the projector writes.
-    static func apply(_ events: [RecordedEvent], to keys: ProjectionKeys, on redis: RedisConnection) async throws -> Int {
+    /// replay's catch-up, so both write exactly what the projector writes. One script call
+    /// carries up to `eventsPerCall` consecutive events of a product: the call's fixed cost is
+    /// paid once for them, and the bound keeps any one call short, since Redis runs nothing
+    /// else (the gate's calls included) while a script runs.
+    static func apply(_ events: [RecordedEvent], to keys: ProjectionKeys, on redis: RedisConnection, eventsPerCall: Int) async throws -> Int {
+        precondition(eventsPerCall > 0, "a script call carries at least one event")
+        var segments = [Int64: (arguments: [RedisArgument], events: Int)]()
         var calls = [RedisScriptCall]()
-        calls.reserveCapacity(events.count)
         var listed = [RedisArgument]()
+        func flush(_ productId: Int64) {
+            guard let segment = segments.removeValue(forKey: productId) else { return }
+            calls.append(RedisScriptCall(ProjectionScripts.apply, keys: keys.product(productId).arguments, arguments: segment.arguments))
+        }
         for event in events {
             let decoded = try event.decoded()
             if case .productListed = decoded { listed.append(RedisArgument(event.productId)) }
-            calls.append(RedisScriptCall(
-                ProjectionScripts.apply, keys: keys.product(event.productId).arguments,
-                arguments: ProjectionScripts.applyArguments(decoded, position: event.position)))
+            segments[event.productId, default: ([], 0)].arguments += ProjectionScripts.applyArguments(decoded, position: event.position)
+            segments[event.productId]!.events += 1
+            if segments[event.productId]!.events == eventsPerCall { flush(event.productId) }
         }
+        // Calls of different products touch different keys, so their order does not matter;
+        // one product's calls keep ledger order.
+        for productId in segments.keys.sorted() { flush(productId) }
         if !listed.isEmpty {
             try await redis.command(["SADD", RedisArgument(keys.products)] + listed)
         }
         var applied = 0
         for reply in try await redis.evaluate(calls) {
-            applied += try reply.orThrow().integer == 1 ? 1 : 0
+            applied += Int(try reply.orThrow().integer ?? 0)
         }
         return applied
     }

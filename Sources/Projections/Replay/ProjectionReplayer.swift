@@ -108,7 +108,7 @@ public struct ProjectionReplayer: Sendable {
         while true {
             let events = try await reader.log(after: position, limit: limits.replayPipelineLength)
             guard let last = events.last else { return count }
-            _ = try await RedisProjector.apply(events, to: keys, on: redis)
+            _ = try await RedisProjector.apply(events, to: keys, on: redis, eventsPerCall: limits.projectorEventsPerScriptCall)
             position = last.position
             count += events.count
         }
