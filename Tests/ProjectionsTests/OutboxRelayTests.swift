@@ -61,7 +61,9 @@ import Testing
                 }
                 let seen = try await watched
                 #expect(reserved > 100, "events kept coming")
-                #expect(seen.count <= 5, "stored positions seen while events flowed: \(seen)")
+                // About three interval writes, plus one whenever a round found nothing because a
+                // commit stalled (the parallel suite's load); a write per round gives ~100.
+                #expect(seen.count <= 12, "stored positions seen while events flowed: \(seen)")
                 #expect(try await caughtUp(world, timeout: .seconds(5)), "caught up, the checkpoint is the head at once")
             }
             #expect(try await world.topicPositionsByKcat() == world.ledgerPositions())
