@@ -15,7 +15,6 @@ import Testing
     }
 
     @Test func theCheckpointIsWrittenOncePerIntervalWhileEventsFlowAndAtOnceWhenCaughtUp() {
-        #expect(!cadence.savesCheckpoint(afterDelivering: 0, unsavedSince: nil, now: start), "nothing to write")
         #expect(!cadence.savesCheckpoint(afterDelivering: 5, unsavedSince: start, now: start + .milliseconds(199)))
         #expect(cadence.savesCheckpoint(afterDelivering: 5, unsavedSince: start, now: start + .milliseconds(200)))
         #expect(cadence.savesCheckpoint(afterDelivering: 0, unsavedSince: start, now: start + .milliseconds(1)), "caught up: write now")

@@ -138,23 +138,27 @@ public final class RedisProjector: Service, Sendable {
     /// else (the gate's calls included) while a script runs.
     static func apply(_ events: [RecordedEvent], to keys: ProjectionKeys, on redis: RedisConnection, eventsPerCall: Int) async throws -> Int {
         precondition(eventsPerCall > 0, "a script call carries at least one event")
-        var segments = [Int64: (arguments: [RedisArgument], events: Int)]()
+        var open = [Int64: (arguments: [RedisArgument], events: Int)]()
         var calls = [RedisScriptCall]()
         var listed = [RedisArgument]()
-        func flush(_ productId: Int64) {
-            guard let segment = segments.removeValue(forKey: productId) else { return }
-            calls.append(RedisScriptCall(ProjectionScripts.apply, keys: keys.product(productId).arguments, arguments: segment.arguments))
+        func call(_ productId: Int64, _ arguments: [RedisArgument]) -> RedisScriptCall {
+            RedisScriptCall(ProjectionScripts.apply, keys: keys.product(productId).arguments, arguments: arguments)
         }
         for event in events {
             let decoded = try event.decoded()
             if case .productListed = decoded { listed.append(RedisArgument(event.productId)) }
-            segments[event.productId, default: ([], 0)].arguments += ProjectionScripts.applyArguments(decoded, position: event.position)
-            segments[event.productId]!.events += 1
-            if segments[event.productId]!.events == eventsPerCall { flush(event.productId) }
+            var segment = open.removeValue(forKey: event.productId) ?? ([], 0)
+            segment.arguments += ProjectionScripts.applyArguments(decoded, position: event.position)
+            segment.events += 1
+            if segment.events == eventsPerCall {
+                calls.append(call(event.productId, segment.arguments))
+            } else {
+                open[event.productId] = segment
+            }
         }
         // Calls of different products touch different keys, so their order does not matter;
         // one product's calls keep ledger order.
-        for productId in segments.keys.sorted() { flush(productId) }
+        for (productId, segment) in open.sorted(by: { $0.key < $1.key }) { calls.append(call(productId, segment.arguments)) }
         if !listed.isEmpty {
             try await redis.command(["SADD", RedisArgument(keys.products)] + listed)
         }

@@ -32,10 +32,9 @@ struct RelayCadence: Sendable {
         return .after(delay: remaining)
     }
 
-    /// Whether to write the delivered position after a round that delivered `delivered` events;
-    /// `unsavedSince` is when the oldest delivery not yet written happened (nil: none).
-    func savesCheckpoint(afterDelivering delivered: Int, unsavedSince: ContinuousClock.Instant?, now: ContinuousClock.Instant) -> Bool {
-        guard let unsavedSince else { return false }
-        return delivered == 0 || now - unsavedSince >= checkpointInterval
+    /// Whether to write the delivered position after a round that delivered `delivered` events,
+    /// when the oldest delivery not yet written happened at `unsavedSince`.
+    func savesCheckpoint(afterDelivering delivered: Int, unsavedSince: ContinuousClock.Instant, now: ContinuousClock.Instant) -> Bool {
+        delivered == 0 || now - unsavedSince >= checkpointInterval
     }
 }
