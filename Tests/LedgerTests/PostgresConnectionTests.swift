@@ -169,4 +169,70 @@ import Testing
         await connection.close()
         await admin.close()
     }
+
+    @Test func aPipelineRunsItsStatementsInOrderAndReturnsEachOnesRows() async throws {
+        let url = try TestServices.databaseURL()
+        let connection = try await PostgresConnection.connect(url: url)
+        let other = try await PostgresConnection.connect(url: url)
+        let table = TestServices.uniqueName("pipe")
+        try await connection.query("CREATE TABLE \(table) (id int8 PRIMARY KEY, label text)")
+        let results = try await connection.withSession { session in
+            try session.pipeline([
+                PostgresStatement("BEGIN"),
+                PostgresStatement("INSERT INTO \(table) SELECT * FROM unnest($1::int8[], $2::text[])", [.int64Array([1, 2, 3]), .textArray(["a", "b", "c"])]),
+                // Sees the row the statement before it inserted: they run in order.
+                PostgresStatement("UPDATE \(table) SET label = label || $1 WHERE id >= $2", [.text("!"), .int64(2)]),
+                PostgresStatement("SELECT id, label FROM \(table) WHERE id = ANY($1::int8[]) ORDER BY id", [.int64Array([1, 3])]),
+                PostgresStatement("COMMIT"),
+            ])
+        }
+        #expect(results.map(\.commandTag) == ["BEGIN", "INSERT 0 3", "UPDATE 2", "SELECT 2", "COMMIT"])
+        #expect(results[2].affectedRows == 2)
+        #expect(try results[3].map { try $0["label"].string() } == ["a", "c!"])
+        #expect(try await other.query("SELECT count(*)::int8 AS n FROM \(table) WHERE label LIKE '%!'")[0]["n"].int64() == 2)
+        // The connection left pipeline mode: plain statements run on it again.
+        #expect(try await connection.query("SELECT $1::int8 AS v", [.int64(7)])[0]["v"].int64() == 7)
+        try await connection.query("DROP TABLE \(table)")
+        await connection.close()
+        await other.close()
+    }
+
+    @Test func aFailingStatementInAPipelineIsThrownAndTheRestIsSkipped() async throws {
+        let connection = try await PostgresConnection.connect(url: try TestServices.databaseURL())
+        let table = TestServices.uniqueName("pipefail")
+        try await connection.query("CREATE TEMP TABLE \(table) (id int8 PRIMARY KEY)")
+        let error = await #expect(throws: PostgresError.self) {
+            try await connection.withSession { session in
+                try session.pipeline([
+                    PostgresStatement("INSERT INTO \(table) VALUES ($1)", [.int64(1)]),
+                    PostgresStatement("INSERT INTO \(table) VALUES ($1), ($1)", [.int64(2)]),
+                    PostgresStatement("INSERT INTO \(table) VALUES ($1)", [.int64(3)]),
+                ])
+            }
+        }
+        #expect(error?.sqlState == "23505")
+        // Without BEGIN the statements up to the sync are one implicit transaction: the failure
+        // undid the first insert, and the third never ran.
+        #expect(try await connection.query("SELECT count(*)::int8 AS n FROM \(table)")[0]["n"].int64() == 0)
+        await connection.close()
+    }
+
+    @Test func aConnectionLostInAPipelineThrowsConnectionLostAndTheNextStatementReconnects() async throws {
+        let connection = try await PostgresConnection.connect(url: try TestServices.databaseURL())
+        let firstPid = try await connection.query("SELECT pg_backend_pid()::int8 AS pid")[0]["pid"].int64()
+        let error = await #expect(throws: PostgresError.self) {
+            try await connection.withSession { session in
+                try session.pipeline([
+                    PostgresStatement("SELECT $1::int8", [.int64(1)]),
+                    PostgresStatement("SELECT pg_terminate_backend(pg_backend_pid())"),
+                    PostgresStatement("SELECT $1::int8", [.int64(2)]),
+                ])
+            }
+        }
+        #expect(error?.code == .connectionLost)
+        #expect(error?.isRetriable == true)
+        let pid = try await connection.query("SELECT pg_backend_pid()::int8 AS pid")[0]["pid"].int64()
+        #expect(pid != firstPid)
+        await connection.close()
+    }
 }

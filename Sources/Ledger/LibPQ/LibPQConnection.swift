@@ -91,10 +91,83 @@ final class LibPQConnection {
     /// so the writer's batch statements are parsed and analysed once, not once per batch.
     func run(sql: String, parameters: [PostgresValue]) throws -> PostgresRows {
         let handle = try liveHandle()
+        let statement = try preparedStatement(for: sql, parameters, on: handle)
+        let result = Self.withWireParameters(parameters) { count, types, values, lengths, formats in
+            if let statement {
+                PQexecPrepared(handle, statement, count, values, lengths, formats, 0)
+            } else {
+                PQexecParams(handle, sql, count, types, values, lengths, formats, 0)
+            }
+        }
+        return try consume(result, handle: handle)
+    }
+
+    /// Runs `statements` in one round trip (libpq pipeline mode): all are sent, then one sync,
+    /// then every result is read. The server runs them in order; after one fails it skips the
+    /// rest up to the sync, and the first failure is thrown. Inside a transaction a failure
+    /// leaves it aborted, as a failed single statement would.
+    func runPipeline(_ statements: [PostgresStatement]) throws -> [PostgresRows] {
+        let handle = try liveHandle()
+        // PQprepare is synchronous, so statements are prepared (once a session) before the
+        // pipeline starts.
+        let names = try statements.map { try preparedStatement(for: $0.sql, $0.parameters, on: handle) }
+        guard PQenterPipelineMode(handle) == 1 else { throw abandon(handle) }
+        for (statement, name) in zip(statements, names) {
+            let sent = Self.withWireParameters(statement.parameters) { count, types, values, lengths, formats in
+                if let name {
+                    PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0)
+                } else {
+                    PQsendQueryParams(handle, statement.sql, count, types, values, lengths, formats, 0)
+                }
+            }
+            guard sent == 1 else { throw abandon(handle) }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw abandon(handle) }
+
+        var results = [PostgresRows]()
+        results.reserveCapacity(statements.count)
+        var firstFailure: PostgresError?
+        for _ in statements {
+            guard let result = PQgetResult(handle) else { throw abandon(handle) }
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                results.append(Self.rows(of: result))
+            case PGRES_PIPELINE_ABORTED:
+                break  // skipped after an earlier failure
+            default:
+                guard PQstatus(handle) == CONNECTION_OK else { throw abandon(handle) }
+                firstFailure = firstFailure ?? Self.serverError(result, handle: handle)
+            }
+            // Each statement's results end with a NULL.
+            guard PQgetResult(handle) == nil else { throw abandon(handle) }
+        }
+        guard let sync = PQgetResult(handle) else { throw abandon(handle) }
+        let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+        PQclear(sync)
+        guard synced, PQexitPipelineMode(handle) == 1 else { throw abandon(handle) }
+        if let firstFailure { throw firstFailure }
+        return results
+    }
+
+    /// Drops a connection whose pipeline is in an unknown state (the next call reconnects) and
+    /// returns the error to throw: whatever was sent may or may not have run.
+    private func abandon(_ handle: OpaquePointer) -> PostgresError {
+        let error = PostgresError(code: .connectionLost, message: Self.lastError(of: handle))
+        PQfinish(handle)
+        self.handle = nil
+        return error
+    }
+
+    /// The parameters as libpq takes them (count, type OIDs, values, lengths, formats), valid
+    /// for the duration of `body`.
+    private static func withWireParameters<Result>(
+        _ parameters: [PostgresValue],
+        _ body: (Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> Result
+    ) -> Result {
         let count = parameters.count
-        var types = parameters.map { $0.typeOID }
-        let statement = count == 0 ? nil : try preparedStatement(StatementKey(sql: sql, typeOIDs: types), on: handle)
-        var formats = parameters.map { Int32($0.isBinary ? 1 : 0) }
+        let types = parameters.map { $0.typeOID }
+        let formats = parameters.map { Int32($0.isBinary ? 1 : 0) }
         var lengths = [Int32](repeating: 0, count: count)
         var buffers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
         defer { buffers.forEach { $0?.deallocate() } }
@@ -108,16 +181,18 @@ final class LibPQConnection {
             buffers[index] = buffer
             lengths[index] = Int32(bytes.count)
         }
-        let result = buffers.withUnsafeBufferPointer { values in
+        return buffers.withUnsafeBufferPointer { values in
             values.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
-                if let statement {
-                    PQexecPrepared(handle, statement, Int32(count), values.baseAddress, &lengths, &formats, 0)
-                } else {
-                    PQexecParams(handle, sql, Int32(count), &types, values.baseAddress, &lengths, &formats, 0)
-                }
+                body(Int32(count), types, values.baseAddress, lengths, formats)
             }
         }
-        return try consume(result, handle: handle)
+    }
+
+    /// The prepared statement to run `sql` with `parameters`; nil for one without parameters
+    /// (BEGIN, COMMIT), which runs unnamed.
+    private func preparedStatement(for sql: String, _ parameters: [PostgresValue], on handle: OpaquePointer) throws -> String? {
+        guard !parameters.isEmpty else { return nil }
+        return try preparedStatement(StatementKey(sql: sql, typeOIDs: parameters.map { $0.typeOID }), on: handle)
     }
 
     /// The name of `key`'s prepared statement, preparing it first; nil once the session holds
@@ -150,12 +225,16 @@ final class LibPQConnection {
             if PQstatus(handle) != CONNECTION_OK {
                 throw PostgresError(code: .connectionLost, message: Self.lastError(of: handle))
             }
-            throw PostgresError(
-                code: .server,
-                sqlState: Self.field(result, "C"),
-                message: Self.field(result, "M") ?? Self.lastError(of: handle),
-                constraint: Self.field(result, "n"))
+            throw Self.serverError(result, handle: handle)
         }
+    }
+
+    private static func serverError(_ result: OpaquePointer, handle: OpaquePointer) -> PostgresError {
+        PostgresError(
+            code: .server,
+            sqlState: field(result, "C"),
+            message: field(result, "M") ?? lastError(of: handle),
+            constraint: field(result, "n"))
     }
 
     private static func rows(of result: OpaquePointer) -> PostgresRows {

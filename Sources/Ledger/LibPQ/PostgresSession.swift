@@ -8,6 +8,12 @@ public struct PostgresSession {
         try connection.run(sql: sql, parameters: parameters)
     }
 
+    /// Runs `statements` in order in one round trip and returns each one's rows. The first
+    /// that fails is thrown; the server skips the ones after it.
+    public func pipeline(_ statements: [PostgresStatement]) throws -> [PostgresRows] {
+        try connection.runPipeline(statements)
+    }
+
     /// Runs several `;`-separated statements without parameters (simple query protocol).
     public func runScript(_ sql: String) throws {
         try connection.runScript(sql)

@@ -11,6 +11,12 @@ import Foundation
 ///    events, reservations and new purchase rows at the head plus the batch's own positions;
 ///    endings; COMMIT.
 ///
+/// Each phase is one round trip (a libpq pipeline): BEGIN travels with the reads, COMMIT with
+/// the writes, and a statement that changes fewer rows than decided fails inside the
+/// transaction (`ledger_expect_rows`). A batch that ends reservations reads its purchase and
+/// product rows in a second trip, since which ones it needs comes from the reservation rows.
+/// Less time between the inventory row's lock and COMMIT is less time other batches wait.
+///
 /// Every batch takes its locks in the same order (reservations, purchases, inventory, head), and
 /// one holding inventory or head never waits for one still in phase 1, so batches cannot
 /// deadlock one another. Runs on the writer connection's thread.
@@ -20,12 +26,10 @@ struct LedgerBatch: Sendable {
         var metadata: EventMetadata
     }
 
-    /// A guard table disagreed with the decisions (a concurrent writer won a race the row
-    /// locks could not cover, e.g. on a row that did not exist yet).
-    struct GuardMismatch: Error, CustomStringConvertible {
-        let detail: String
-        var description: String { "guard mismatch: \(detail)" }
-    }
+    /// The SQLSTATE `ledger_expect_rows` raises when a guard table disagreed with the decisions
+    /// (a concurrent writer won a race the row locks could not cover, e.g. on a row that did not
+    /// exist yet).
+    static let guardMismatchState = "LG001"
 
     let items: [Item]
     let now: Timestamp
@@ -34,8 +38,20 @@ struct LedgerBatch: Sendable {
     /// an unlocked decision that ran into the inventory CHECK, or a purchase row that appeared).
     var alwaysLockInventory = false
 
-    /// Decides and writes every item inside the caller's transaction.
+    /// Decides and writes every item in a transaction of its own; rolls back and rethrows on
+    /// failure. Nobody may be told "committed" unless this returns.
     func run(_ session: PostgresSession) throws -> [CommandResult] {
+        do {
+            return try decideAndWrite(session)
+        } catch {
+            // A failed pipeline leaves the transaction aborted (or, with a lost connection, gone:
+            // ROLLBACK on the new one only warns).
+            _ = try? session.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func decideAndWrite(_ session: PostgresSession) throws -> [CommandResult] {
         var state = try load(session)
         let before = state
         var nextPosition: Int64 = 1
@@ -46,7 +62,10 @@ struct LedgerBatch: Sendable {
             results.append(execution.result)
             appended += execution.events.map { ($0.position, $0.event, item.metadata) }
         }
-        guard !appended.isEmpty else { return results }
+        guard !appended.isEmpty else {
+            try Self.expectCommitted(try session.query("COMMIT"))
+            return results
+        }
         let base = try write(appended, before: before, session)
         return Self.positioned(results, base: base, appended: appended.map(\.event))
     }
@@ -96,69 +115,108 @@ struct LedgerBatch: Sendable {
             }
         }
         // Rows are locked in key order so that concurrent writers cannot deadlock.
-        var loaded = [ReservationState]()
-        if !reservationIds.isEmpty {
-            loaded += try session.query(
+        var reads = [PostgresStatement("BEGIN")]
+        let byId = reservationIds.isEmpty ? nil : reads.count
+        if byId != nil {
+            reads.append(PostgresStatement(
                 "SELECT \(LedgerRows.reservationColumns) FROM reservations r WHERE r.reservation_id IN (SELECT id::uuid FROM unnest($1::text[]) AS u(id)) ORDER BY r.reservation_id FOR UPDATE",
-                [.textArray(reservationIds.sorted())]
-            ).map(LedgerRows.reservation)
+                [.textArray(reservationIds.sorted())]))
         }
-        if !idempotencyKeys.isEmpty {
-            loaded += try session.query(
+        let byKey = idempotencyKeys.isEmpty ? nil : reads.count
+        if byKey != nil {
+            reads.append(PostgresStatement(
                 """
                 SELECT \(LedgerRows.reservationColumns) FROM reservations r
                 JOIN unnest($1::int8[], $2::text[]) AS k(user_id, key) ON r.user_id = k.user_id AND r.idempotency_key = k.key
                 """,
-                [.int64Array(idempotencyUsers), .textArray(idempotencyKeys)]
-            ).map(LedgerRows.reservation)
+                [.int64Array(idempotencyUsers), .textArray(idempotencyKeys)]))
         }
-        for reservation in loaded {
-            state.reservations[reservation.reservationId] = reservation
-            if let key = reservation.idempotencyKey {
-                state.idempotencyKeys[IdempotencyKey(userId: reservation.userId, key: key)] = reservation.reservationId
+        // A batch of reservations knows every row it needs now; one that ends reservations
+        // learns their products and users from the rows the first trip locks.
+        let rowsInFirstTrip = reservationIds.isEmpty
+        if rowsInFirstTrip { reads += productAndPurchaseReads(productIds, purchaseKeys) }
+        var results = try session.pipeline(reads)
+
+        for index in [byId, byKey].compactMap({ $0 }) {
+            for reservation in try results[index].map(LedgerRows.reservation) {
+                state.reservations[reservation.reservationId] = reservation
+                if let key = reservation.idempotencyKey {
+                    state.idempotencyKeys[IdempotencyKey(userId: reservation.userId, key: key)] = reservation.reservationId
+                }
+                // A reservation found by its idempotency key only answers a retry; one found by
+                // id is ended here and changes its product's and user's rows.
+                if index == byId {
+                    productIds.insert(reservation.productId)
+                    purchaseKeys.insert(PurchaseKey(productId: reservation.productId, userId: reservation.userId))
+                }
             }
-            productIds.insert(reservation.productId)
-            purchaseKeys.insert(PurchaseKey(productId: reservation.productId, userId: reservation.userId))
         }
-        let sortedPurchases = purchaseKeys.sorted()
-        if !sortedPurchases.isEmpty {
-            for row in try session.query(
-                """
-                SELECT pu.product_id, pu.user_id, pu.quantity FROM purchases pu
-                JOIN unnest($1::int8[], $2::int8[]) AS k(product_id, user_id) ON pu.product_id = k.product_id AND pu.user_id = k.user_id
-                ORDER BY pu.product_id, pu.user_id FOR UPDATE OF pu
-                """,
-                [.int64Array(sortedPurchases.map(\.productId)), .int64Array(sortedPurchases.map(\.userId))])
-            {
+        var rowsAt = reads.count - (purchaseKeys.isEmpty ? 0 : 1) - (productIds.isEmpty ? 0 : 1)
+        if !rowsInFirstTrip {
+            results = try session.pipeline(productAndPurchaseReads(productIds, purchaseKeys))
+            rowsAt = 0
+        }
+        if !purchaseKeys.isEmpty {
+            for row in results[rowsAt] {
                 state.purchases[PurchaseKey(productId: try row["product_id"].int64(), userId: try row["user_id"].int64())] =
                     try row["quantity"].int64()
             }
+            rowsAt += 1
         }
         if !productIds.isEmpty {
-            let ids = productIds.sorted()
-            state.products = try products(ids, locked: alwaysLockInventory, session)
+            state.products = try Self.products(results[rowsAt])
             if !alwaysLockInventory,
                 InventoryLocking.mustLock(items.map(\.command), unlockedProducts: state.products, headroomUnits: limits.writerUnlockedStockHeadroomUnits)
             {
-                state.products = try products(ids, locked: true, session)
+                state.products = try Self.products(try session.pipeline([productsRead(productIds, locked: true)])[0])
             }
         }
         return state
     }
 
-    private func products(_ ids: [Int64], locked: Bool, _ session: PostgresSession) throws -> [Int64: ProductState] {
-        let rows = try session.query(
+    /// The purchase rows (locked) and the products (inventory locked when `alwaysLockInventory`),
+    /// each only when there is something to read.
+    private func productAndPurchaseReads(_ productIds: Set<Int64>, _ purchaseKeys: Set<PurchaseKey>) -> [PostgresStatement] {
+        var reads = [PostgresStatement]()
+        if !purchaseKeys.isEmpty {
+            let sorted = purchaseKeys.sorted()
+            reads.append(PostgresStatement(
+                """
+                SELECT pu.product_id, pu.user_id, pu.quantity FROM purchases pu
+                JOIN unnest($1::int8[], $2::int8[]) AS k(product_id, user_id) ON pu.product_id = k.product_id AND pu.user_id = k.user_id
+                ORDER BY pu.product_id, pu.user_id FOR UPDATE OF pu
+                """,
+                [.int64Array(sorted.map(\.productId)), .int64Array(sorted.map(\.userId))]))
+        }
+        if !productIds.isEmpty {
+            reads.append(productsRead(productIds, locked: alwaysLockInventory))
+        }
+        return reads
+    }
+
+    private func productsRead(_ ids: Set<Int64>, locked: Bool) -> PostgresStatement {
+        PostgresStatement(
             "SELECT \(LedgerRows.productColumns) FROM products p JOIN inventory i USING (product_id) WHERE p.product_id = ANY($1::int8[]) ORDER BY p.product_id\(locked ? " FOR UPDATE OF i" : "")",
-            [.int64Array(ids)])
+            [.int64Array(ids.sorted())])
+    }
+
+    private static func products(_ rows: PostgresRows) throws -> [Int64: ProductState] {
         var products = [Int64: ProductState]()
         for product in try rows.map(LedgerRows.product) { products[product.productId] = product }
         return products
     }
 
+    /// COMMIT of an aborted transaction "succeeds" with the tag ROLLBACK.
+    private static func expectCommitted(_ commit: PostgresRows) throws {
+        guard commit.commandTag == "COMMIT" else {
+            throw PostgresError(code: .server, sqlState: "40000", message: "transaction was rolled back")
+        }
+    }
+
     // MARK: Write
 
-    /// Writes the batch's events (positions relative to the batch) and table changes; returns
-    /// the ledger head the batch was appended behind.
+    /// Writes the batch's events (positions relative to the batch) and table changes and
+    /// commits; returns the ledger head the batch was appended behind.
     private func write(
         _ appended: [(position: Int64, event: LedgerEvent, metadata: EventMetadata)], before: LedgerState,
         _ session: PostgresSession
@@ -210,37 +268,40 @@ struct LedgerBatch: Sendable {
         // waits for one still in phase 1, so the two cannot deadlock. A listing inserts its
         // product here: a second listing of the same id waits for this batch, which waits for
         // nobody that waits for it.
+        var writes = [PostgresStatement]()
         for listed in listings {
-            try session.query(
+            writes.append(PostgresStatement(
                 """
                 INSERT INTO products (product_id, name, price_minor, currency, initial_stock, starts_at, ends_at, limit_per_user, reservation_ttl_seconds, stream_version)
                 VALUES ($1, $2, $3, $4, $5, ledger_time($6), ledger_time($7), $8, $9, 1)
                 """,
                 [.int64(listed.productId), .text(listed.name), .int64(listed.priceMinor), .text(listed.currency), .int64(listed.stock),
-                 .int64(listed.startsAt.epochMs), .int64(listed.endsAt.epochMs), .int64(listed.limitPerUser), .int64(listed.reservationTTLSeconds)])
-            try session.query("INSERT INTO inventory (product_id, total, reserved) VALUES ($1, $2, 0)", [.int64(listed.productId), .int64(listed.stock)])
+                 .int64(listed.startsAt.epochMs), .int64(listed.endsAt.epochMs), .int64(listed.limitPerUser), .int64(listed.reservationTTLSeconds)]))
+            writes.append(PostgresStatement(
+                "INSERT INTO inventory (product_id, total, reserved) VALUES ($1, $2, 0)", [.int64(listed.productId), .int64(listed.stock)]))
         }
         // A product listed in this batch has its row at version 1 already.
         let stockVersions = productVersions.filter { id, version in version != (before.products[id]?.streamVersion ?? 1) }
         if !stockVersions.isEmpty {
             let ids = stockVersions.keys.sorted()
-            try session.query(
+            writes.append(PostgresStatement(
                 "UPDATE products p SET stream_version = v.version FROM unnest($1::int8[], $2::int8[]) AS v(product_id, version) WHERE p.product_id = v.product_id",
-                [.int64Array(ids), .int64Array(ids.map { stockVersions[$0]! })])
+                [.int64Array(ids), .int64Array(ids.map { stockVersions[$0]! })]))
         }
 
         let inventoryIds = inventoryDelta.keys.sorted()
         if !inventoryIds.isEmpty {
-            let updated = try session.query(
+            writes.append(PostgresStatement(
                 """
-                UPDATE inventory i SET total = i.total + d.total, reserved = i.reserved + d.reserved
-                FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, total, reserved) WHERE i.product_id = d.product_id
+                WITH updated AS (
+                    UPDATE inventory i SET total = i.total + d.total, reserved = i.reserved + d.reserved
+                    FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, total, reserved) WHERE i.product_id = d.product_id
+                    RETURNING 1
+                )
+                SELECT ledger_expect_rows((SELECT count(*) FROM updated), cardinality($1::int8[]), 'inventory rows updated')
                 """,
                 [.int64Array(inventoryIds), .int64Array(inventoryIds.map { inventoryDelta[$0]!.total }),
-                 .int64Array(inventoryIds.map { inventoryDelta[$0]!.reserved })])
-            guard updated.affectedRows == inventoryIds.count else {
-                throw GuardMismatch(detail: "inventory rows: expected \(inventoryIds.count), updated \(updated.affectedRows)")
-            }
+                 .int64Array(inventoryIds.map { inventoryDelta[$0]!.reserved })]))
         }
 
         // Purchase rows that existed at the load are locked since then and change by their
@@ -250,46 +311,48 @@ struct LedgerBatch: Sendable {
         // again, locked, seeing it. CHECKs apply to a proposed insert too, which is why negative
         // deltas never take the insert path.
         if !existing.isEmpty {
-            let updated = try session.query(
+            writes.append(PostgresStatement(
                 """
-                UPDATE purchases pu SET quantity = pu.quantity + d.quantity
-                FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, user_id, quantity)
-                WHERE pu.product_id = d.product_id AND pu.user_id = d.user_id
+                WITH updated AS (
+                    UPDATE purchases pu SET quantity = pu.quantity + d.quantity
+                    FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, user_id, quantity)
+                    WHERE pu.product_id = d.product_id AND pu.user_id = d.user_id
+                    RETURNING 1
+                )
+                SELECT ledger_expect_rows((SELECT count(*) FROM updated), cardinality($1::int8[]), 'purchase rows updated')
                 """,
                 [.int64Array(existing.map(\.productId)), .int64Array(existing.map(\.userId)),
-                 .int64Array(existing.map { purchaseDelta[$0]!.quantity })])
-            guard updated.affectedRows == existing.count else {
-                throw GuardMismatch(detail: "purchases rows: expected \(existing.count), updated \(updated.affectedRows)")
-            }
+                 .int64Array(existing.map { purchaseDelta[$0]!.quantity })]))
         }
 
         // The head row lock, held to COMMIT, makes positions follow commit order (invariant 6).
         // One statement: every part reads the head's new value, none waits on another batch.
-        let appendParameters: [PostgresValue] = [.int64(Int64(appended.count))] + events.parameters + newReservations.parameters + [
+        let appendAt = writes.count
+        writes.append(PostgresStatement(Self.appendStatement, [.int64(Int64(appended.count))] + events.parameters + newReservations.parameters + [
             .int64Array(fresh.map(\.productId)), .int64Array(fresh.map(\.userId)),
             .int64Array(fresh.map { purchaseDelta[$0]!.quantity }), .int64Array(fresh.map { purchaseDelta[$0]!.limit }),
-        ]
-        let appendedRow = try session.query(Self.appendStatement, appendParameters)[0]
-        let newPurchaseRows = try appendedRow["bought"].int64()
-        guard newPurchaseRows == fresh.count else {
-            throw GuardMismatch(detail: "purchases rows: expected \(fresh.count) new, inserted \(newPurchaseRows)")
-        }
-        let base = try appendedRow["base"].int64()
+        ]))
 
         // Apart, because the parts of one statement do not see each other's rows and a
-        // reservation may end in the batch that made it.
+        // reservation may end in the batch that made it. The head row already holds this
+        // batch's last position.
         if !endings.ids.isEmpty {
-            let updated = try session.query(
+            writes.append(PostgresStatement(
                 """
-                UPDATE reservations r SET status = e.status, ended_position = $1 + e.position, order_id = e.order_id::uuid, payment_ref = e.payment_ref
-                FROM unnest($2::text[], $3::text[], $4::int8[], $5::text[], $6::text[]) AS e(id, status, position, order_id, payment_ref)
-                WHERE r.reservation_id = e.id::uuid AND r.status = 'reserved'
-                """, [.int64(base)] + endings.parameters)
-            guard updated.affectedRows == endings.ids.count else {
-                throw GuardMismatch(detail: "reservations ended: expected \(endings.ids.count), updated \(updated.affectedRows)")
-            }
+                WITH ended AS (
+                    UPDATE reservations r SET status = e.status, ended_position = h.position - $1 + e.position, order_id = e.order_id::uuid, payment_ref = e.payment_ref
+                    FROM ledger_head h, unnest($2::text[], $3::text[], $4::int8[], $5::text[], $6::text[]) AS e(id, status, position, order_id, payment_ref)
+                    WHERE h.id = 1 AND r.reservation_id = e.id::uuid AND r.status = 'reserved'
+                    RETURNING 1
+                )
+                SELECT ledger_expect_rows((SELECT count(*) FROM ended), cardinality($2::text[]), 'reservations ended')
+                """, [.int64(Int64(appended.count))] + endings.parameters))
         }
-        return base
+        writes.append(PostgresStatement("COMMIT"))
+
+        let results = try session.pipeline(writes)
+        try Self.expectCommitted(results[results.count - 1])
+        return try results[appendAt][0]["base"].int64()
     }
 
     /// $1 events appended; $2…$11 the event columns, $12…$19 the new reservations, $20…$23
@@ -315,7 +378,7 @@ struct LedgerBatch: Sendable {
             ON CONFLICT (product_id, user_id) DO NOTHING
             RETURNING 1
         )
-        SELECT base, (SELECT count(*) FROM bought) AS bought FROM head
+        SELECT base, ledger_expect_rows((SELECT count(*) FROM bought), cardinality($20::int8[]), 'purchase rows inserted') FROM head
         """
 }
 

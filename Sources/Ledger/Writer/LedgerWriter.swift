@@ -172,10 +172,10 @@ public final class LedgerWriter: Service, Sendable {
         let batch = LedgerBatch(items: items, now: clock(), limits: limits, alwaysLockInventory: alwaysLockInventory)
         // A deadlock or serialization failure leaves nothing behind: run the batch once more.
         do {
-            return try await connection.transaction { try batch.run($0) }
+            return try await connection.withSession { try batch.run($0) }
         } catch let error as PostgresError where error.sqlState == "40P01" || error.sqlState == "40001" {
             let retry = LedgerBatch(items: items, now: clock(), limits: limits, alwaysLockInventory: alwaysLockInventory)
-            return try await connection.transaction { try retry.run($0) }
+            return try await connection.withSession { try retry.run($0) }
         }
     }
 
@@ -194,9 +194,8 @@ public final class LedgerWriter: Service, Sendable {
     }
 
     static func isGuardRefusal(_ error: Error) -> Bool {
-        if error is LedgerBatch.GuardMismatch { return true }
         guard let error = error as? PostgresError, let state = error.sqlState else { return false }
-        return state == "23514" || state == "23505" || state == "23503"
+        return state == "23514" || state == "23505" || state == "23503" || state == LedgerBatch.guardMismatchState
     }
 
     /// The rejection a guard's refusal of a single command stands for; nil when a second
