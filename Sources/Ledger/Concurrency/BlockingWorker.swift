@@ -62,6 +62,9 @@ public final class BlockingWorker: @unchecked Sendable {
     }
 
     private func loop() {
+        // Named from the thread itself, Foundation names the OS thread too (`top -H`, /proc:
+        // 15 bytes); otherwise it keeps its creator's, the cooperative pool's.
+        Thread.current.name = name
         while true {
             condition.lock()
             while jobsHead == jobs.count && !stopping {

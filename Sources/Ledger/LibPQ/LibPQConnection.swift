@@ -13,14 +13,16 @@ final class LibPQConnection {
     private var handle: OpaquePointer?
     private let conninfo: String
     private let maxPreparedStatements: Int
+    private let planning: StatementPlanning
     private var listenedChannels: [String] = []
     /// Names of the statements prepared on the current session (gone with a reconnect).
     private var preparedStatements: [StatementKey: String] = [:]
 
-    init(conninfo: String, maxPreparedStatements: Int) throws {
+    init(conninfo: String, maxPreparedStatements: Int, planning: StatementPlanning) throws {
         precondition(maxPreparedStatements >= 0, "a negative number of prepared statements")
         self.conninfo = conninfo
         self.maxPreparedStatements = maxPreparedStatements
+        self.planning = planning
         try connect()
     }
 
@@ -48,9 +50,9 @@ final class LibPQConnection {
         preparedStatements = [:]
         // Keep libpq's NOTICE chatter (e.g. "relation already exists, skipping") out of stderr.
         PQsetNoticeProcessor(newHandle, { _, _ in }, nil)
-        // Prepared statements still get a plan per run: a generic plan made while the tables were
-        // empty (a fresh ledger) stayed in use as they grew, tripling the writer's p50 at 10,000/s.
-        _ = try run(sql: "SET plan_cache_mode = force_custom_plan", parameters: [])
+        for setting in planning.sessionSettings {
+            _ = try run(sql: setting, parameters: [])
+        }
         for channel in listenedChannels {
             _ = try run(sql: "LISTEN \(try quotedIdentifier(channel))", parameters: [])
         }
