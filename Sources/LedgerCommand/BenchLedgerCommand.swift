@@ -38,7 +38,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
         let statistics = BenchStatistics()
         var writerConnections = [connection]
         for index in 1..<max(1, self.writerConnections) {
-            writerConnections.append(try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-\(index)"))
+            writerConnections.append(try await PostgresConnection.connect(url: connections.databaseURL, name: "writer-\(index)"))
         }
         let writer = LedgerWriter(connections: writerConnections, onBatch: { statistics.record(batch: $0) })
         let metadata = BenchSale.metadata

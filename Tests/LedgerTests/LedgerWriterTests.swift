@@ -24,45 +24,6 @@ import Testing
         }
     }
 
-    /// The writer's statements are planned once per session (`cachedIndexLookups`); here on an
-    /// empty ledger, where a scan costs nothing: every plan must still reach its rows through an
-    /// index condition, never by reading a table or a whole index that grows with the sale.
-    @Test func theWritersPlansMadeOnAnEmptyLedgerLookRowsUpByKey() async throws {
-        try await LedgerHarness.run { ledger in
-            // Every statement the writer sends: a listing, stock, reservations (a new and an
-            // existing purchase row, idempotency keys, a retry), a confirm, a cancel, an expiry.
-            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 10)))
-            _ = try await ledger.submit(.addStock(productId: 1, quantity: 5))
-            var ids = [String]()
-            for key in ["a", "b", "c"] {
-                ids.append(try #require(try await ledger.reserve(productId: 1, userId: 1, key: key).reservation).reservationId)
-            }
-            #expect(try await ledger.reserve(productId: 1, userId: 1, key: "a").reservation?.reservationId == ids[0])
-            _ = try await ledger.submit(.confirm(reservationId: ids[0], userId: 1, orderId: UUID.v7().lowercased, paymentRef: "pay"))
-            _ = try await ledger.submit(.cancel(reservationId: ids[1], userId: 1))
-            _ = try await ledger.submit(.expire(reservationId: ids[2]))
-
-            let plans = try await ledger.writerConnections[0].withSession { session in
-                try session.query("SELECT name, statement, cardinality(parameter_types)::int8 AS n FROM pg_prepared_statements").map { row in
-                    let nulls = Array(repeating: "NULL", count: Int(try row["n"].int64())).joined(separator: ", ")
-                    let plan = try session.query("EXPLAIN (COSTS OFF, VERBOSE) EXECUTE \(try row["name"].string())(\(nulls))").map { try $0[0].string() }
-                    return (statement: try row["statement"].string(), plan: plan)
-                }
-            }
-            #expect(plans.count >= 10, "the writer prepared \(plans.count) statements")
-            for (statement, plan) in plans {
-                // A node's details run to the next node (`->`).
-                let unkeyed = plan.indices.filter { plan[$0].contains(" Scan using ") }.filter { scan in
-                    !plan[(scan + 1)...].prefix { !$0.contains("->") }.contains { $0.contains("Index Cond:") }
-                }
-                let forbidden = plan.filter { ["Seq Scan", "Bitmap", "Hash Join", "Merge Join"].contains(where: $0.contains) }
-                // The time conversions inline into the statement instead of running as SQL functions.
-                let calls = plan.filter { $0.contains("ledger_time(") || $0.contains("ledger_ms(") }
-                #expect(unkeyed.isEmpty && forbidden.isEmpty && calls.isEmpty, "\(statement)\n\(plan.joined(separator: "\n"))")
-            }
-        }
-    }
-
     /// With two writer connections two batches are in flight at once; the ledger head lock
     /// must still keep them from overselling or reordering, whether they decide locked or not.
     @Test(arguments: RaceSetup.allCases)

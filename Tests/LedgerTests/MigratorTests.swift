@@ -27,6 +27,23 @@ import Testing
         }
     }
 
+    /// The ledger's time conversions inline into the statements that use them (the writer's
+    /// reads and appends, the relay's reads) instead of running as SQL functions, whose body
+    /// PostgreSQL parses again for every statement; and they still convert exactly.
+    @Test func theTimeConversionsInlineIntoTheStatementsThatUseThem() async throws {
+        try await TestServices.withTemporaryDatabase { url in
+            try await LedgerHarness.migrate(url)
+            let connection = try await PostgresConnection.connect(url: url)
+            let sql = "SELECT ledger_ms(ledger_time($1::int8)) AS ms, ledger_ms(p.starts_at) AS starts_ms FROM products p"
+            let plan = try await connection.query("EXPLAIN (VERBOSE, COSTS OFF) " + sql, [.int64(0)]).map { try $0[0].string() }
+            #expect(!plan.contains { $0.contains("ledger_ms(") || $0.contains("ledger_time(") }, "\(plan.joined(separator: "\n"))")
+            for ms: Int64 in [0, -1, 1, 1_764_067_489_123, 253_402_300_799_999] {
+                #expect(try await connection.query("SELECT ledger_ms(ledger_time($1::int8)) AS ms", [.int64(ms)])[0]["ms"].int64() == ms)
+            }
+            await connection.close()
+        }
+    }
+
     @Test func appliesInOrderOnceAndRefusesAnEditedFile() async throws {
         try await TestServices.withTemporaryDatabase { url in
             let path = try directory([

@@ -14,13 +14,12 @@ public final class PostgresConnection: Sendable {
     /// Connects to a `postgresql://` URL (or any libpq connection string).
     public static func connect(
         url: String, name: String = "postgres",
-        maxPreparedStatements: Int = Limits().postgresMaxPreparedStatementsPerConnection,
-        planning: StatementPlanning = .perExecution
+        maxPreparedStatements: Int = Limits().postgresMaxPreparedStatementsPerConnection
     ) async throws -> PostgresConnection {
         let confined = try await ThreadConfined.open(
             name: name,
             closedError: { PostgresError(code: .closed, message: "connection is closed") },
-            { try LibPQConnection(conninfo: url, maxPreparedStatements: maxPreparedStatements, planning: planning) })
+            { try LibPQConnection(conninfo: url, maxPreparedStatements: maxPreparedStatements) })
         return PostgresConnection(confined: confined, redactedURL: ConnectionURL.redacted(url))
     }
 

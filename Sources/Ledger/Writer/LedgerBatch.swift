@@ -335,20 +335,18 @@ struct LedgerBatch: Sendable {
 
         // Apart, because the parts of one statement do not see each other's rows and a
         // reservation may end in the batch that made it. The head row already holds this
-        // batch's last position. The open status is a parameter: written out, it matches the
-        // partial index of open reservations, and the plan made once for the session scanned
-        // all of them instead of looking each id up.
+        // batch's last position.
         if !endings.ids.isEmpty {
             writes.append(PostgresStatement(
                 """
                 WITH ended AS (
                     UPDATE reservations r SET status = e.status, ended_position = h.position - $1 + e.position, order_id = e.order_id::uuid, payment_ref = e.payment_ref
-                    FROM ledger_head h, unnest($3::text[], $4::text[], $5::int8[], $6::text[], $7::text[]) AS e(id, status, position, order_id, payment_ref)
-                    WHERE h.id = 1 AND r.reservation_id = e.id::uuid AND r.status = $2
+                    FROM ledger_head h, unnest($2::text[], $3::text[], $4::int8[], $5::text[], $6::text[]) AS e(id, status, position, order_id, payment_ref)
+                    WHERE h.id = 1 AND r.reservation_id = e.id::uuid AND r.status = 'reserved'
                     RETURNING 1
                 )
-                SELECT ledger_expect_rows((SELECT count(*) FROM ended), cardinality($3::text[]), 'reservations ended')
-                """, [.int64(Int64(appended.count)), .text(ReservationStatus.reserved.rawValue)] + endings.parameters))
+                SELECT ledger_expect_rows((SELECT count(*) FROM ended), cardinality($2::text[]), 'reservations ended')
+                """, [.int64(Int64(appended.count))] + endings.parameters))
         }
         writes.append(PostgresStatement("COMMIT"))
 
