@@ -134,6 +134,8 @@ struct LedgerBatch: Sendable {
         // A batch of reservations knows every row it needs now; one that ends reservations
         // learns their products and users from the rows the first trip locks.
         let rowsInFirstTrip = reservationIds.isEmpty
+        // Where the purchase rows' result (then the products') sits in its trip's results.
+        var rowsAt = rowsInFirstTrip ? reads.count : 0
         if rowsInFirstTrip { reads += productAndPurchaseReads(productIds, purchaseKeys) }
         var results = try session.pipeline(reads)
 
@@ -151,10 +153,8 @@ struct LedgerBatch: Sendable {
                 }
             }
         }
-        var rowsAt = reads.count - (purchaseKeys.isEmpty ? 0 : 1) - (productIds.isEmpty ? 0 : 1)
         if !rowsInFirstTrip {
             results = try session.pipeline(productAndPurchaseReads(productIds, purchaseKeys))
-            rowsAt = 0
         }
         if !purchaseKeys.isEmpty {
             for row in results[rowsAt] {
