@@ -1,6 +1,5 @@
 import Foundation
 import JWTKit
-import Synchronization
 
 /// Issues and checks HS256 bearer tokens: `sub` is the user id, `role: "admin"` marks an admin,
 /// `exp` is required.
@@ -62,35 +61,5 @@ public struct TokenAuthority: Sendable {
         let identity = Identity(userId: userId, isAdmin: claims.role == "admin")
         verified.remember(token, identity, until: claims.exp.value)
         return identity
-    }
-}
-
-/// Tokens whose signature was already checked, until they expire: a flash-sale client sends the
-/// same token many times, and HS256 verification (base64, JSON, HMAC) was the largest cost of a
-/// cheap answer. Keyed by the whole token, signature included. Bounded: starts over when full.
-final class VerifiedTokens: Sendable {
-    private let capacity: Int
-    private let entries = Mutex<[String: (identity: Identity, expiresAt: Date)]>([:])
-
-    init(capacity: Int) {
-        self.capacity = capacity
-    }
-
-    func identity(_ token: String, at now: Date) -> Identity? {
-        entries.withLock { entries in
-            guard let entry = entries[token] else { return nil }
-            guard entry.expiresAt > now else {
-                entries[token] = nil
-                return nil
-            }
-            return entry.identity
-        }
-    }
-
-    func remember(_ token: String, _ identity: Identity, until expiresAt: Date) {
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[token] = (identity, expiresAt)
-        }
     }
 }
