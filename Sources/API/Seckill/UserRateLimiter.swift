@@ -13,13 +13,21 @@ public final class UserRateLimiter: Sendable {
     private let ratePerSecond: Double
     private let burst: Double
     private let maxUsers: Int
-    private let buckets = Mutex<[Int64: Bucket]>([:])
+    private let buckets: Mutex<[Int64: Bucket]>
 
+    /// The table is sized for `maxUsers` at once: growing it rehashes every bucket under the
+    /// lock every reservation takes, and a flash sale brings a new user with most requests.
     public init(ratePerSecond: Double, burst: Int, maxUsers: Int) {
         precondition(ratePerSecond > 0 && burst >= 1 && maxUsers > 0, "positive limits")
         self.ratePerSecond = ratePerSecond
         self.burst = Double(burst)
         self.maxUsers = maxUsers
+        buckets = Mutex(Dictionary(minimumCapacity: maxUsers))
+    }
+
+    /// How many users' buckets the table holds without growing.
+    var reservedCapacity: Int {
+        buckets.withLock { $0.capacity }
     }
 
     /// Takes one token of `userId`'s bucket; false when it is empty.
