@@ -29,12 +29,16 @@ public struct PostgresSession {
             _ = try? query("ROLLBACK")
             throw error
         }
-        let commit = try query("COMMIT")
-        // COMMIT of an aborted transaction "succeeds" with the tag ROLLBACK.
+        try Self.expectCommitted(try query("COMMIT"))
+        return value
+    }
+
+    /// Throws unless `commit`, what a COMMIT returned, committed: COMMIT of an aborted
+    /// transaction "succeeds" with the tag ROLLBACK.
+    public static func expectCommitted(_ commit: PostgresRows) throws {
         guard commit.commandTag == "COMMIT" else {
             throw PostgresError(code: .server, sqlState: "40000", message: "transaction was rolled back")
         }
-        return value
     }
 
     /// Runs `body` under a savepoint: its effects are undone if it throws, the transaction goes on.

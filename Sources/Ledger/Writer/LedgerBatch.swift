@@ -63,7 +63,7 @@ struct LedgerBatch: Sendable {
             appended += execution.events.map { ($0.position, $0.event, item.metadata) }
         }
         guard !appended.isEmpty else {
-            try Self.expectCommitted(try session.query("COMMIT"))
+            try PostgresSession.expectCommitted(try session.query("COMMIT"))
             return results
         }
         let base = try write(appended, before: before, session)
@@ -206,13 +206,6 @@ struct LedgerBatch: Sendable {
         return products
     }
 
-    /// COMMIT of an aborted transaction "succeeds" with the tag ROLLBACK.
-    private static func expectCommitted(_ commit: PostgresRows) throws {
-        guard commit.commandTag == "COMMIT" else {
-            throw PostgresError(code: .server, sqlState: "40000", message: "transaction was rolled back")
-        }
-    }
-
     // MARK: Write
 
     /// Writes the batch's events (positions relative to the batch) and table changes and
@@ -351,7 +344,7 @@ struct LedgerBatch: Sendable {
         writes.append(PostgresStatement("COMMIT"))
 
         let results = try session.pipeline(writes)
-        try Self.expectCommitted(results[results.count - 1])
+        try PostgresSession.expectCommitted(results[results.count - 1])
         return try results[appendAt][0]["base"].int64()
     }
 
