@@ -34,12 +34,11 @@ import Testing
         #expect(results == Array(repeating: 5, count: 50))
         #expect(await loads.count == 1, "one load for fifty concurrent misses")
         #expect(try await catalog.product(6) == nil)
-        #expect(!catalog.isSoldOut(5))
+        #expect(try await catalog.sale(5)?.isSoldOut == false)
         catalog.markSoldOut(5)
-        #expect(catalog.isSoldOut(5))
+        #expect(try await catalog.sale(5)?.isSoldOut == true)
         catalog.invalidate(5)
-        #expect(!catalog.isSoldOut(5))
-        _ = try await catalog.product(5)
+        #expect(try await catalog.sale(5)?.isSoldOut == false, "reloaded: one unit is still available")
         #expect(await loads.count == 3)
     }
 }

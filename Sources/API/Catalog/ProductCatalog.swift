@@ -11,7 +11,7 @@ public final class ProductCatalog: Sendable {
     public typealias Loader = @Sendable (Int64) async throws -> ProductState?
 
     private enum Entry {
-        case loading([CheckedContinuation<ProductState??, Error>])
+        case loading([CheckedContinuation<Sale??, Error>])
         case loaded(ProductState?, expiresAt: ContinuousClock.Instant, soldOutUntil: ContinuousClock.Instant?)
     }
 
@@ -27,28 +27,41 @@ public final class ProductCatalog: Sendable {
         self.jitterMs = jitterMs
     }
 
+    /// A product as the write path sees it: its state and whether a recent answer said sold out.
+    public struct Sale: Sendable {
+        public var product: ProductState
+        public var isSoldOut: Bool
+    }
+
     /// The product (nil when the ledger has none), from the cache when fresh.
     public func product(_ productId: Int64) async throws -> ProductState? {
+        try await sale(productId)?.product
+    }
+
+    /// The product and its sold-out mark under one lock and one clock reading: the losing 99 %
+    /// ask for both.
+    public func sale(_ productId: Int64) async throws -> Sale? {
         while true {
             switch decide(productId) {
-            case .cached(let product):
-                return product
+            case .cached(let sale):
+                return sale
             case .load:
                 return try await loadAndShare(productId)
             case .wait:
                 // nil: the load we meant to join failed and was cleared before we joined; look again.
-                if let product = try await join(productId) { return product }
+                if let sale = try await join(productId) { return sale }
             }
         }
     }
 
-    private enum Step { case cached(ProductState?), wait, load }
+    private enum Step { case cached(Sale?), wait, load }
 
     private func decide(_ productId: Int64) -> Step {
         let now = ContinuousClock.now
         return entries.withLock { entries in
             switch entries[productId] {
-            case .loaded(let product, let expiresAt, _)? where expiresAt > now: return .cached(product)
+            case .loaded(let product, let expiresAt, let soldOutUntil)? where expiresAt > now:
+                return .cached(product.map { Sale(product: $0, isSoldOut: soldOutUntil.map { $0 > now } ?? false) })
             case .loading?: return .wait
             default:
                 entries[productId] = .loading([])
@@ -57,16 +70,17 @@ public final class ProductCatalog: Sendable {
         }
     }
 
-    /// Waits for the load in flight; `.some(product)` once it finished, nil if there is none now.
-    private func join(_ productId: Int64) async throws -> ProductState?? {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProductState??, Error>) in
-            let finished: ProductState??? = entries.withLock { entries in
+    /// Waits for the load in flight; `.some(sale)` once it finished, nil if there is none now.
+    private func join(_ productId: Int64) async throws -> Sale?? {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Sale??, Error>) in
+            let finished: Sale??? = entries.withLock { entries in
                 switch entries[productId] {
                 case .loading(var waiters)?:
                     waiters.append(continuation)
                     entries[productId] = .loading(waiters)
                     return nil
-                case .loaded(let product, _, _)?: return .some(.some(product))
+                case .loaded(let product, _, let soldOutUntil)?:
+                    return .some(.some(product.map { Sale(product: $0, isSoldOut: soldOutUntil != nil) }))
                 case nil: return .some(nil)
                 }
             }
@@ -74,15 +88,16 @@ public final class ProductCatalog: Sendable {
         }
     }
 
-    private func loadAndShare(_ productId: Int64) async throws -> ProductState? {
+    private func loadAndShare(_ productId: Int64) async throws -> Sale? {
         do {
             let product = try await load(productId)
             let expiresAt = ContinuousClock.now + ttl + .milliseconds(Int.random(in: 0...jitterMs))
             let soldOutUntil = product.map { $0.available <= 0 } == true ? expiresAt : nil
+            let sale = product.map { Sale(product: $0, isSoldOut: soldOutUntil != nil) }
             for waiter in finish(productId, with: .loaded(product, expiresAt: expiresAt, soldOutUntil: soldOutUntil)) {
-                waiter.resume(returning: .some(product))
+                waiter.resume(returning: .some(sale))
             }
-            return product
+            return sale
         } catch {
             for waiter in finish(productId, with: nil) { waiter.resume(throwing: error) }
             throw error
@@ -90,20 +105,11 @@ public final class ProductCatalog: Sendable {
     }
 
     /// Replaces the loading entry and hands back who was waiting for it.
-    private func finish(_ productId: Int64, with entry: Entry?) -> [CheckedContinuation<ProductState??, Error>] {
+    private func finish(_ productId: Int64, with entry: Entry?) -> [CheckedContinuation<Sale??, Error>] {
         entries.withLock { entries in
             defer { entries[productId] = entry }
             if case .loading(let waiters)? = entries[productId] { return waiters }
             return []
-        }
-    }
-
-    /// True while a recent answer said the product is sold out.
-    public func isSoldOut(_ productId: Int64) -> Bool {
-        let now = ContinuousClock.now
-        return entries.withLock { entries in
-            if case .loaded(_, _, let soldOutUntil?)? = entries[productId] { return soldOutUntil > now }
-            return false
         }
     }
 

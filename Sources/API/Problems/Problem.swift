@@ -42,9 +42,11 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
         Problem(.serviceUnavailable, code: "unavailable", title: "A dependency is unavailable", detail: detail, retryAfterSeconds: retryAfterSeconds)
     }
 
+    /// Built once: the losing 99 % are answered with a problem.
+    private static let fields: HTTPFields = [.contentType: "application/problem+json"]
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/problem+json"
+        var headers = Self.fields
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         if let allowedMethods { headers[.allow] = allowedMethods.joined(separator: ", ") }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -22,16 +22,17 @@ struct SeckillService: Sendable {
         if let idempotencyKey, !LedgerCommand.isValidIdempotencyKey(idempotencyKey, limits) {
             throw Problem.invalid("Idempotency-Key must be 1 to \(limits.maxIdempotencyKeyLength) printable ASCII characters")
         }
-        guard let product = try await catalog.product(productId) else {
+        guard let sale = try await catalog.sale(productId) else {
             throw Self.problem(for: LedgerRejection(.unknownProduct, "product \(productId) is not listed"))
         }
+        let product = sale.product
         let now = Timestamp.now()
         if now < product.listing.startsAt { throw Self.problem(for: LedgerRejection(.notStarted, "the sale starts at \(product.listing.startsAt)")) }
         if now >= product.listing.endsAt { throw Self.problem(for: LedgerRejection(.ended, "the sale ended at \(product.listing.endsAt)")) }
         if quantity > product.listing.limitPerUser {
             throw Self.problem(for: LedgerRejection(.limitExceeded, "at most \(product.listing.limitPerUser) per user"))
         }
-        if idempotencyKey == nil, catalog.isSoldOut(productId) {
+        if idempotencyKey == nil, sale.isSoldOut {
             throw Self.problem(for: LedgerRejection(.soldOut, "product \(productId) is sold out"))
         }
         // After the local answers: they cost nothing; the limit protects the gate and the writer.
