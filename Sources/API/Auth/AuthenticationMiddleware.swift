@@ -16,7 +16,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = LedgerRequestContext
     let mode: AuthenticationMode
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    @concurrent func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         switch mode {
         case .bearer(let authority):

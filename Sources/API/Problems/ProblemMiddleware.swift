@@ -11,7 +11,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Every route's method and path template (`/v1/products/:id`), to tell 405 from 404.
     let routes: [(method: HTTPRequest.Method, path: String)]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    @concurrent func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let problem as Problem {
