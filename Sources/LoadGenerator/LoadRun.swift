@@ -188,9 +188,8 @@ final class LoadRun {
         case .response(let status, let body):
             var outcome = String(status)
             if status >= 400 || (status == 201 && request.isReservation) {
-                let text = String(buffer: body)
-                if status >= 400, let code = HTTPLoadRunner.field("code", in: text) { outcome += " \(code)" }
-                if status == 201, request.isReservation, let id = HTTPLoadRunner.field("reservationId", in: text) {
+                if status >= 400, let code = HTTPLoadRunner.field("code", in: body) { outcome += " \(code)" }
+                if status == 201, request.isReservation, let id = HTTPLoadRunner.field("reservationId", in: body) {
                     recorder.acknowledge(id)
                     scenario.reserved(id, user: request.user)
                 }
