@@ -36,4 +36,25 @@ import Testing
         await dispatching
         #expect(sent.withLock { $0 } == [[1], [2, 3]])
     }
+
+    /// Oldest first, never more than asked, nothing lost or repeated, whether a take empties the
+    /// queue or leaves some behind; a closed queue still gives up what it holds, then nil.
+    @Test func takesAreTheOldestElementsInOrderUpToTheMaximum() {
+        let queue = BatchingQueue<Int>(maxDepth: 10)
+        #expect(queue.take(max: 3) == [])
+        for value in 1...5 { #expect(queue.enqueue(value) == nil) }
+        #expect(queue.take(max: 3) == [1, 2, 3])
+        #expect(queue.peek().oldest == 4 && queue.peek().count == 2)
+        #expect(queue.take(max: 3) == [4, 5])
+        for value in 6...15 { #expect(queue.enqueue(value) == nil) }
+        if case .full(let depth)? = queue.enqueue(16) { #expect(depth == 10) } else { Issue.record("an 11th element was taken") }
+        #expect(queue.take(max: 10) == Array(6...15))
+        #expect(queue.peek().count == 0)
+        for value in 16...19 { #expect(queue.enqueue(value) == nil) }
+        queue.close()
+        #expect(queue.enqueue(20) == .closed)
+        #expect(queue.take(max: 2) == [16, 17])
+        #expect(queue.take(max: 5) == [18, 19])
+        #expect(queue.take(max: 5) == nil)
+    }
 }

@@ -4,7 +4,7 @@ import Synchronization
 /// queue is full or closed), the consumer waits for work and takes up to a batch at once. The
 /// shared core of the group-commit writer and the pipelined Redis pool.
 public final class BatchingQueue<Element: Sendable>: Sendable {
-    public enum Refusal: Error, Sendable {
+    public enum Refusal: Error, Sendable, Equatable {
         case closed
         /// Holds this many waiting elements already.
         case full(depth: Int)
@@ -53,9 +53,17 @@ public final class BatchingQueue<Element: Sendable>: Sendable {
     public func take(max maxCount: Int) -> [Element]? {
         state.withLock { state in
             if state.pending.isEmpty { return state.closed ? nil : [] }
-            let size = min(state.pending.count, maxCount)
-            let batch = Array(state.pending.prefix(size))
-            state.pending.removeFirst(size)
+            guard state.pending.count > maxCount else {
+                // The usual case: everything waiting leaves. The buffer goes with the batch instead
+                // of being copied out and shifted; the next one is sized like it, so arrivals do not
+                // grow it step by step (each step a reallocation under this lock).
+                let batch = state.pending
+                state.pending = []
+                state.pending.reserveCapacity(batch.count)
+                return batch
+            }
+            let batch = Array(state.pending.prefix(maxCount))
+            state.pending.removeFirst(maxCount)
             return batch
         }
     }
