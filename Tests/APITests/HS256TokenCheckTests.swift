@@ -83,6 +83,34 @@ import Testing
         }
     }
 
+    /// The key is prepared once and copied per check: checks in a row and at once must not see
+    /// each other's input (a shared hash state would make every check after the first fail).
+    @Test func oneCheckDecidesManyTokensInARowAndAtOnce() async {
+        let check = HS256TokenCheck(secret: secret)
+        let good = (1...50).map { sign(#"{"sub":"\#($0)","exp":\#(future),"iat":1}"#) }
+        let forged = (1...50).map { sign(#"{"sub":"\#($0)","exp":\#(future),"iat":1}"#, key: String(repeating: "other-", count: 6)) }
+        let truncated = good.map { String($0.dropLast(3)) }  // 30 of the 32 bytes, still canonical base64url
+        for (index, token) in good.enumerated() {
+            #expect(check.check(forged[index], now: Date()) == .invalid)
+            #expect(check.check(truncated[index], now: Date()) == .invalid, "a shorter signature never matches")
+            guard case .valid(let identity, _) = check.check(token, now: Date()) else {
+                Issue.record("token \(index) after a forged one is not valid")
+                continue
+            }
+            #expect(identity.userId == Int64(index + 1))
+        }
+        let users = await withTaskGroup(of: Int64?.self) { group in
+            for token in good + forged {
+                group.addTask {
+                    if case .valid(let identity, _) = check.check(token, now: Date()) { return identity.userId }
+                    return nil
+                }
+            }
+            return await group.reduce(into: [Int64]()) { if let user = $1 { $0.append(user) } }
+        }
+        #expect(users.sorted() == Array(1...50))
+    }
+
     @Test func base64URLIsStrict() {
         #expect(HS256TokenCheck.base64URL("SGk".utf8[...]) == Array("Hi".utf8))
         #expect(HS256TokenCheck.base64URL("SGl".utf8[...]) == nil, "non-zero padding bits")
