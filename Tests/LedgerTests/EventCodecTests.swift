@@ -73,6 +73,9 @@ import Testing
             #expect(Timestamp(iso8601: stamp.iso8601) == stamp, "\(ms) → \(stamp.iso8601)")
         }
         #expect(Timestamp(epochMs: 951_782_400_000).iso8601 == "2000-02-29T00:00:00.000Z")
+        #expect(Timestamp(epochMs: 1_764_000_000_123).iso8601 == "2025-11-24T16:00:00.123Z")
+        #expect(Timestamp(epochMs: 4_102_444_799_999).iso8601 == "2099-12-31T23:59:59.999Z")
+        #expect(Timestamp(epochMs: 0).iso8601 == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp(iso8601: "2026-11-24T18:00:00+02:00") == Timestamp(iso8601: "2026-11-24T16:00:00Z"))
         #expect(Timestamp(iso8601: "yesterday") == nil)
         #expect(Timestamp(iso8601: "2026-13-24T18:00:00.000Z") == nil, "month 13")
