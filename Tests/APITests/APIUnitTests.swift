@@ -33,13 +33,31 @@ import Testing
         }
         #expect(results == Array(repeating: 5, count: 50))
         #expect(await loads.count == 1, "one load for fifty concurrent misses")
+        #expect(catalog.fresh(6) == nil, "never loaded: nothing cached")
         #expect(try await catalog.product(6) == nil)
+        #expect(catalog.fresh(6).map { $0 == nil } == true, "cached: the ledger has no product 6")
         #expect(try await catalog.sale(5)?.isSoldOut == false)
         catalog.markSoldOut(5)
         #expect(try await catalog.sale(5)?.isSoldOut == true)
+        #expect(catalog.fresh(5)??.isSoldOut == true, "the cached answer carries the mark")
         catalog.invalidate(5)
+        #expect(catalog.fresh(5) == nil, "forgotten until the next load")
         #expect(try await catalog.sale(5)?.isSoldOut == false, "reloaded: one unit is still available")
         #expect(await loads.count == 3)
+    }
+
+    @Test func anExpiredEntryIsNotFreshAndIsLoadedAgain() async throws {
+        let loads = LoadCounter()
+        let catalog = ProductCatalog(ttlMs: 30, jitterMs: 0) { _ in
+            await loads.increment()
+            return nil
+        }
+        _ = try await catalog.sale(9)
+        #expect(catalog.fresh(9) != nil)
+        try await Task.sleep(for: .milliseconds(60))
+        #expect(catalog.fresh(9) == nil, "past its TTL")
+        _ = try await catalog.sale(9)
+        #expect(await loads.count == 2)
     }
 }
 

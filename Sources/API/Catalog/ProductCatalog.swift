@@ -38,6 +38,19 @@ public final class ProductCatalog: Sendable {
         try await sale(productId)?.product
     }
 
+    /// The cached answer without suspending: nil when nothing fresh is cached, `.some(nil)` when
+    /// the ledger has no such product. The losing 99 % end here; an async call's frame on the
+    /// task allocator was a twentieth of their CPU.
+    public func fresh(_ productId: Int64) -> Sale?? {
+        let now = ContinuousClock.now
+        return entries.withLock { Self.fresh(productId, in: $0, now: now) }
+    }
+
+    private static func fresh(_ productId: Int64, in entries: [Int64: Entry], now: ContinuousClock.Instant) -> Sale?? {
+        guard case .loaded(let product, let expiresAt, let soldOutUntil)? = entries[productId], expiresAt > now else { return nil }
+        return .some(product.map { Sale(product: $0, isSoldOut: soldOutUntil.map { $0 > now } ?? false) })
+    }
+
     /// The product and its sold-out mark under one lock and one clock reading: the losing 99 %
     /// ask for both.
     public func sale(_ productId: Int64) async throws -> Sale? {
@@ -59,9 +72,8 @@ public final class ProductCatalog: Sendable {
     private func decide(_ productId: Int64) -> Step {
         let now = ContinuousClock.now
         return entries.withLock { entries in
+            if let sale = Self.fresh(productId, in: entries, now: now) { return .cached(sale) }
             switch entries[productId] {
-            case .loaded(let product, let expiresAt, let soldOutUntil)? where expiresAt > now:
-                return .cached(product.map { Sale(product: $0, isSoldOut: soldOutUntil.map { $0 > now } ?? false) })
             case .loading?: return .wait
             default:
                 entries[productId] = .loading([])
