@@ -94,7 +94,12 @@ import Testing
             #expect(try await world.list(client, id: 9, stock: 10, limitPerUser: 5).status == .created)
             let user = try await world.token(200)
             var ids = [String]()
-            for _ in 0..<3 { ids.append(try await world.reserve(client, token: user, productId: 9).json["reservationId"] as! String) }
+            for _ in 0..<2 { ids.append(try await world.reserve(client, token: user, productId: 9).json["reservationId"] as! String) }
+            var traced = world.headers(user)
+            traced[HTTPField.Name("X-Request-ID")!] = "req-7"
+            let third = try await client.execute(
+                uri: "/v1/seckill", method: .post, headers: traced, body: ByteBuffer(string: #"{"productId":9,"quantity":1}"#))
+            ids.append(third.json["reservationId"] as! String)
             let confirmed = try await client.execute(
                 uri: "/v1/reservations/\(ids[0])/confirm", method: .post, headers: world.headers(user), body: ByteBuffer(string: #"{"paymentRef":"pay-1"}"#))
             #expect(confirmed.status == .ok)
@@ -115,6 +120,10 @@ import Testing
             let admin = try await world.token(1, admin: true)
             let history = try await client.execute(uri: "/v1/audit/reservations/\(ids[0])/events", method: .get, headers: world.headers(admin))
             #expect((history.json["items"] as! [[String: Any]]).map { $0["type"] as! String } == ["StockReserved", "OrderConfirmed"])
+            let thirdEvents = try await client.execute(uri: "/v1/audit/reservations/\(ids[2])/events", method: .get, headers: world.headers(admin))
+            let reserved = (thirdEvents.json["items"] as! [[String: Any]]).first?["metadata"] as? [String: Any]
+            #expect(reserved?["actor"] as? String == "user:200", "the event names who reserved")
+            #expect(reserved?["requestId"] as? String == "req-7", "and the request it came from")
             let byUser = try await client.execute(uri: "/v1/audit/users/200/events", method: .get, headers: world.headers(admin))
             #expect((byUser.json["items"] as! [[String: Any]]).count == 4)
             let byProduct = try await client.execute(uri: "/v1/audit/products/9/events", method: .get, headers: world.headers(admin))

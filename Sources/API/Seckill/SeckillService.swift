@@ -14,7 +14,11 @@ struct SeckillService: Sendable {
     let limits: Limits
     let logger: Logger
 
-    func reserve(productId: Int64, quantity: Int64, idempotencyKey: String?, caller: Identity, metadata: EventMetadata) async throws -> ReservationState {
+    /// `metadata` is built only for an attempt that reaches the ledger: its actor string and
+    /// header lookup are wasted on the losing 99 %.
+    func reserve(
+        productId: Int64, quantity: Int64, idempotencyKey: String?, caller: Identity, metadata: @autoclosure () -> EventMetadata
+    ) async throws -> ReservationState {
         guard productId > 0 else { throw Problem.invalid("productId must be a positive integer") }
         guard quantity >= 1, quantity <= limits.maxQuantityPerReservation else {
             throw Problem.invalid("quantity must be between 1 and \(limits.maxQuantityPerReservation)")
@@ -72,7 +76,7 @@ struct SeckillService: Sendable {
         do {
             result = try await writer.submit(
                 .reserve(.init(reservationId: reservationId, productId: productId, userId: caller.userId, quantity: quantity, idempotencyKey: idempotencyKey)),
-                metadata: metadata)
+                metadata: metadata())
         } catch let error as LedgerError where error.code != .unavailable {
             // Not decided (overloaded, shutting down): the units go back on sale now. An
             // `unavailable` commit may have happened; the reconciler decides that one later.
