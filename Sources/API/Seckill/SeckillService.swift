@@ -26,10 +26,7 @@ struct SeckillService: Sendable {
         if let idempotencyKey, !LedgerCommand.isValidIdempotencyKey(idempotencyKey, limits) {
             throw Problem.invalid("Idempotency-Key must be 1 to \(limits.maxIdempotencyKeyLength) printable ASCII characters")
         }
-        // The cache first without suspending: the losing 99 % are answered from it.
-        let found: ProductCatalog.Sale?
-        if let cached = catalog.fresh(productId) { found = cached } else { found = try await catalog.sale(productId) }
-        guard let sale = found else {
+        guard let sale = try await catalog.sale(productId) else {
             throw Self.problem(for: LedgerRejection(.unknownProduct, "product \(productId) is not listed"))
         }
         let product = sale.product
