@@ -32,6 +32,22 @@ import Testing
         }
     }
 
+    @Test func bytesParseInPlaceLikeTheirString() {
+        let accepted = [#"{"productId":42,"quantity":1}"#, #" { "a" : "\u00e9" , "b" : null } "#, #"{"data":{"x":1},"k":"v\"w"}"#]
+        let declined = [#"{"a":[1]}"#, #"{"a":1.5}"#, "{", ""]
+        for text in accepted + declined {
+            let parsed = Array(text.utf8).withUnsafeBytes { FlatJSONObject(utf8: $0) }
+            let reference = FlatJSONObject(text)
+            #expect((parsed == nil) == (reference == nil), "\(text)")
+            #expect(parsed?.fields.map(\.key) == reference?.fields.map(\.key), "\(text)")
+            #expect(parsed?.fields.map(\.value) == reference?.fields.map(\.value), "\(text)")
+        }
+        #expect(FlatJSONObject(utf8: UnsafeRawBufferPointer(start: nil, count: 0)) == nil, "an empty body")
+        let object = Array(#"{"productId":42,"quantity":1}"#.utf8).withUnsafeBytes { FlatJSONObject(utf8: $0) }
+        #expect(object?.int64("productId") == 42)
+        #expect(object?.int64("quantity") == 1)
+    }
+
     @Test func canonicalTimestampsParseWithoutTheFormatter() {
         for ms: Int64 in [0, 86_399_999, 951_782_400_000, 1_764_000_000_123, 4_102_444_799_999] {
             #expect(Timestamp.epochMs(canonical: Timestamp(epochMs: ms).iso8601) == ms)

@@ -164,7 +164,7 @@ public struct LedgerAPI: Sendable {
 
     @Sendable func reserve(_ request: Request, context: LedgerRequestContext) async throws -> Response {
         let caller = try context.user()
-        let key = request.headers[.idempotencyKey]
+        let key = request.headers.value(.idempotencyKey)
         let body = try await RequestDecoding.body(request, as: SeckillRequest.self, maxBytes: parts.limits.maxBodyBytes)
         let state = try await seckill.reserve(
             productId: body.productId, quantity: body.quantity, idempotencyKey: key, caller: caller, metadata: metadata(request, caller))
@@ -244,7 +244,7 @@ public struct LedgerAPI: Sendable {
     }
 
     private func metadata(_ request: Request, _ caller: Identity) -> EventMetadata {
-        EventMetadata(requestId: request.headers[.xRequestID], actor: caller.actor)
+        EventMetadata(requestId: request.headers.value(.xRequestID), actor: caller.actor)
     }
 }
 

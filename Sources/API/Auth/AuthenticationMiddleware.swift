@@ -20,16 +20,16 @@ struct AuthenticationMiddleware: RouterMiddleware {
         var context = context
         switch mode {
         case .bearer(let authority):
-            if let header = request.headers[.authorization] {
+            if let header = request.headers.value(.authorization) {
                 guard header.hasPrefix("Bearer "), let identity = await authority.identity(token: String(header.dropFirst(7))) else {
                     throw Problem.unauthorized("The bearer token is malformed, badly signed or expired")
                 }
                 context.identity = identity
             }
         case .trustedHeaders(let userHeader, let roleHeader):
-            if let value = request.headers[userHeader] {
+            if let value = request.headers.value(userHeader) {
                 guard let userId = Int64(value), userId > 0 else { throw Problem.unauthorized("\(userHeader) is not a user id") }
-                context.identity = Identity(userId: userId, isAdmin: request.headers[roleHeader] == "admin")
+                context.identity = Identity(userId: userId, isAdmin: request.headers.value(roleHeader) == "admin")
             }
         }
         return try await next(request, context)

@@ -42,6 +42,12 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
         Problem(.serviceUnavailable, code: "unavailable", title: "A dependency is unavailable", detail: detail, retryAfterSeconds: retryAfterSeconds)
     }
 
+    /// The answer most requests of a sale get (none left), built once with its body: a detail
+    /// string, its JSON and the copy into a buffer per answer were ~4 % of a sold-out answer's CPU
+    /// on the cooperative pool.
+    public static let soldOut = Problem(.conflict, code: "sold-out", title: "Sold out", detail: "no units of this product are left")
+    private static let soldOutBody = ByteBuffer(bytes: soldOut.body)
+
     /// Built once: the losing 99 % are answered with a problem.
     private static let fields: HTTPFields = [.contentType: "application/problem+json"]
 
@@ -49,7 +55,8 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
         var headers = Self.fields
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         if let allowedMethods { headers[.allow] = allowedMethods.joined(separator: ", ") }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        let bytes = self == Self.soldOut ? Self.soldOutBody : ByteBuffer(bytes: body)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: bytes))
     }
 
     /// Written by hand: JSONSerialization was a third of the sold-out path's CPU.

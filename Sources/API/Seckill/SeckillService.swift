@@ -36,9 +36,7 @@ struct SeckillService: Sendable {
         if quantity > product.listing.limitPerUser {
             throw Self.problem(for: LedgerRejection(.limitExceeded, "at most \(product.listing.limitPerUser) per user"))
         }
-        if idempotencyKey == nil, sale.isSoldOut {
-            throw Self.problem(for: LedgerRejection(.soldOut, "product \(productId) is sold out"))
-        }
+        if idempotencyKey == nil, sale.isSoldOut { throw Problem.soldOut }
         // After the local answers: they cost nothing; the limit protects the gate and the writer.
         guard rateLimiter.allow(caller.userId) else {
             throw Problem(
@@ -58,8 +56,11 @@ struct SeckillService: Sendable {
             break
         case .soldOut:
             // Sold out means fewer units than asked; only a refused single unit means none left.
-            if quantity == 1 { catalog.markSoldOut(productId) }
-            throw Self.problem(for: LedgerRejection(.soldOut, "product \(productId) is sold out"))
+            guard quantity > 1 else {
+                catalog.markSoldOut(productId)
+                throw Problem.soldOut
+            }
+            throw Self.problem(for: LedgerRejection(.soldOut, "fewer than \(quantity) units of product \(productId) are left"))
         case .limitExceeded:
             throw Self.problem(for: LedgerRejection(.limitExceeded, "at most \(product.listing.limitPerUser) per user"))
         case .notStarted:

@@ -21,6 +21,12 @@ public struct FlatJSONObject: Sendable {
         fields = parsed
     }
 
+    /// Parses UTF-8 bytes where they lie (a request body's buffer), without a string of them first.
+    public init?(utf8 bytes: UnsafeRawBufferPointer) {
+        guard let parsed = FlatJSONObject.parse(bytes.assumingMemoryBound(to: UInt8.self)) else { return nil }
+        fields = parsed
+    }
+
     public subscript(key: String) -> Value? {
         fields.first { $0.key == key }?.value
     }
