@@ -33,12 +33,12 @@ struct BenchLedgerCommand: AsyncParsableCommand {
 
     func run() async throws {
         LedgerTool.bootstrapLogging()
-        let connection = try await PostgresConnection.connect(url: connections.databaseURL)
+        let connection = try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-0")
         _ = try await Migrator(migrations: try Migration.load(directory: migrations)).migrate(connection)
         let statistics = BenchStatistics()
         var writerConnections = [connection]
         for index in 1..<max(1, self.writerConnections) {
-            writerConnections.append(try await PostgresConnection.connect(url: connections.databaseURL, name: "writer-\(index)"))
+            writerConnections.append(try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-\(index)"))
         }
         let writer = LedgerWriter(connections: writerConnections, onBatch: { statistics.record(batch: $0) })
         let metadata = BenchSale.metadata

@@ -65,8 +65,8 @@ struct BenchProjectionsCommand: AsyncParsableCommand {
                 namespace: namespace, limits: limits),
             namespace: namespace, limits: limits)
         let writer = LedgerWriter(connections: [
-            try await PostgresConnection.connect(url: connections.databaseURL, name: "writer-0"),
-            try await PostgresConnection.connect(url: connections.databaseURL, name: "writer-1"),
+            try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-0"),
+            try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-1"),
         ])
         let sampler = LagSampler(
             database: try await PostgresConnection.connect(url: connections.databaseURL, name: "bench-sampler"),

@@ -91,7 +91,11 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(3)
         }
 
-        let writer = LedgerWriter(connections: [try await postgres("writer-0"), try await postgres("writer-1")], limits: limits)
+        let writer = LedgerWriter(
+            connections: [
+                try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-0"),
+                try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-1"),
+            ], limits: limits)
         let reader = LedgerReader(connection: try await postgres("reader"), limits: limits)
         let pool = try await RedisPipelinePool.connect(
             url: connections.redisURL, connections: limits.gateConnections, maxPipelineLength: limits.gateMaxPipelineLength,

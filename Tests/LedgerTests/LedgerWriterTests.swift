@@ -24,6 +24,56 @@ import Testing
         }
     }
 
+    /// The writer's session plans each statement once (`cachedKeyLookups`), here on an empty
+    /// ledger where a scan costs nothing, first as migrated, then vacuumed and analysed (which
+    /// once made a full index scan of the purchases the cheapest plan): every plan must still
+    /// reach its rows through an index condition, never read a table or a whole index.
+    @Test func theWritersCachedPlansLookRowsUpByKeyOnAnEmptyLedger() async throws {
+        try await LedgerHarness.run { ledger in
+            // Every prepared statement the writer sends: a listing, stock, reservations (a new and
+            // an existing purchase row, idempotency keys, a retry), a confirm, a cancel, an expiry.
+            _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 10)))
+            _ = try await ledger.submit(.addStock(productId: 1, quantity: 5))
+            var ids = [String]()
+            for key in ["a", "b", "c"] {
+                ids.append(try #require(try await ledger.reserve(productId: 1, userId: 1, key: key).reservation).reservationId)
+            }
+            #expect(try await ledger.reserve(productId: 1, userId: 1, key: "a").reservation?.reservationId == ids[0])
+            _ = try await ledger.submit(.confirm(reservationId: ids[0], userId: 1, orderId: UUID.v7().lowercased, paymentRef: "pay"))
+            _ = try await ledger.submit(.cancel(reservationId: ids[1], userId: 1))
+            _ = try await ledger.submit(.expire(reservationId: ids[2]))
+            #expect(try await ledger.ledgerIsConsistent() == [])
+
+            for vacuumed in [false, true] {
+                if vacuumed {
+                    // Analysing invalidates the cached plans: the next run of each is planned anew.
+                    try await ledger.writerConnections[0].withSession { session in
+                        for table in ["events", "reservations", "purchases", "inventory", "products"] {
+                            _ = try session.query("DELETE FROM \(table)")
+                        }
+                        _ = try session.query("VACUUM (ANALYZE)")
+                    }
+                }
+                let plans = try await ledger.writerConnections[0].withSession { session in
+                    try session.query("SELECT name, statement, cardinality(parameter_types)::int8 AS n FROM pg_prepared_statements").map { row in
+                        let nulls = Array(repeating: "NULL", count: Int(try row["n"].int64())).joined(separator: ", ")
+                        let plan = try session.query("EXPLAIN (COSTS OFF) EXECUTE \(try row["name"].string())(\(nulls))").map { try $0[0].string() }
+                        return (statement: try row["statement"].string(), plan: plan)
+                    }
+                }
+                for table in ["purchases pu", "inventory i", "reservations r WHERE r.reservation_id", "reservations r WHERE r.user_id", "INSERT INTO events"] {
+                    #expect(plans.contains { $0.statement.contains(table) }, "no cached statement reads \(table)")
+                }
+                for (statement, plan) in plans {
+                    let scans = plan.indices.filter { plan[$0].contains(" Scan using ") }
+                    let unkeyed = scans.filter { $0 + 1 == plan.count || !plan[$0 + 1].contains("Index Cond:") }
+                    let forbidden = plan.filter { ["Seq Scan", "Bitmap", "Hash Join", "Merge Join"].contains(where: $0.contains) }
+                    #expect(unkeyed.isEmpty && forbidden.isEmpty, "vacuumed: \(vacuumed)\n\(statement)\n\(plan.joined(separator: "\n"))")
+                }
+            }
+        }
+    }
+
     /// With two writer connections two batches are in flight at once; the ledger head lock
     /// must still keep them from overselling or reordering, whether they decide locked or not.
     @Test(arguments: RaceSetup.allCases)

@@ -5,6 +5,8 @@ import Ledger
 public struct LedgerHarness: Sendable {
     public let databaseURL: String
     public let writer: LedgerWriter
+    /// The writer's own connections (a test may look into their sessions).
+    public let writerConnections: [PostgresConnection]
     public let reader: LedgerReader
     public let limits: Limits
 
@@ -21,11 +23,11 @@ public struct LedgerHarness: Sendable {
             try await migrate(url)
             var writers = [PostgresConnection]()
             for index in 0..<writerConnections {
-                writers.append(try await PostgresConnection.connect(url: url, name: "writer-\(index)"))
+                writers.append(try await LedgerWriter.connection(url: url, name: "writer-\(index)"))
             }
             let readerConnection = try await PostgresConnection.connect(url: url, name: "reader")
             let harness = LedgerHarness(
-                databaseURL: url, writer: LedgerWriter(connections: writers, limits: limits, clock: clock),
+                databaseURL: url, writer: LedgerWriter(connections: writers, limits: limits, clock: clock), writerConnections: writers,
                 reader: LedgerReader(connection: readerConnection, limits: limits), limits: limits)
             let value = try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {

@@ -13,14 +13,16 @@ final class LibPQConnection {
     private var handle: OpaquePointer?
     private let conninfo: String
     private let maxPreparedStatements: Int
+    private let planning: StatementPlanning
     private var listenedChannels: [String] = []
     /// Names of the statements prepared on the current session (gone with a reconnect).
     private var preparedStatements: [StatementKey: String] = [:]
 
-    init(conninfo: String, maxPreparedStatements: Int) throws {
+    init(conninfo: String, maxPreparedStatements: Int, planning: StatementPlanning) throws {
         precondition(maxPreparedStatements >= 0, "a negative number of prepared statements")
         self.conninfo = conninfo
         self.maxPreparedStatements = maxPreparedStatements
+        self.planning = planning
         try connect()
     }
 
@@ -48,12 +50,9 @@ final class LibPQConnection {
         preparedStatements = [:]
         // Keep libpq's NOTICE chatter (e.g. "relation already exists, skipping") out of stderr.
         PQsetNoticeProcessor(newHandle, { _, _ in }, nil)
-        // Prepared statements still get a plan per run: a generic plan made while the tables were
-        // empty (a fresh ledger) stayed in use as they grew, tripling the writer's p50 at 10,000/s.
-        // Pricing out sequential scans and hash joins does not save it: on a vacuumed empty table
-        // a full index scan is the cheapest plan, and a flash sale's closed loop fell from
-        // ~13,000 to ~1,800 reservations/s as the purchases it scanned grew.
-        _ = try run(sql: "SET plan_cache_mode = force_custom_plan", parameters: [])
+        for setting in planning.sessionSettings {
+            _ = try run(sql: setting, parameters: [])
+        }
         for channel in listenedChannels {
             _ = try run(sql: "LISTEN \(try quotedIdentifier(channel))", parameters: [])
         }
@@ -113,7 +112,11 @@ final class LibPQConnection {
         let handle = try liveHandle()
         // PQprepare is synchronous, so statements are prepared (once a session) before the
         // pipeline starts.
-        let names = try statements.map { try preparedStatement(for: $0.sql, $0.parameters, on: handle) }
+        // An unnamed statement is planned for its parameters, whatever the session caches.
+        let names = try statements.map { statement in
+            statement.plansEachRun && planning == .cachedKeyLookups
+                ? nil : try preparedStatement(for: statement.sql, statement.parameters, on: handle)
+        }
         guard PQenterPipelineMode(handle) == 1 else { throw abandon(handle) }
         for (statement, name) in zip(statements, names) {
             let sent = Self.withWireParameters(statement.parameters) { count, types, values, lengths, formats in

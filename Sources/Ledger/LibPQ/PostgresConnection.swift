@@ -14,12 +14,13 @@ public final class PostgresConnection: Sendable {
     /// Connects to a `postgresql://` URL (or any libpq connection string).
     public static func connect(
         url: String, name: String = "postgres",
-        maxPreparedStatements: Int = Limits().postgresMaxPreparedStatementsPerConnection
+        maxPreparedStatements: Int = Limits().postgresMaxPreparedStatementsPerConnection,
+        planning: StatementPlanning = .perRun
     ) async throws -> PostgresConnection {
         let confined = try await ThreadConfined.open(
             name: name,
             closedError: { PostgresError(code: .closed, message: "connection is closed") },
-            { try LibPQConnection(conninfo: url, maxPreparedStatements: maxPreparedStatements) })
+            { try LibPQConnection(conninfo: url, maxPreparedStatements: maxPreparedStatements, planning: planning) })
         return PostgresConnection(confined: confined, redactedURL: ConnectionURL.redacted(url))
     }
 

@@ -114,20 +114,26 @@ struct LedgerBatch: Sendable {
                 if let id = item.command.reservationId { reservationIds.insert(id) }
             }
         }
-        // Rows are locked in key order so that concurrent writers cannot deadlock.
+        // Rows are locked in key order so that concurrent writers cannot deadlock: each array is
+        // sorted, and drives a lateral key lookup (locking as it goes) in its order. The lateral
+        // form also fixes the join order, so the plan the writer's session caches is key lookups
+        // whatever the tables held when it was made (`StatementPlanning.cachedKeyLookups`).
         var reads = [PostgresStatement("BEGIN")]
         let byId = reservationIds.isEmpty ? nil : reads.count
         if byId != nil {
             reads.append(PostgresStatement(
-                "SELECT \(LedgerRows.reservationColumns) FROM reservations r WHERE r.reservation_id IN (SELECT id::uuid FROM unnest($1::text[]) AS u(id)) ORDER BY r.reservation_id FOR UPDATE",
+                """
+                SELECT \(LedgerRows.reservationColumns) FROM unnest($1::text[]) AS k(id)
+                CROSS JOIN LATERAL (SELECT * FROM reservations r WHERE r.reservation_id = k.id::uuid OFFSET 0 FOR UPDATE) r
+                """,
                 [.textArray(reservationIds.sorted())]))
         }
         let byKey = idempotencyKeys.isEmpty ? nil : reads.count
         if byKey != nil {
             reads.append(PostgresStatement(
                 """
-                SELECT \(LedgerRows.reservationColumns) FROM reservations r
-                JOIN unnest($1::int8[], $2::text[]) AS k(user_id, key) ON r.user_id = k.user_id AND r.idempotency_key = k.key
+                SELECT \(LedgerRows.reservationColumns) FROM unnest($1::int8[], $2::text[]) AS k(user_id, key)
+                CROSS JOIN LATERAL (SELECT * FROM reservations r WHERE r.user_id = k.user_id AND r.idempotency_key = k.key OFFSET 0) r
                 """,
                 [.int64Array(idempotencyUsers), .textArray(idempotencyKeys)]))
         }
@@ -182,9 +188,10 @@ struct LedgerBatch: Sendable {
             let sorted = purchaseKeys.sorted()
             reads.append(PostgresStatement(
                 """
-                SELECT pu.product_id, pu.user_id, pu.quantity FROM purchases pu
-                JOIN unnest($1::int8[], $2::int8[]) AS k(product_id, user_id) ON pu.product_id = k.product_id AND pu.user_id = k.user_id
-                ORDER BY pu.product_id, pu.user_id FOR UPDATE OF pu
+                SELECT pu.product_id, pu.user_id, pu.quantity FROM unnest($1::int8[], $2::int8[]) AS k(product_id, user_id)
+                CROSS JOIN LATERAL (
+                    SELECT * FROM purchases pu WHERE pu.product_id = k.product_id AND pu.user_id = k.user_id OFFSET 0 FOR UPDATE
+                ) pu
                 """,
                 [.int64Array(sorted.map(\.productId)), .int64Array(sorted.map(\.userId))]))
         }
@@ -194,9 +201,15 @@ struct LedgerBatch: Sendable {
         return reads
     }
 
+    /// The products in id order (an index scan takes the array's ids in order), each with its
+    /// inventory row, locked as it is read when `locked`.
     private func productsRead(_ ids: Set<Int64>, locked: Bool) -> PostgresStatement {
         PostgresStatement(
-            "SELECT \(LedgerRows.productColumns) FROM products p JOIN inventory i USING (product_id) WHERE p.product_id = ANY($1::int8[]) ORDER BY p.product_id\(locked ? " FOR UPDATE OF i" : "")",
+            """
+            SELECT \(LedgerRows.productColumns) FROM products p
+            CROSS JOIN LATERAL (SELECT * FROM inventory i WHERE i.product_id = p.product_id OFFSET 0\(locked ? " FOR UPDATE" : "")) i
+            WHERE p.product_id = ANY($1::int8[]) ORDER BY p.product_id
+            """,
             [.int64Array(ids.sorted())])
     }
 
@@ -279,16 +292,19 @@ struct LedgerBatch: Sendable {
             let ids = stockVersions.keys.sorted()
             writes.append(PostgresStatement(
                 "UPDATE products p SET stream_version = v.version FROM unnest($1::int8[], $2::int8[]) AS v(product_id, version) WHERE p.product_id = v.product_id",
-                [.int64Array(ids), .int64Array(ids.map { stockVersions[$0]! })]))
+                [.int64Array(ids), .int64Array(ids.map { stockVersions[$0]! })], plansEachRun: true))
         }
 
+        // A batch touches a product or two: looking each delta up in the arrays costs nothing, and
+        // the ids' index scan is the plan whatever the table held when it was made.
         let inventoryIds = inventoryDelta.keys.sorted()
         if !inventoryIds.isEmpty {
             writes.append(PostgresStatement(
                 """
                 WITH updated AS (
-                    UPDATE inventory i SET total = i.total + d.total, reserved = i.reserved + d.reserved
-                    FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, total, reserved) WHERE i.product_id = d.product_id
+                    UPDATE inventory i
+                    SET total = i.total + $2[array_position($1, i.product_id)], reserved = i.reserved + $3[array_position($1, i.product_id)]
+                    WHERE i.product_id = ANY($1::int8[])
                     RETURNING 1
                 )
                 SELECT ledger_expect_rows((SELECT count(*) FROM updated), cardinality($1::int8[]), 'inventory rows updated')
@@ -302,7 +318,7 @@ struct LedgerBatch: Sendable {
         // batch committed since our load is not overwritten there (DO NOTHING, which also never
         // waits for a batch that merely locked it): the count falls short and the batch is decided
         // again, locked, seeing it. CHECKs apply to a proposed insert too, which is why negative
-        // deltas never take the insert path.
+        // deltas never take the insert path. Up to a batch of rows: its join is planned per run.
         if !existing.isEmpty {
             writes.append(PostgresStatement(
                 """
@@ -315,7 +331,7 @@ struct LedgerBatch: Sendable {
                 SELECT ledger_expect_rows((SELECT count(*) FROM updated), cardinality($1::int8[]), 'purchase rows updated')
                 """,
                 [.int64Array(existing.map(\.productId)), .int64Array(existing.map(\.userId)),
-                 .int64Array(existing.map { purchaseDelta[$0]!.quantity })]))
+                 .int64Array(existing.map { purchaseDelta[$0]!.quantity })], plansEachRun: true))
         }
 
         // The head row lock, held to COMMIT, makes positions follow commit order (invariant 6).
@@ -339,7 +355,7 @@ struct LedgerBatch: Sendable {
                     RETURNING 1
                 )
                 SELECT ledger_expect_rows((SELECT count(*) FROM ended), cardinality($2::text[]), 'reservations ended')
-                """, [.int64(Int64(appended.count))] + endings.parameters))
+                """, [.int64(Int64(appended.count))] + endings.parameters, plansEachRun: true))
         }
         writes.append(PostgresStatement("COMMIT"))
 

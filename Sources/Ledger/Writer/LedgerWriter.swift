@@ -53,6 +53,12 @@ public final class LedgerWriter: Service, Sendable {
         self.onBatch = onBatch
     }
 
+    /// A connection for the writer: its statements find their rows by key, so each is planned
+    /// once per session instead of on every batch (`StatementPlanning.cachedKeyLookups`).
+    public static func connection(url: String, name: String) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(url: url, name: name, planning: .cachedKeyLookups)
+    }
+
     /// Decides `command` in the next batch and returns its result once the batch committed.
     /// Throws `LedgerError` (overloaded, unavailable, shuttingDown) when it could not be decided.
     public func submit(_ command: LedgerCommand, metadata: EventMetadata) async throws -> CommandResult {
