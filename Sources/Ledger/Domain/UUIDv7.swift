@@ -4,9 +4,8 @@ extension UUID {
     /// A time-ordered UUID (RFC 9562 version 7): 48 bits of Unix milliseconds, then random bits.
     /// Ids made later sort later, which keeps B-tree inserts at the right edge of the index.
     public static func v7(at time: Timestamp = .now()) -> UUID {
+        let random = RandomBytePool.shared.next128()
         var bytes = [UInt8](repeating: 0, count: 16)
-        var generator = SystemRandomNumberGenerator()
-        let random = (generator.next(), generator.next())
         for index in 6..<16 {
             let word = index < 11 ? random.0 : random.1
             bytes[index] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(index % 8)))
