@@ -11,13 +11,15 @@ max=$(json_field "$RESULTS/flash-closed.json" "int(successesPerSecond)")
 half=$((max / 2))
 run_bench flash-open --scenario flash-sale --rate "$half" --connections 256 --duration "$DURATION" --users 100000 --stock 10000000 --limit 100
 p99=$(json_field "$RESULTS/flash-open.json" "latencyMs['p99']")
-rss=$(ps -o rss= -p "$SERVER_PID" | awk '{print int($1/1024)}')
+# Peak and current resident memory: the peak is what the box must have through the sale.
+rss=$(awk '/^VmRSS/ {print int($2/1024)}' "/proc/$SERVER_PID/status")
+peak=$(awk '/^VmHWM/ {print int($2/1024)}' "/proc/$SERVER_PID/status")
 cat <<TABLE
 flash-sale ($(nproc) cores, everything on one box, ${DURATION}s runs)
   HTTP ceiling, wrk GET /health           ${http} req/s
   database-only seckill, pgbench 32 cl.   ${pg} orders/s
   durable reservations, closed loop       ${max}/s = $(python3 -c "print(round($max/$pg, 1))")x the pgbench baseline (goal 10x)
   successful p99 at ${half}/s (open loop) ${p99} ms (goal 15 ms)
-  server resident memory after the runs   ${rss} MB (goal 300 MB)
+  server resident memory, peak / after   ${peak} / ${rss} MB (goal 300 MB)
   invariants: $(json_field "$RESULTS/flash-closed.json" "invariants['inLedger']") of $(json_field "$RESULTS/flash-closed.json" "invariants['acknowledged']") acknowledged in the ledger, audit differences $(json_field "$RESULTS/flash-closed.json" "invariants['auditDifferences']")
 TABLE
