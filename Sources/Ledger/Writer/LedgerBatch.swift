@@ -114,10 +114,10 @@ struct LedgerBatch: Sendable {
                 if let id = item.command.reservationId { reservationIds.insert(id) }
             }
         }
-        // Rows are locked in key order so that concurrent writers cannot deadlock: each array is
-        // sorted, and drives a lateral key lookup (locking as it goes) in its order. The lateral
-        // form also fixes the join order, so the plan the writer's session caches is key lookups
-        // whatever the tables held when it was made (`StatementPlanning.cachedKeyLookups`).
+        // Rows are locked in key order so that concurrent writers cannot deadlock: each array of
+        // rows to lock is sorted and drives a lateral key lookup, which locks in array order. The
+        // lateral form also fixes the join order, so the plan the writer's session caches is key
+        // lookups whatever the tables held when it was made (`StatementPlanning.cachedKeyLookups`).
         var reads = [PostgresStatement("BEGIN")]
         let byId = reservationIds.isEmpty ? nil : reads.count
         if byId != nil {
