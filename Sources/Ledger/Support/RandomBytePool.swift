@@ -42,7 +42,9 @@ public final class RandomBytePool: Sendable {
     }
 
     /// Reads the kernel's CSPRNG (`getrandom` is not in Swift's Glibc module; /dev/urandom is
-    /// the same source). Three system calls a page instead of one per 8 bytes.
+    /// the same source). Three system calls a page instead of one per 8 bytes. The read never
+    /// waits once the kernel's pool is initialised (long before a server starts), so it may run
+    /// on the cooperative pool, as the `getrandom` calls it replaces did.
     @Sendable static func kernelRandom(_ buffer: UnsafeMutableRawBufferPointer) {
         let descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
         precondition(descriptor >= 0, "cannot open /dev/urandom: errno \(errno)")
