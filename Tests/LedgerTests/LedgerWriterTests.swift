@@ -30,8 +30,9 @@ import Testing
     /// reach its rows through an index condition, never read a table or a whole index.
     @Test func theWritersCachedPlansLookRowsUpByKeyOnAnEmptyLedger() async throws {
         try await LedgerHarness.run { ledger in
-            // Every prepared statement the writer sends: a listing, stock, reservations (a new and
-            // an existing purchase row, idempotency keys, a retry), a confirm, a cancel, an expiry.
+            // Every kind of statement the writer sends — a listing, stock, reservations (a new and
+            // an existing purchase row, idempotency keys, a retry), a confirm, a cancel, an expiry —
+            // so that every one it caches is checked (those marked `plansEachRun` are not cached).
             _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 10)))
             _ = try await ledger.submit(.addStock(productId: 1, quantity: 5))
             var ids = [String]()
