@@ -26,20 +26,16 @@ struct BenchLedgerCommand: AsyncParsableCommand {
     var products = 1
 
     @Option(help: "Writer connections (batches in flight at once).")
-    var writerConnections = 2
+    var writerConnections = Limits().writerConnections
 
     @Option(help: "Folder of migrations to apply first.")
     var migrations = ConnectionOptions.environment["LEDGER_MIGRATIONS_DIR"] ?? "migrations"
 
     func run() async throws {
         LedgerTool.bootstrapLogging()
-        let connection = try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-0")
-        _ = try await Migrator(migrations: try Migration.load(directory: migrations)).migrate(connection)
+        let writerConnections = try await LedgerWriter.connections(url: connections.databaseURL, count: max(1, self.writerConnections))
+        _ = try await Migrator(migrations: try Migration.load(directory: migrations)).migrate(writerConnections[0])
         let statistics = BenchStatistics()
-        var writerConnections = [connection]
-        for index in 1..<max(1, self.writerConnections) {
-            writerConnections.append(try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-\(index)"))
-        }
         let writer = LedgerWriter(connections: writerConnections, onBatch: { statistics.record(batch: $0) })
         let metadata = BenchSale.metadata
 

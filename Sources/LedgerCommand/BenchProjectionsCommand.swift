@@ -64,10 +64,7 @@ struct BenchProjectionsCommand: AsyncParsableCommand {
                 redis: try await RedisConnection.connect(url: connections.redisURL),
                 namespace: namespace, limits: limits),
             namespace: namespace, limits: limits)
-        let writer = LedgerWriter(connections: [
-            try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-0"),
-            try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-1"),
-        ])
+        let writer = LedgerWriter(connections: try await LedgerWriter.connections(url: connections.databaseURL, count: limits.writerConnections), limits: limits)
         let sampler = LagSampler(
             database: try await PostgresConnection.connect(url: connections.databaseURL, name: "bench-sampler"),
             redis: try await RedisConnection.connect(url: connections.redisURL), keys: ProjectionKeys(namespace: namespace, generation: 1))

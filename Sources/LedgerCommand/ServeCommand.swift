@@ -92,10 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let writer = LedgerWriter(
-            connections: [
-                try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-0"),
-                try await LedgerWriter.connection(url: connections.databaseURL, name: "writer-1"),
-            ], limits: limits)
+            connections: try await LedgerWriter.connections(url: connections.databaseURL, count: limits.writerConnections), limits: limits)
         let reader = LedgerReader(connection: try await postgres("reader"), limits: limits)
         let pool = try await RedisPipelinePool.connect(
             url: connections.redisURL, connections: limits.gateConnections, maxPipelineLength: limits.gateMaxPipelineLength,

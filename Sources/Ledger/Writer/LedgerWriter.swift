@@ -59,6 +59,19 @@ public final class LedgerWriter: Service, Sendable {
         try await PostgresConnection.connect(url: url, name: name, planning: .cachedKeyLookups)
     }
 
+    /// `count` writer connections, `writer-0` …; none stays open if one cannot be made.
+    public static func connections(url: String, count: Int) async throws -> [PostgresConnection] {
+        precondition(count > 0, "the writer needs a connection")
+        var opened = [PostgresConnection]()
+        do {
+            for index in 0..<count { opened.append(try await connection(url: url, name: "writer-\(index)")) }
+        } catch {
+            for connection in opened { await connection.close() }
+            throw error
+        }
+        return opened
+    }
+
     /// Decides `command` in the next batch and returns its result once the batch committed.
     /// Throws `LedgerError` (overloaded, unavailable, shuttingDown) when it could not be decided.
     public func submit(_ command: LedgerCommand, metadata: EventMetadata) async throws -> CommandResult {
