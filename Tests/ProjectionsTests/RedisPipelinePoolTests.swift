@@ -35,7 +35,13 @@ import Testing
                 return try await group.reduce(into: [RedisReply]()) { $0.append($1) }
             }
         }
-        try await Task.sleep(for: .milliseconds(500))  // the calls wait in the queue: nothing runs it yet
+        // Nothing runs the queue yet: wait until every call waits in it.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while pool.queueDepth < 100 {
+            #expect(ContinuousClock.now < deadline, "only \(pool.queueDepth) of 100 calls were queued")
+            guard ContinuousClock.now < deadline else { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
         pool.shutdown()
         try await pool.run()
         let replies = try await answers.value

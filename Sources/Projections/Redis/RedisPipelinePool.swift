@@ -55,6 +55,11 @@ public final class RedisPipelinePool: Service, Sendable {
         for connection in connections { await connection.close() }
     }
 
+    /// Calls waiting for a connection (for metrics and back-pressure decisions).
+    public var queueDepth: Int {
+        queue.peek().count
+    }
+
     /// Takes no new calls; `run` returns after the queued ones are answered.
     public func shutdown() {
         queue.close()
