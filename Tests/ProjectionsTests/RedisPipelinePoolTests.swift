@@ -1,5 +1,6 @@
 import Projections
 import TestSupport
+import Synchronization
 import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct RedisPipelinePoolTests {
@@ -23,11 +24,25 @@ import Testing
         try await running
     }
 
-    /// Calls queued before the shutdown are still answered; a call after it is refused, and
-    /// `run` returns.
+    /// Calls that queue while the connection is busy are still answered after the shutdown, in
+    /// pipelines; a call after it is refused, and `run` returns only once they are answered.
     @Test func shutdownAnswersWhatIsQueuedThenRefuses() async throws {
-        let pool = try await RedisPipelinePool.connect(url: try TestServices.redisURL(), connections: 1, maxPipelineLength: 8, maxQueueDepth: 1_000)
+        let url = try TestServices.redisURL()
+        // The pool's only connection is kept busy by a BLPOP that this test releases: its thread
+        // waits in hiredis, so every call from the pool must queue behind it.
+        let busy = try await RedisConnection.connect(url: url, timeoutMs: 60_000, name: "pool-busy")
+        let control = try await RedisConnection.connect(url: url, name: "pool-control")
+        let pool = RedisPipelinePool(connections: [busy], maxPipelineLength: 8, maxQueueDepth: 1_000)
+        let client = TestServices.uniqueName("pool-busy")
+        let list = RedisArgument(TestServices.uniqueName("pool-release"))
         let key = RedisArgument(TestServices.uniqueName("pool-drain"))
+        try await busy.command(["CLIENT", "SETNAME", RedisArgument(client)])
+        let blocked = Task { try await busy.command(["BLPOP", list, "0"]) }
+        try await waitUntil("the connection waits in BLPOP") {
+            let clients = try await control.command(["CLIENT", "LIST"]).string ?? ""
+            return clients.split(separator: "\n").contains { $0.contains("name=\(client) ") && $0.contains("cmd=blpop") }
+        }
+
         let incr = RedisScript(name: "pool-incr", source: "return redis.call('INCR', KEYS[1])")
         let answers = Task {
             try await withThrowingTaskGroup(of: RedisReply.self) { group in
@@ -35,20 +50,45 @@ import Testing
                 return try await group.reduce(into: [RedisReply]()) { $0.append($1) }
             }
         }
-        // Nothing runs the queue yet: wait until every call waits in it.
-        let deadline = ContinuousClock.now + .seconds(30)
-        while pool.queueDepth < 100 {
-            #expect(ContinuousClock.now < deadline, "only \(pool.queueDepth) of 100 calls were queued")
-            guard ContinuousClock.now < deadline else { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        // The first call left for the connection (it waits on its thread); the rest queue.
+        try await waitUntil("99 calls queue in the pool") { pool.queueDepth == 99 }
         pool.shutdown()
-        try await pool.run()
-        let replies = try await answers.value
-        #expect(Set(replies) == Set((1...100).map { RedisReply.integer(Int64($0)) }))
         let refused = await #expect(throws: RedisError.self) {
             try await pool.evaluate(RedisScriptCall(incr, keys: [key], arguments: []))
         }
         #expect(refused?.code == .closed)
+        let returned = Flag()
+        let running = Task {
+            try await pool.run()
+            returned.set()
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(pool.queueDepth == 99, "nothing is sent while the connection is busy")
+        #expect(!returned.isSet, "run waits for the queued calls")
+
+        try await control.command(["RPUSH", list, "go"])
+        _ = try await blocked.value
+        try await running.value
+        #expect(pool.queueDepth == 0)
+        let replies = try await answers.value
+        #expect(Set(replies) == Set((1...100).map { RedisReply.integer(Int64($0)) }))
+        await control.close()
     }
+
+    private func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting until \(what)")
+                throw CancellationError()
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+private final class Flag: Sendable {
+    private let value = Atomic(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }

@@ -2,7 +2,7 @@ import Synchronization
 
 /// A bounded queue that one consumer drains in batches: producers append (refused when the
 /// queue is full or closed), the consumer waits for work and takes up to a batch at once. The
-/// shared core of the group-commit writer and the pipelined Redis pool.
+/// core of the group-commit writer, whose batches wait for company and run as async transactions.
 public final class BatchingQueue<Element: Sendable>: Sendable {
     public enum Refusal: Error, Sendable, Equatable {
         case closed

@@ -37,7 +37,8 @@ public final class BlockingWorker: @unchecked Sendable {
         }
     }
 
-    /// Queues `job` without waiting for it (used to free C handles from `deinit`).
+    /// Queues `job` without waiting for it (to free C handles from `deinit`, or for a caller that
+    /// hears back from the job itself).
     /// Returns false when the worker has already been shut down.
     @discardableResult
     public func submit(_ job: @escaping @Sendable () -> Void) -> Bool {

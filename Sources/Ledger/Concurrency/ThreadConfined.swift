@@ -47,6 +47,13 @@ public final class ThreadConfined<Resource>: @unchecked Sendable {
         }
     }
 
+    /// Queues `body` on the resource's thread without waiting for it: for a caller that answers
+    /// its own waiters there instead of hopping back to the cooperative pool first. `body` gets
+    /// nil after `close()`; false when the thread has ended and `body` will never run.
+    public func submit(_ body: @escaping @Sendable (Resource?) -> Void) -> Bool {
+        worker.submit { body(self.resource) }
+    }
+
     /// Frees the resource on its thread and ends the thread.
     public func close() async {
         _ = try? await worker.run { self.resource = nil }

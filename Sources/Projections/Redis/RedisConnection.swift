@@ -5,6 +5,8 @@ import Ledger
 public final class RedisConnection: Sendable {
     private let confined: ThreadConfined<HiredisContext>
 
+    private static func closed() -> RedisError { RedisError(code: .closed, message: "connection is closed") }
+
     private init(confined: ThreadConfined<HiredisContext>) {
         self.confined = confined
     }
@@ -15,7 +17,7 @@ public final class RedisConnection: Sendable {
         let parsed = try RedisURL(url)
         let confined = try await ThreadConfined.open(
             name: name,
-            closedError: { RedisError(code: .closed, message: "connection is closed") },
+            closedError: closed,
             { try HiredisContext(url: parsed, timeoutMs: timeoutMs) })
         return RedisConnection(confined: confined)
     }
@@ -50,6 +52,17 @@ public final class RedisConnection: Sendable {
     public func evaluate(_ calls: [RedisScriptCall]) async throws -> [RedisReply] {
         guard !calls.isEmpty else { return [] }
         return try await confined.run { try $0.evaluate(calls) }
+    }
+
+    /// Runs each call, pipelined, and hands the replies (or the error) to `completion` on this
+    /// connection's thread. The pipeline pool answers its callers from there: one hop fewer than
+    /// resuming a task that then resumes them.
+    func evaluate(_ calls: [RedisScriptCall], completion: @escaping @Sendable (Result<[RedisReply], Error>) -> Void) {
+        let submitted = confined.submit { context in
+            guard let context else { return completion(.failure(Self.closed())) }
+            completion(Result { try context.evaluate(calls) })
+        }
+        if !submitted { completion(.failure(Self.closed())) }
     }
 
     public func close() async {

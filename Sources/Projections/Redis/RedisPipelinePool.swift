@@ -1,27 +1,51 @@
 import Ledger
 import ServiceLifecycle
+import Synchronization
 
-/// A few connections shared by many concurrent callers. Script calls that arrive while every
-/// connection is busy wait in a bounded queue and leave together as one pipeline on the next
-/// free connection: one round trip and one thread hop for the lot, in arrival order.
+/// A few connections shared by many concurrent callers. A call that finds a connection idle
+/// leaves at once; calls that arrive while every connection is busy wait in a bounded queue, and
+/// the first connection to finish sends them as one pipeline: one round trip for the lot, in
+/// arrival order. Each connection's thread answers the callers of its pipeline and takes the next
+/// one itself, so a call costs its caller one hop there and one back, with no task in between.
 ///
-/// A `Service`: `run` sends pipelines until graceful shutdown, then answers what was queued.
+/// A `Service`: `run` returns after graceful shutdown, once the queued calls are answered.
 public final class RedisPipelinePool: Service, Sendable {
     private struct Pending {
         let call: RedisScriptCall
         let continuation: CheckedContinuation<RedisReply, Error>
     }
 
+    private struct State {
+        var pending: [Pending] = []
+        var idle: [Int]
+        var closed = false
+        /// `run`, waiting for the shutdown to finish.
+        var drained: CheckedContinuation<Void, Never>?
+
+        /// The next pipeline for a connection that has just become free, or nil when it goes idle.
+        mutating func nextPipeline(max: Int) -> [Pending]? {
+            guard !pending.isEmpty else { return nil }
+            guard pending.count > max else {
+                defer { pending = [] }
+                return pending
+            }
+            defer { pending.removeFirst(max) }
+            return Array(pending.prefix(max))
+        }
+    }
+
     private let connections: [RedisConnection]
     private let maxPipelineLength: Int
-    private let queue: BatchingQueue<Pending>
+    private let maxQueueDepth: Int
+    private let state: Mutex<State>
 
     public init(connections: [RedisConnection], maxPipelineLength: Int, maxQueueDepth: Int) {
         precondition(!connections.isEmpty, "the pool needs a connection")
         precondition(maxPipelineLength > 0 && maxQueueDepth > 0, "limits are positive")
         self.connections = connections
         self.maxPipelineLength = maxPipelineLength
-        self.queue = BatchingQueue(maxDepth: maxQueueDepth)
+        self.maxQueueDepth = maxQueueDepth
+        self.state = Mutex(State(idle: Array(connections.indices)))
     }
 
     public static func connect(url: String, connections: Int, maxPipelineLength: Int, maxQueueDepth: Int) async throws -> RedisPipelinePool {
@@ -40,45 +64,79 @@ public final class RedisPipelinePool: Service, Sendable {
     /// Runs the script in the next pipeline; an error reply is thrown as `RedisError.server`.
     public func evaluate(_ call: RedisScriptCall) async throws -> RedisReply {
         try await withCheckedThrowingContinuation { continuation in
-            switch queue.enqueue(Pending(call: call, continuation: continuation)) {
-            case nil: break
-            case .closed?: continuation.resume(throwing: RedisError(code: .closed, message: "the Redis pool is shut down"))
-            case .full(let depth)?: continuation.resume(throwing: RedisError(code: .overloaded, message: "\(depth) calls are waiting for Redis"))
+            let pending = Pending(call: call, continuation: continuation)
+            let connection: Int? = state.withLock { state in
+                if state.closed {
+                    continuation.resume(throwing: RedisError(code: .closed, message: "the Redis pool is shut down"))
+                    return nil
+                }
+                // A connection is idle only while nothing waits, so this call is the whole pipeline.
+                if let idle = state.idle.popLast() { return idle }
+                if state.pending.count >= maxQueueDepth {
+                    continuation.resume(throwing: RedisError(code: .overloaded, message: "\(state.pending.count) calls are waiting for Redis"))
+                } else {
+                    state.pending.append(pending)
+                }
+                return nil
             }
+            if let connection { send([pending], on: connection) }
         }.orThrow()
     }
 
+    /// Returns once `shutdown()` was called (or graceful shutdown or cancellation began) and
+    /// every queued call has been answered; then closes the connections.
     public func run() async throws {
-        await queue.dispatch(to: connections, nextBatch: nextBatch) { batch, connection in
-            await Self.send(batch, on: connection)
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (drained: CheckedContinuation<Void, Never>) in
+                    state.withLock { state in
+                        if state.closed && state.idle.count == connections.count { drained.resume() } else { state.drained = drained }
+                    }
+                }
+            } onCancel: {
+                self.shutdown()
+            }
+        } onGracefulShutdown: {
+            self.shutdown()
         }
         for connection in connections { await connection.close() }
     }
 
     /// Calls waiting for a connection (for metrics and back-pressure decisions).
     public var queueDepth: Int {
-        queue.peek().count
+        state.withLock { $0.pending.count }
     }
 
     /// Takes no new calls; `run` returns after the queued ones are answered.
     public func shutdown() {
-        queue.close()
-    }
-
-    private func nextBatch() async -> [Pending]? {
-        while true {
-            await queue.waitForWork()
-            guard let batch = queue.take(max: maxPipelineLength) else { return nil }  // closed and drained
-            if !batch.isEmpty { return batch }
+        state.withLock { state in
+            state.closed = true
+            if state.idle.count == connections.count { Self.finishDrain(&state) }
         }
     }
 
-    private static func send(_ batch: [Pending], on connection: RedisConnection) async {
-        do {
-            let replies = try await connection.evaluate(batch.map(\.call))
-            for (pending, reply) in zip(batch, replies) { pending.continuation.resume(returning: reply) }
-        } catch {
-            for pending in batch { pending.continuation.resume(throwing: error) }
+    /// Sends `batch` on connection `index`; on its thread, answers the callers, then sends what
+    /// queued meanwhile or marks the connection idle.
+    private func send(_ batch: [Pending], on index: Int) {
+        connections[index].evaluate(batch.map(\.call)) { [self] result in
+            switch result {
+            case .success(let replies):
+                for (pending, reply) in zip(batch, replies) { pending.continuation.resume(returning: reply) }
+            case .failure(let error):
+                for pending in batch { pending.continuation.resume(throwing: error) }
+            }
+            let next: [Pending]? = state.withLock { state in
+                if let next = state.nextPipeline(max: maxPipelineLength) { return next }
+                state.idle.append(index)
+                if state.closed && state.idle.count == connections.count { Self.finishDrain(&state) }
+                return nil
+            }
+            if let next { send(next, on: index) }
         }
+    }
+
+    private static func finishDrain(_ state: inout State) {
+        state.drained?.resume()
+        state.drained = nil
     }
 }
