@@ -13,6 +13,8 @@ struct APIWorld: Sendable {
     let world: ProjectionWorld
     let tokens: TokenAuthority
     let api: LedgerAPI
+    /// The gate's connections (a test shuts it down to see the gate fail).
+    let pool: RedisPipelinePool
 
     static let secret = "test-secret-0123456789abcdef-\(UInt64.random(in: 0...UInt64.max))"
 
@@ -37,7 +39,7 @@ struct APIWorld: Sendable {
             let api = LedgerAPI(.init(
                 writer: world.harness.writer, reader: world.harness.reader, gate: ReservationGate(pool: pool, generation: generation),
                 redis: world.fixture.redis, generation: generation, probe: probe, authentication: .bearer(tokens), limits: limits))
-            let apiWorld = APIWorld(world: world, tokens: tokens, api: api)
+            let apiWorld = APIWorld(world: world, tokens: tokens, api: api, pool: pool)
             let app = Application(router: api.router())
             let value = try await withRunning([pool, world.relay, world.projector]) {
                 try await app.test(.router) { client in try await body(apiWorld, client) }

@@ -89,6 +89,36 @@ import Testing
         }
     }
 
+    /// The gate hands an attempt straight to the writer from its Redis thread; a writer that
+    /// cannot take it (here: shut down) must still answer 503 and give the gate's units back.
+    @Test func anAppendTheWriterRefusesAnswers503AndGivesTheUnitsBack() async throws {
+        try await APIWorld.run { world, client in
+            #expect(try await world.list(client, id: 31, stock: 2, limitPerUser: 2).status == .created)
+            let projected = try await eventually { try await world.world.fixture.product(31).config["available"] == "2" }
+            #expect(projected, "the read model holds the product, so the gate takes units")
+            world.world.harness.writer.shutdown()
+            let refused = try await world.reserve(client, token: try await world.token(300), productId: 31)
+            #expect(refused.status == .serviceUnavailable)
+            #expect(refused.problemCode == "unavailable")
+            let product = try await world.world.fixture.product(31)
+            #expect(product.config["available"] == "2", "the gate's units are back on sale")
+            #expect(product.tentatives.isEmpty)
+            #expect(try await world.world.harness.reader.product(31)?.available == 2, "the ledger took nothing")
+        }
+    }
+
+    /// A gate that cannot answer is a 503, and nothing reaches the ledger.
+    @Test func aGateThatFailsAnswers503AndTheLedgerTakesNothing() async throws {
+        try await APIWorld.run { world, client in
+            #expect(try await world.list(client, id: 32, stock: 2, limitPerUser: 2).status == .created)
+            world.pool.shutdown()
+            let refused = try await world.reserve(client, token: try await world.token(301), productId: 32)
+            #expect(refused.status == .serviceUnavailable)
+            #expect(refused.problemCode == "unavailable")
+            #expect(try await world.world.harness.reader.product(32)?.available == 2)
+        }
+    }
+
     @Test func confirmAndReadBackAndPagesAndAuditFeeds() async throws {
         try await APIWorld.run { world, client in
             #expect(try await world.list(client, id: 9, stock: 10, limitPerUser: 5).status == .created)

@@ -14,8 +14,8 @@ struct SeckillService: Sendable {
     let limits: Limits
     let logger: Logger
 
-    /// `metadata` is built only for an attempt that reaches the ledger: its actor string and
-    /// header lookup are wasted on the losing 99 %.
+    /// `metadata` is built only for an attempt that reaches the gate: its actor string and
+    /// header lookup would be wasted on the losers the sold-out flag answers.
     func reserve(
         productId: Int64, quantity: Int64, idempotencyKey: String?, caller: Identity, metadata: @autoclosure () -> EventMetadata
     ) async throws -> ReservationState {
@@ -46,35 +46,37 @@ struct SeckillService: Sendable {
         }
 
         let reservationId = UUID.v7().lowercased
-        let decision = try await gate.reserve(
-            productId: productId, userId: caller.userId, quantity: quantity, reservationId: reservationId,
-            idempotencyKey: idempotencyKey, now: now)
-        switch decision {
-        case .reserved, .duplicate, .unknownProduct:
-            // A duplicate key goes to the ledger, which answers with the original; a product the
-            // read model does not hold yet (projector behind) is decided by the ledger alone.
-            break
-        case .soldOut:
+        let decision: GateDecision
+        let appended: Result<CommandResult, Error>
+        switch try await gateThenAppend(
+            try await gate.attempt(
+                productId: productId, userId: caller.userId, quantity: quantity, reservationId: reservationId, idempotencyKey: idempotencyKey, now: now),
+            .reserve(.init(reservationId: reservationId, productId: productId, userId: caller.userId, quantity: quantity, idempotencyKey: idempotencyKey)),
+            metadata: metadata())
+        {
+        case .appended(let gateDecision, let ledgerResult):
+            (decision, appended) = (gateDecision, ledgerResult)
+        case .refused(.soldOut):
             // Sold out means fewer units than asked; only a refused single unit means none left.
             guard quantity > 1 else {
                 catalog.markSoldOut(productId)
                 throw Problem.soldOut
             }
             throw Self.problem(for: LedgerRejection(.soldOut, "fewer than \(quantity) units of product \(productId) are left"))
-        case .limitExceeded:
+        case .refused(.limitExceeded):
             throw Self.problem(for: LedgerRejection(.limitExceeded, "at most \(product.listing.limitPerUser) per user"))
-        case .notStarted:
+        case .refused(.notStarted):
             throw Self.problem(for: LedgerRejection(.notStarted, "the sale has not started"))
-        case .ended:
+        case .refused(.ended):
             throw Self.problem(for: LedgerRejection(.ended, "the sale has ended"))
+        case .refused(let decision):
+            preconditionFailure("the gate's \(decision) goes on to the ledger")
         }
         let tookUnits = decision == .reserved
 
         let result: CommandResult
         do {
-            result = try await writer.submit(
-                .reserve(.init(reservationId: reservationId, productId: productId, userId: caller.userId, quantity: quantity, idempotencyKey: idempotencyKey)),
-                metadata: metadata())
+            result = try appended.get()
         } catch let error as LedgerError where error.code != .unavailable {
             // Not decided (overloaded, shutting down): the units go back on sale now. An
             // `unavailable` commit may have happened; the reconciler decides that one later.
@@ -93,6 +95,31 @@ struct SeckillService: Sendable {
             throw Self.problem(for: rejection)
         case .product:
             preconditionFailure("a reserve command answers with a reservation")
+        }
+    }
+
+    /// What the gate decided and, when it let the attempt go on, what the ledger answered.
+    private enum Attempt: Sendable {
+        case refused(GateDecision)
+        case appended(GateDecision, Result<CommandResult, Error>)
+    }
+
+    /// The gate, then (when it lets the attempt go on) the group-commit append, started from the
+    /// Redis connection's thread: the task wakes once, with both answers, instead of once per
+    /// hop. A duplicate key goes to the ledger, which answers with the original; a product the
+    /// read model does not hold yet (projector behind) is decided by the ledger alone.
+    private func gateThenAppend(_ gateAttempt: GateAttempt, _ command: LedgerCommand, metadata: EventMetadata) async throws -> Attempt {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Attempt, Error>) in
+            gate.reserve(gateAttempt) { [writer] decided in
+                switch decided {
+                case .failure(let error):
+                    continuation.resume(throwing: error)
+                case .success(let decision) where decision.letsTheLedgerDecide:
+                    writer.submit(command, metadata: metadata) { continuation.resume(returning: .appended(decision, $0)) }
+                case .success(let decision):
+                    continuation.resume(returning: .refused(decision))
+                }
+            }
         }
     }
 

@@ -21,7 +21,7 @@ public final class LedgerWriter: Service, Sendable {
 
     private struct Pending {
         let item: LedgerBatch.Item
-        let continuation: CheckedContinuation<CommandResult, Error>
+        let complete: @Sendable (Result<CommandResult, Error>) -> Void
         let enqueuedAt: ContinuousClock.Instant
     }
 
@@ -75,14 +75,21 @@ public final class LedgerWriter: Service, Sendable {
     /// Decides `command` in the next batch and returns its result once the batch committed.
     /// Throws `LedgerError` (overloaded, unavailable, shuttingDown) when it could not be decided.
     public func submit(_ command: LedgerCommand, metadata: EventMetadata) async throws -> CommandResult {
-        if let rejection = command.validate(limits) { return .rejected(rejection) }
-        return try await withCheckedThrowingContinuation { continuation in
-            let pending = Pending(item: LedgerBatch.Item(command: command, metadata: metadata), continuation: continuation, enqueuedAt: .now)
-            switch queue.enqueue(pending) {
-            case nil: break
-            case .closed?: continuation.resume(throwing: LedgerError(.shuttingDown, "the ledger writer is shutting down"))
-            case .full(let depth)?: continuation.resume(throwing: LedgerError(.overloaded, "\(depth) commands are waiting for the ledger"))
-            }
+        try await withCheckedThrowingContinuation { continuation in
+            submit(command, metadata: metadata) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Like the async `submit`, but hands the result to `completion`, exactly once, on whichever
+    /// thread decided it: for a caller already off its task (the Redis gate's thread) that
+    /// would otherwise wake the task only to submit.
+    public func submit(_ command: LedgerCommand, metadata: EventMetadata, completion: @escaping @Sendable (Result<CommandResult, Error>) -> Void) {
+        if let rejection = command.validate(limits) { return completion(.success(.rejected(rejection))) }
+        let pending = Pending(item: LedgerBatch.Item(command: command, metadata: metadata), complete: completion, enqueuedAt: .now)
+        switch queue.enqueue(pending) {
+        case nil: break
+        case .closed?: completion(.failure(LedgerError(.shuttingDown, "the ledger writer is shutting down")))
+        case .full(let depth)?: completion(.failure(LedgerError(.overloaded, "\(depth) commands are waiting for the ledger")))
         }
     }
 
@@ -128,7 +135,7 @@ public final class LedgerWriter: Service, Sendable {
         let start = ContinuousClock.now
         do {
             let results = try await transaction(batch.map(\.item), on: connection)
-            for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
+            for (pending, result) in zip(batch, results) { pending.complete(.success(result)) }
         } catch let error where Self.isGuardRefusal(error) {
             // A command broke a guard the decision could not foresee: stock taken by concurrent
             // batches while this one decided unlocked, or a row another batch created since the
@@ -148,7 +155,7 @@ public final class LedgerWriter: Service, Sendable {
         for attempt in 1...limits.writerLockedRetries {
             do {
                 let results = try await transaction(batch.map(\.item), on: connection, alwaysLockInventory: true)
-                for (pending, result) in zip(batch, results) { pending.continuation.resume(returning: result) }
+                for (pending, result) in zip(batch, results) { pending.complete(.success(result)) }
                 return
             } catch let error where Self.isGuardRefusal(error) {
                 logger.info("batch refused by a guard again", metadata: ["size": "\(batch.count)", "attempt": "\(attempt)", "error": "\(error)"])
@@ -168,11 +175,11 @@ public final class LedgerWriter: Service, Sendable {
         for attempt in 1...2 {
             do {
                 let result = try await transaction([pending.item], on: connection)[0]
-                pending.continuation.resume(returning: result)
+                pending.complete(.success(result))
                 return
             } catch let error as PostgresError where Self.isGuardRefusal(error) {
                 if let rejection = Self.rejection(for: error, command: pending.item.command) {
-                    pending.continuation.resume(returning: .rejected(rejection))
+                    pending.complete(.success(.rejected(rejection)))
                     return
                 }
                 if attempt == 2 {
@@ -209,7 +216,7 @@ public final class LedgerWriter: Service, Sendable {
             ledgerError = LedgerError(.storage, "\(error)")
         }
         logger.warning("ledger batch failed", metadata: ["size": "\(batch.count)", "error": "\(error)"])
-        for pending in batch { pending.continuation.resume(throwing: ledgerError) }
+        for pending in batch { pending.complete(.failure(ledgerError)) }
     }
 
     static func isGuardRefusal(_ error: Error) -> Bool {

@@ -13,6 +13,15 @@ public enum GateDecision: Sendable, Hashable {
     /// The product is not in the read model (not listed, or not projected yet).
     case unknownProduct
 
+    /// Whether the attempt goes on to the ledger: units taken, a key the ledger answers for, or a
+    /// product only the ledger knows yet.
+    public var letsTheLedgerDecide: Bool {
+        switch self {
+        case .reserved, .duplicate, .unknownProduct: return true
+        case .soldOut, .limitExceeded, .notStarted, .ended: return false
+        }
+    }
+
     public init(reply: RedisReply) throws {
         guard let fields = reply.array, let tag = fields.first?.string else {
             throw RedisError(code: .unexpectedReply, message: "gate answered \(reply)")

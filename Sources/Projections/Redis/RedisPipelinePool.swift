@@ -12,7 +12,7 @@ import Synchronization
 public final class RedisPipelinePool: Service, Sendable {
     private struct Pending {
         let call: RedisScriptCall
-        let continuation: CheckedContinuation<RedisReply, Error>
+        let deliver: @Sendable (Result<RedisReply, Error>) -> Void
     }
 
     private struct State {
@@ -64,23 +64,30 @@ public final class RedisPipelinePool: Service, Sendable {
     /// Runs the script in the next pipeline; an error reply is thrown as `RedisError.server`.
     public func evaluate(_ call: RedisScriptCall) async throws -> RedisReply {
         try await withCheckedThrowingContinuation { continuation in
-            let pending = Pending(call: call, continuation: continuation)
-            let connection: Int? = state.withLock { state in
-                if state.closed {
-                    continuation.resume(throwing: RedisError(code: .closed, message: "the Redis pool is shut down"))
-                    return nil
-                }
-                // A connection is idle only while nothing waits, so this call is the whole pipeline.
-                if let idle = state.idle.popLast() { return idle }
-                if state.pending.count >= maxQueueDepth {
-                    continuation.resume(throwing: RedisError(code: .overloaded, message: "\(state.pending.count) calls are waiting for Redis"))
-                } else {
-                    state.pending.append(pending)
-                }
-                return nil
-            }
-            if let connection { send([pending], on: connection) }
+            evaluate(call) { continuation.resume(with: $0) }
         }.orThrow()
+    }
+
+    /// Runs the script in the next pipeline and hands the reply (an error reply as `.error`) or
+    /// the failure to `onReply`, exactly once, on the connection's thread: a caller can take its
+    /// next step from there instead of waking a task first.
+    public func evaluate(_ call: RedisScriptCall, onReply: @escaping @Sendable (Result<RedisReply, Error>) -> Void) {
+        let pending = Pending(call: call, deliver: onReply)
+        // Decided under the lock, acted on outside it: `onReply` may call the pool again.
+        let refusal: RedisError?
+        let connection: Int?
+        (refusal, connection) = state.withLock { state in
+            if state.closed { return (RedisError(code: .closed, message: "the Redis pool is shut down"), nil) }
+            // A connection is idle only while nothing waits, so this call is the whole pipeline.
+            if let idle = state.idle.popLast() { return (nil, idle) }
+            if state.pending.count >= maxQueueDepth {
+                return (RedisError(code: .overloaded, message: "\(state.pending.count) calls are waiting for Redis"), nil)
+            }
+            state.pending.append(pending)
+            return (nil, nil)
+        }
+        if let refusal { onReply(.failure(refusal)) }
+        if let connection { send([pending], on: connection) }
     }
 
     /// Returns once `shutdown()` was called (or graceful shutdown or cancellation began) and
@@ -121,9 +128,9 @@ public final class RedisPipelinePool: Service, Sendable {
         connections[index].evaluate(batch.map(\.call)) { [self] result in
             switch result {
             case .success(let replies):
-                for (pending, reply) in zip(batch, replies) { pending.continuation.resume(returning: reply) }
+                for (pending, reply) in zip(batch, replies) { pending.deliver(.success(reply)) }
             case .failure(let error):
-                for pending in batch { pending.continuation.resume(throwing: error) }
+                for pending in batch { pending.deliver(.failure(error)) }
             }
             let next: [Pending]? = state.withLock { state in
                 if let next = state.nextPipeline(max: maxPipelineLength) { return next }
