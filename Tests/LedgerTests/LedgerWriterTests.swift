@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import TestSupport
+import Synchronization
 import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct LedgerWriterTests {
@@ -316,6 +317,38 @@ import Testing
         }
     }
 
+    /// Group commit: commands that arrive while the first one waits out the batch delay leave
+    /// in its transaction, not in one of their own.
+    @Test func commandsArrivingWithinTheBatchDelayShareTheFirstOnesBatch() async throws {
+        var limits = Limits()
+        limits.writerBatchDelayMs = 400
+        try await TestServices.withTemporaryDatabase { url in
+            try await LedgerHarness.migrate(url)
+            let connection = try await PostgresConnection.connect(url: url)
+            let sizes = BatchSizes()
+            let writer = LedgerWriter(connection: connection, limits: limits, onBatch: { sizes.append($0.size) })
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await writer.run() }
+                let started = ContinuousClock.now
+                try await withThrowingTaskGroup(of: Void.self) { submitters in
+                    submitters.addTask { _ = try await writer.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 10)), metadata: LedgerHarness.testMetadata) }
+                    try await Task.sleep(for: .milliseconds(50))
+                    for id in 2...10 {
+                        submitters.addTask {
+                            _ = try await writer.submit(.listProduct(LedgerHarness.listing(productId: Int64(id), stock: 10)), metadata: LedgerHarness.testMetadata)
+                        }
+                    }
+                    try await submitters.waitForAll()
+                }
+                #expect(ContinuousClock.now - started >= .milliseconds(400), "the first command waited the delay")
+                #expect(sizes.all == [10], "one transaction for the ten")
+                writer.shutdown()
+                try await group.waitForAll()
+            }
+            await connection.close()
+        }
+    }
+
     @Test func aFullQueueAnswersOverloadedInsteadOfGrowing() async throws {
         var limits = Limits()
         limits.writerMaxQueueDepth = 5
@@ -419,4 +452,10 @@ import Testing
             await readerConnection.close()
         }
     }
+}
+
+private final class BatchSizes: Sendable {
+    private let sizes = Mutex([Int]())
+    var all: [Int] { sizes.withLock { $0 } }
+    func append(_ size: Int) { sizes.withLock { $0.append(size) } }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -19,7 +20,7 @@ public final class LedgerWriter: Service, Sendable {
         public let commitDuration: Duration
     }
 
-    private struct Pending {
+    private struct Pending: Sendable {
         let item: LedgerBatch.Item
         let complete: @Sendable (Result<CommandResult, Error>) -> Void
         let enqueuedAt: ContinuousClock.Instant
@@ -116,14 +117,6 @@ public final class LedgerWriter: Service, Sendable {
     private func nextBatch() async -> [Pending]? {
         while true {
             await queue.waitForWork()
-            // Group commit: give the oldest command up to the batch delay to gather company. Under
-            // load the previous commit already took longer than that and this does not wait.
-            let (oldest, count) = queue.peek()
-            if let oldest, count < limits.writerMaxBatchSize {
-                let waited = ContinuousClock.now - oldest.enqueuedAt
-                let delay = Duration.milliseconds(limits.writerBatchDelayMs)
-                if waited < delay { try? await Task.sleep(for: delay - waited) }
-            }
             guard let batch = queue.take(max: limits.writerMaxBatchSize) else { return nil }  // closed and drained
             if !batch.isEmpty { return batch }
         }
@@ -131,12 +124,16 @@ public final class LedgerWriter: Service, Sendable {
 
     // MARK: Commit
 
-    private func commit(_ batch: [Pending], on connection: PostgresConnection) async {
+    private func commit(_ taken: [Pending], on connection: PostgresConnection) async {
         let start = ContinuousClock.now
-        do {
-            let results = try await transaction(batch.map(\.item), on: connection)
+        var (batch, outcome) = await gatheredTransaction(taken, on: connection)
+        if case .failure(let error) = outcome, Self.isTransient(error) {
+            do { outcome = .success(try await transactionOnce(batch.map(\.item), on: connection)) } catch { outcome = .failure(error) }
+        }
+        switch outcome {
+        case .success(let results):
             for (pending, result) in zip(batch, results) { pending.complete(.success(result)) }
-        } catch let error where Self.isGuardRefusal(error) {
+        case .failure(let error) where Self.isGuardRefusal(error):
             // A command broke a guard the decision could not foresee: stock taken by concurrent
             // batches while this one decided unlocked, or a row another batch created since the
             // load (the same user in two batches at once). Decide the batch again under the
@@ -145,10 +142,33 @@ public final class LedgerWriter: Service, Sendable {
             // single transactions is seconds), mapping a refusal to its reason.
             logger.info("batch refused by a guard; deciding it again locked", metadata: ["size": "\(batch.count)", "error": "\(error)"])
             await commitLocked(batch, on: connection)
-        } catch {
+        case .failure(let error):
             fail(batch, with: error)
         }
         onBatch?(BatchReport(size: batch.count, commitDuration: .now - start))
+    }
+
+    /// Group commit, on the connection's thread: the batch waits until its oldest command has
+    /// waited the batch delay, takes what arrived meanwhile, and runs. Waiting there instead of in
+    /// a task saves a timer and two thread hops a batch; under load the previous commit already
+    /// took longer than the delay and it does not wait. Returns the whole batch with its outcome.
+    private func gatheredTransaction(_ taken: [Pending], on connection: PostgresConnection) async -> ([Pending], Result<[CommandResult], Error>) {
+        let deadline = taken[0].enqueuedAt + .milliseconds(limits.writerBatchDelayMs)
+        let (queue, limits, clock) = (queue, limits, clock)
+        do {
+            return try await connection.withSession { session in
+                var batch = taken
+                if batch.count < limits.writerMaxBatchSize {
+                    let wait = deadline - .now
+                    if wait > .zero { Thread.sleep(forTimeInterval: wait / .seconds(1)) }
+                    batch += queue.take(max: limits.writerMaxBatchSize - batch.count) ?? []
+                }
+                let ledgerBatch = LedgerBatch(items: batch.map(\.item), now: clock(), limits: limits, alwaysLockInventory: false)
+                return (batch, Result { try ledgerBatch.run(session) })
+            }
+        } catch {
+            return (taken, .failure(error))  // the session never ran: nothing was taken from the queue
+        }
     }
 
     private func commitLocked(_ batch: [Pending], on connection: PostgresConnection) async {
@@ -195,14 +215,18 @@ public final class LedgerWriter: Service, Sendable {
     private func transaction(
         _ items: [LedgerBatch.Item], on connection: PostgresConnection, alwaysLockInventory: Bool = false
     ) async throws -> [CommandResult] {
-        let batch = LedgerBatch(items: items, now: clock(), limits: limits, alwaysLockInventory: alwaysLockInventory)
-        // A deadlock or serialization failure leaves nothing behind: run the batch once more.
         do {
-            return try await connection.withSession { try batch.run($0) }
-        } catch let error as PostgresError where error.sqlState == "40P01" || error.sqlState == "40001" {
-            let retry = LedgerBatch(items: items, now: clock(), limits: limits, alwaysLockInventory: alwaysLockInventory)
-            return try await connection.withSession { try retry.run($0) }
+            return try await transactionOnce(items, on: connection, alwaysLockInventory: alwaysLockInventory)
+        } catch where Self.isTransient(error) {
+            return try await transactionOnce(items, on: connection, alwaysLockInventory: alwaysLockInventory)
         }
+    }
+
+    private func transactionOnce(
+        _ items: [LedgerBatch.Item], on connection: PostgresConnection, alwaysLockInventory: Bool = false
+    ) async throws -> [CommandResult] {
+        let batch = LedgerBatch(items: items, now: clock(), limits: limits, alwaysLockInventory: alwaysLockInventory)
+        return try await connection.withSession { try batch.run($0) }
     }
 
     private func fail(_ batch: [Pending], with error: Error) {
@@ -217,6 +241,12 @@ public final class LedgerWriter: Service, Sendable {
         }
         logger.warning("ledger batch failed", metadata: ["size": "\(batch.count)", "error": "\(error)"])
         for pending in batch { pending.complete(.failure(ledgerError)) }
+    }
+
+    /// A deadlock or serialization failure: the transaction left nothing behind and may run again.
+    static func isTransient(_ error: Error) -> Bool {
+        guard let error = error as? PostgresError else { return false }
+        return error.sqlState == "40P01" || error.sqlState == "40001"
     }
 
     static func isGuardRefusal(_ error: Error) -> Bool {
