@@ -322,9 +322,7 @@ import Testing
     @Test func commandsArrivingWithinTheBatchDelayShareTheFirstOnesBatch() async throws {
         var limits = Limits()
         limits.writerBatchDelayMs = 400
-        try await TestServices.withTemporaryDatabase { url in
-            try await LedgerHarness.migrate(url)
-            let connection = try await PostgresConnection.connect(url: url)
+        try await Self.withMigratedConnection { connection in
             let sizes = BatchSizes()
             let writer = LedgerWriter(connection: connection, limits: limits, onBatch: { sizes.append($0.size) })
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -345,16 +343,13 @@ import Testing
                 writer.shutdown()
                 try await group.waitForAll()
             }
-            await connection.close()
         }
     }
 
     @Test func aFullQueueAnswersOverloadedInsteadOfGrowing() async throws {
         var limits = Limits()
         limits.writerMaxQueueDepth = 5
-        try await TestServices.withTemporaryDatabase { url in
-            try await LedgerHarness.migrate(url)
-            let connection = try await PostgresConnection.connect(url: url)
+        try await Self.withMigratedConnection { connection in
             let writer = LedgerWriter(connection: connection, limits: limits)
             let listing = LedgerHarness.listing(productId: 1, stock: 10)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -375,7 +370,6 @@ import Testing
                 try await group.waitForAll()
             }
             await #expect(throws: LedgerError.self) { _ = try await writer.submit(.listProduct(listing), metadata: LedgerHarness.testMetadata) }
-            await connection.close()
         }
     }
 
@@ -450,6 +444,21 @@ import Testing
             #expect(problems.isEmpty, "\(problems)")
             await writerConnection.close()
             await readerConnection.close()
+        }
+    }
+
+    /// A connection to a fresh, migrated database, closed after `body`.
+    private static func withMigratedConnection(_ body: (PostgresConnection) async throws -> Void) async throws {
+        try await TestServices.withTemporaryDatabase { url in
+            try await LedgerHarness.migrate(url)
+            let connection = try await PostgresConnection.connect(url: url)
+            do {
+                try await body(connection)
+            } catch {
+                await connection.close()
+                throw error
+            }
+            await connection.close()
         }
     }
 }
