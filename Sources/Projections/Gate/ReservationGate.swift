@@ -56,8 +56,3 @@ public struct ReservationGate: Sendable {
         return reply.integer == 1
     }
 }
-
-/// One prepared gate call (`ReservationGate.attempt`).
-public struct GateAttempt: Sendable {
-    fileprivate let call: RedisScriptCall
-}
