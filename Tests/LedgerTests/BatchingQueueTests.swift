@@ -3,6 +3,17 @@ import Synchronization
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct BatchingQueueTests {
+    /// A batch is the oldest elements, in order, at most `max`; the rest stay for the next one.
+    @Test func removeBatchTakesTheOldestUpToTheMaximum() {
+        var waiting = Array(1...10)
+        #expect(waiting.removeBatch(max: 4) == [1, 2, 3, 4])
+        #expect(waiting == Array(5...10))
+        #expect(waiting.removeBatch(max: 6) == Array(5...10))
+        #expect(waiting.isEmpty)
+        waiting.append(11)
+        #expect(waiting.removeBatch(max: 4) == [11])
+    }
+
     /// What arrives while every connection is busy joins the next batch, instead of being taken
     /// alone and held until a connection comes free (smaller batches, more transactions).
     @Test func elementsArrivingWhileTheConnectionsAreBusyShareTheNextBatch() async throws {

@@ -46,14 +46,11 @@ struct SeckillService: Sendable {
         }
 
         let reservationId = UUID.v7().lowercased
+        let reserve = LedgerCommand.Reserve(
+            reservationId: reservationId, productId: productId, userId: caller.userId, quantity: quantity, idempotencyKey: idempotencyKey)
         let decision: GateDecision
         let appended: Result<CommandResult, Error>
-        switch try await gateThenAppend(
-            try await gate.attempt(
-                productId: productId, userId: caller.userId, quantity: quantity, reservationId: reservationId, idempotencyKey: idempotencyKey, now: now),
-            .reserve(.init(reservationId: reservationId, productId: productId, userId: caller.userId, quantity: quantity, idempotencyKey: idempotencyKey)),
-            metadata: metadata())
-        {
+        switch try await gateThenAppend(try await gate.attempt(reserve, now: now), .reserve(reserve), metadata: metadata()) {
         case .appended(let gateDecision, let ledgerResult):
             (decision, appended) = (gateDecision, ledgerResult)
         case .refused(.soldOut):

@@ -53,18 +53,7 @@ public final class BatchingQueue<Element: Sendable>: Sendable {
     public func take(max maxCount: Int) -> [Element]? {
         state.withLock { state in
             if state.pending.isEmpty { return state.closed ? nil : [] }
-            guard state.pending.count > maxCount else {
-                // The usual case: everything waiting leaves. The buffer goes with the batch instead
-                // of being copied out and shifted; the next one is sized like it, so arrivals do not
-                // grow it step by step (each step a reallocation under this lock).
-                let batch = state.pending
-                state.pending = []
-                state.pending.reserveCapacity(batch.count)
-                return batch
-            }
-            let batch = Array(state.pending.prefix(maxCount))
-            state.pending.removeFirst(maxCount)
-            return batch
+            return state.pending.removeBatch(max: maxCount)
         }
     }
 

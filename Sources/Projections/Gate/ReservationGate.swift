@@ -15,15 +15,21 @@ public struct ReservationGate: Sendable {
     public func reserve(
         productId: Int64, userId: Int64, quantity: Int64, reservationId: UUIDString, idempotencyKey: String?, now: Timestamp
     ) async throws -> GateDecision {
-        try GateDecision(reply: try await pool.evaluate(try await reserveCall(productId, userId, quantity, reservationId, idempotencyKey, now)))
+        let reserve = LedgerCommand.Reserve(
+            reservationId: reservationId, productId: productId, userId: userId, quantity: quantity, idempotencyKey: idempotencyKey)
+        return try GateDecision(reply: try await pool.evaluate(try await attempt(reserve, now: now).call))
     }
 
-    /// The gate call for an attempt, against the live read-model generation; `reserve(_:onDecision:)`
-    /// sends it.
-    public func attempt(
-        productId: Int64, userId: Int64, quantity: Int64, reservationId: UUIDString, idempotencyKey: String?, now: Timestamp
-    ) async throws -> GateAttempt {
-        GateAttempt(call: try await reserveCall(productId, userId, quantity, reservationId, idempotencyKey, now))
+    /// The gate call for a reservation attempt, against the live read-model generation;
+    /// `reserve(_:onDecision:)` sends it.
+    public func attempt(_ reserve: LedgerCommand.Reserve, now: Timestamp) async throws -> GateAttempt {
+        let keys = try await generation.current().product(reserve.productId)
+        return GateAttempt(call: RedisScriptCall(
+            ProjectionScripts.gate, keys: keys.arguments,
+            arguments: [
+                RedisArgument(reserve.userId), RedisArgument(reserve.quantity), RedisArgument(reserve.reservationId),
+                RedisArgument(reserve.idempotencyKey ?? ""), RedisArgument(now.epochMs),
+            ]))
     }
 
     /// Like `reserve`, but hands the decision to `onDecision`, exactly once, on the Redis
@@ -33,18 +39,6 @@ public struct ReservationGate: Sendable {
         pool.evaluate(attempt.call) { reply in
             onDecision(Result { try GateDecision(reply: try reply.get().orThrow()) })
         }
-    }
-
-    private func reserveCall(
-        _ productId: Int64, _ userId: Int64, _ quantity: Int64, _ reservationId: UUIDString, _ idempotencyKey: String?, _ now: Timestamp
-    ) async throws -> RedisScriptCall {
-        let keys = try await generation.current().product(productId)
-        return RedisScriptCall(
-            ProjectionScripts.gate, keys: keys.arguments,
-            arguments: [
-                RedisArgument(userId), RedisArgument(quantity), RedisArgument(reservationId),
-                RedisArgument(idempotencyKey ?? ""), RedisArgument(now.epochMs),
-            ])
     }
 
     /// Gives a tentative's units back. Idempotent; true when there was a tentative to undo.

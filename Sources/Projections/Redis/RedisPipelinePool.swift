@@ -24,13 +24,7 @@ public final class RedisPipelinePool: Service, Sendable {
 
         /// The next pipeline for a connection that has just become free, or nil when it goes idle.
         mutating func nextPipeline(max: Int) -> [Pending]? {
-            guard !pending.isEmpty else { return nil }
-            guard pending.count > max else {
-                defer { pending = [] }
-                return pending
-            }
-            defer { pending.removeFirst(max) }
-            return Array(pending.prefix(max))
+            pending.isEmpty ? nil : pending.removeBatch(max: max)
         }
     }
 
