@@ -33,8 +33,14 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many requests.")
     var requests: Int?
 
-    @Option(help: "Users the requests are spread over (uniformly); a token is minted for each first.")
+    @Option(help: "Users the requests are spread over; a token is minted for each first.")
     var users = 50_000
+
+    @Option(help: "How requests pick their user: uniform, or zipf (a few heavy hitters, see --zipf-exponent).")
+    var userDistribution = "uniform"
+
+    @Option(help: "Zipf's s: the user of rank k is picked with weight 1/k^s (1.0: the busiest user sends ~8 % of 100,000 users' requests).")
+    var zipfExponent = 1.0
 
     @Option(help: "Units of the sale (flash-sale and mixed).")
     var stock: Int64 = 200_000
@@ -54,6 +60,11 @@ struct BenchCommand: AsyncParsableCommand {
     func validate() throws {
         guard LoadScenario.Kind(rawValue: scenario) != nil else { throw ValidationError("--scenario is flash-sale, sold-out or mixed") }
         guard connections > 0, duration > 0, users > 0, stock >= 0, limit > 0, rate >= 0 else { throw ValidationError("counts must be positive") }
+        guard ["uniform", "zipf"].contains(userDistribution) else { throw ValidationError("--user-distribution is uniform or zipf") }
+        if userDistribution == "zipf" {
+            guard zipfExponent.isFinite, zipfExponent > 0 else { throw ValidationError("--zipf-exponent must be a positive number") }
+            guard users <= UserDistribution.maxZipfUsers else { throw ValidationError("--user-distribution zipf takes at most \(UserDistribution.maxZipfUsers) users") }
+        }
     }
 
     func run() async throws {
@@ -70,7 +81,8 @@ struct BenchCommand: AsyncParsableCommand {
             let buyer = try await authority.token(userId: Int64(users) + 1, admin: false, ttlSeconds: 600)
             _ = try await post("/v1/seckill", token: buyer, body: #"{"productId":\#(productId),"quantity":1}"#)
         }
-        let plan = LoadScenario(kind: kind, productId: productId, tokens: tokens)
+        let distribution = UserDistribution(users: users, shape: userDistribution == "zipf" ? .zipf(exponent: zipfExponent) : .uniform)
+        let plan = LoadScenario(kind: kind, productId: productId, tokens: tokens, users: distribution)
         let runner = HTTPLoadRunner(
             baseURL: url, mode: rate > 0 ? .open(ratePerSecond: rate, connections: connections) : .closed(connections: connections),
             scenario: plan)
@@ -80,7 +92,7 @@ struct BenchCommand: AsyncParsableCommand {
         if verify {
             summary.invariants = try await checkInvariants(productId: productId, stock: stock, acknowledged: recorder.acknowledged)
         }
-        let title = "ledger bench \(kind.rawValue): \(rate > 0 ? "open loop \(rate)/s" : "closed loop"), \(connections) connections, \(users) users, product \(productId)"
+        let title = "ledger bench \(kind.rawValue): \(rate > 0 ? "open loop \(rate)/s" : "closed loop"), \(connections) connections, \(users) users (\(distribution.label)), product \(productId)"
         print(json ? try LoadReport.json(summary) : LoadReport.text(summary, title: title))
         if let html {
             try LoadReport.html(summary, title: title).write(toFile: html, atomically: true, encoding: .utf8)

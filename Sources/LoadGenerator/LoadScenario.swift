@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// What each request of a run is. Users are drawn uniformly from `1…users`; tokens are minted
-/// before the run starts, so signing never competes with the load.
+/// What each request of a run is. Users are drawn from the tokens by a `UserDistribution`
+/// (uniform unless told); tokens are minted before the run starts, so signing never competes
+/// with the load.
 public final class LoadScenario: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         /// Reserve units of a sale of `stock` units (`limit` per user).
@@ -30,19 +31,24 @@ public final class LoadScenario: Sendable {
 
     public let kind: Kind
     public let productId: Int64
+    public let users: UserDistribution
     private let tokens: [String]
     private let recent = Mutex<[(user: Int, reservationId: String)]>([])
 
-    public init(kind: Kind, productId: Int64, tokens: [String]) {
+    /// `users` defaults to a uniform spread over the tokens; it must cover exactly the tokens.
+    public init(kind: Kind, productId: Int64, tokens: [String], users: UserDistribution? = nil) {
         precondition(!tokens.isEmpty, "at least one user")
+        let users = users ?? UserDistribution(users: tokens.count)
+        precondition(users.users == tokens.count, "one token for each user of the distribution")
         self.kind = kind
         self.productId = productId
         self.tokens = tokens
+        self.users = users
     }
 
     public func request(_ sequence: Int) -> Request {
         var generator = SplitMix(seed: UInt64(truncatingIfNeeded: sequence))
-        let user = Int(generator.next() % UInt64(tokens.count))
+        let user = users.user(generator.next())
         let reserve = Request(
             method: "POST", path: "/v1/seckill", body: #"{"productId":\#(productId),"quantity":1}"#, token: tokens[user], user: user, isReservation: true)
         guard kind == .mixed else { return reserve }

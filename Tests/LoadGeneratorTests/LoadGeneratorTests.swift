@@ -58,3 +58,46 @@ import Testing
         #expect(followUp.token == tokens[followUp.user], "a follow-up is sent as the reservation's owner")
     }
 }
+
+@Suite struct UserDistributionTests {
+    /// How often each user is picked by the first `count` requests of a flash sale.
+    func picks(_ users: UserDistribution, count: Int = 100_000) -> [Int] {
+        let sale = LoadScenario(kind: .flashSale, productId: 7, tokens: (0..<users.users).map { "token-\($0)" }, users: users)
+        var picks = [Int](repeating: 0, count: users.users)
+        for sequence in 0..<count { picks[sale.request(sequence).user] += 1 }
+        return picks
+    }
+
+    @Test func zipfMakesHeavyHittersInRankOrder() {
+        // s = 1 over 1,000 users: weights 1/k, their sum H(1000) ≈ 7.485.
+        let zipf = UserDistribution(users: 1_000, shape: .zipf(exponent: 1))
+        let harmonic = (1...1_000).reduce(0.0) { $0 + 1 / Double($1) }
+        #expect(abs(zipf.busiestUserShare - 1 / harmonic) < 1e-9)
+        let picks = picks(zipf)
+        let share = picks.map { Double($0) / 100_000 }
+        #expect(abs(share[0] - 1 / harmonic) < 0.005, "rank 1: \(share[0])")
+        #expect(abs(share[1] - 0.5 / harmonic) < 0.004, "rank 2: \(share[1])")
+        #expect(abs(share[9] - 0.1 / harmonic) < 0.002, "rank 10: \(share[9])")
+        #expect(abs(share[..<10].reduce(0, +) - (1...10).reduce(0.0) { $0 + 1 / Double($1) } / harmonic) < 0.01, "the top ten")
+        #expect(picks[500...].reduce(0, +) > 5_000, "the tail is still picked (expected ~9 %)")
+    }
+
+    @Test func uniformSpreadsEvenly() {
+        let picks = picks(UserDistribution(users: 1_000))
+        #expect(picks.min()! > 50 && picks.max()! < 160, "~100 each: \(picks.min()!)…\(picks.max()!)")
+    }
+
+    @Test func everyRandomNumberMapsIntoThePopulation() {
+        for shape in [UserDistribution.Shape.uniform, .zipf(exponent: 1), .zipf(exponent: 0.5)] {
+            let users = UserDistribution(users: 37, shape: shape)
+            for random in [UInt64.min, 1, UInt64.max / 2, UInt64.max - 1, UInt64.max] {
+                #expect((0..<37).contains(users.user(random)), "\(shape) \(random)")
+            }
+        }
+        let zipf = UserDistribution(users: 37, shape: .zipf(exponent: 1))
+        #expect(zipf.user(0) == 0, "the smallest number is the busiest user")
+        #expect(zipf.user(.max) == 36, "the largest is the last")
+        #expect(UserDistribution(users: 1, shape: .zipf(exponent: 1)).user(.max) == 0)
+        #expect(picks(UserDistribution(users: 50, shape: .zipf(exponent: 40)), count: 1_000)[0] == 1_000, "a steep exponent picks the busiest user every time")
+    }
+}
