@@ -4,7 +4,7 @@ import Foundation
 /// user of rank k (counted from 1) is picked with weight 1/kˢ — a few heavy hitters and a long
 /// tail, as a sale's bots and refreshers make it. Heavy hitters meet the per-user limit and the
 /// per-user rate limit, which a uniform spread over many users never reaches.
-public struct UserDistribution: Sendable, Equatable {
+public struct UserDistribution: Sendable {
     public enum Shape: Sendable, Equatable {
         case uniform
         case zipf(exponent: Double)
