@@ -276,6 +276,19 @@ import Testing
             #expect(invariants["acknowledged"] as? Int == 150)
             #expect(invariants["inLedger"] as? Int == 150)
             #expect(invariants["auditDifferences"] as? Int == 0)
+
+            // Zipf with s = 2: the busiest user sends ~61 % of the 300 requests, far past the per-user
+            // rate limit's burst of 20; spread uniformly over 200 users, none would send more than ~6.
+            let hot = try await TestServices.run("/usr/bin/env", setup.environment.map { "\($0.key)=\($0.value)" } + [
+                try TestServices.variable("LEDGER_BIN"), "bench", "--scenario", "flash-sale", "--connections", "8", "--requests", "300",
+                "--users", "200", "--user-distribution", "zipf", "--zipf-exponent", "2", "--stock", "150", "--limit", "1", "--json",
+                "--url", "http://127.0.0.1:\(setup.port)",
+            ])
+            #expect(hot.status == 0, "\(hot.output.suffix(2_000))")
+            let hotSummary = try JSONSerialization.jsonObject(with: Data(hot.output.utf8)) as? [String: Any] ?? [:]
+            let hotOutcomes = hotSummary["outcomes"] as? [String: Int] ?? [:]
+            #expect((hotOutcomes["429 rate-limited"] ?? 0) > 0, "heavy hitters meet the rate limit: \(hotOutcomes)")
+            #expect((hotSummary["invariants"] as? [String: Any])?["auditDifferences"] as? Int == 0)
             server.signal(SIGTERM)
             #expect(try await server.waitForExit() == 0)
         }
