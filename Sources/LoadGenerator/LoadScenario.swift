@@ -31,7 +31,7 @@ public final class LoadScenario: Sendable {
 
     public let kind: Kind
     public let productId: Int64
-    public let users: UserDistribution
+    private let users: UserDistribution
     private let tokens: [String]
     private let recent = Mutex<[(user: Int, reservationId: String)]>([])
 

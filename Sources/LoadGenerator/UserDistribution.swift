@@ -56,11 +56,11 @@ public struct UserDistribution: Sendable {
         return cumulativeWeights[0] / total
     }
 
-    /// For reports: "uniform" or "zipf 1.0".
+    /// For reports: "uniform", or "zipf 1.0, busiest user 8.3 %".
     public var label: String {
         switch shape {
         case .uniform: "uniform"
-        case .zipf(let exponent): "zipf \(exponent)"
+        case .zipf(let exponent): "zipf \(exponent), busiest user \(String(format: "%.1f", busiestUserShare * 100)) %"
         }
     }
 }

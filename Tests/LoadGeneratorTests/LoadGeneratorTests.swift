@@ -73,6 +73,8 @@ import Testing
         let zipf = UserDistribution(users: 1_000, shape: .zipf(exponent: 1))
         let harmonic = (1...1_000).reduce(0.0) { $0 + 1 / Double($1) }
         #expect(abs(zipf.busiestUserShare - 1 / harmonic) < 1e-9)
+        #expect(zipf.label == "zipf 1.0, busiest user 13.4 %")
+        #expect(UserDistribution(users: 1_000).label == "uniform")
         let picks = picks(zipf)
         let share = picks.map { Double($0) / 100_000 }
         #expect(abs(share[0] - 1 / harmonic) < 0.005, "rank 1: \(share[0])")
