@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import MetricsTestKit
 import TestSupport
 import Synchronization
 import Testing
@@ -318,13 +319,14 @@ import Testing
     }
 
     /// Group commit: commands that arrive while the first one waits out the batch delay leave
-    /// in its transaction, not in one of their own.
+    /// in its transaction, not in one of their own. The writer's metrics say so too.
     @Test func commandsArrivingWithinTheBatchDelayShareTheFirstOnesBatch() async throws {
         var limits = Limits()
         limits.writerBatchDelayMs = 400
         try await Self.withMigratedConnection { connection in
             let sizes = BatchSizes()
-            let writer = LedgerWriter(connection: connection, limits: limits, onBatch: { sizes.append($0.size) })
+            let metrics = TestMetrics()
+            let writer = LedgerWriter(connection: connection, limits: limits, metrics: metrics, onBatch: { sizes.append($0.size) })
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await writer.run() }
                 let started = ContinuousClock.now
@@ -340,6 +342,13 @@ import Testing
                 }
                 #expect(ContinuousClock.now - started >= .milliseconds(400), "the first command waited the delay")
                 #expect(sizes.all == [10], "one transaction for the ten")
+                #expect(try metrics.expectCounter("ledger_writer_batches_total").totalValue == 1)
+                #expect(try metrics.expectRecorder("ledger_writer_batch_commands").values == [10])
+                let batchNs = try #require(try metrics.expectTimer("ledger_writer_batch_duration_seconds").values.first)
+                #expect(batchNs >= 400_000_000, "the batch includes its gathering delay")
+                // The writer was idle: the first command's batch was taken as it arrived.
+                let waitNs = try #require(try metrics.expectTimer("ledger_writer_queue_wait_seconds").values.first)
+                #expect(waitNs < 200_000_000)
                 writer.shutdown()
                 try await group.waitForAll()
             }
@@ -350,7 +359,8 @@ import Testing
         var limits = Limits()
         limits.writerMaxQueueDepth = 5
         try await Self.withMigratedConnection { connection in
-            let writer = LedgerWriter(connection: connection, limits: limits)
+            let metrics = TestMetrics()
+            let writer = LedgerWriter(connection: connection, limits: limits, metrics: metrics)
             let listing = LedgerHarness.listing(productId: 1, stock: 10)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<5 {
@@ -370,6 +380,9 @@ import Testing
                 try await group.waitForAll()
             }
             await #expect(throws: LedgerError.self) { _ = try await writer.submit(.listProduct(listing), metadata: LedgerHarness.testMetadata) }
+            #expect(try metrics.expectCounter("ledger_writer_failed_commands_total", [("code", "overloaded")]).totalValue == 1)
+            #expect(try metrics.expectCounter("ledger_writer_failed_commands_total", [("code", "shuttingDown")]).totalValue == 1)
+            #expect(try metrics.expectRecorder("ledger_writer_batch_commands").values.reduce(0, +) == 5, "the five were committed")
         }
     }
 

@@ -1,3 +1,4 @@
+import MetricsTestKit
 import Projections
 import TestSupport
 import Synchronization
@@ -7,9 +8,11 @@ import Testing
     private static let echo = RedisScript(name: "pool-echo", source: "return ARGV[1]")
 
     /// Thousands of callers on two connections, pipelines of at most 64: each caller gets the
-    /// reply to its own call, answered by the connection threads.
+    /// reply to its own call, answered by the connection threads; the metrics count every call once.
     @Test func everyCallerGetsTheReplyToItsOwnCall() async throws {
-        let pool = try await RedisPipelinePool.connect(url: try TestServices.redisURL(), connections: 2, maxPipelineLength: 64, maxQueueDepth: 10_000)
+        let metrics = TestMetrics()
+        let pool = try await RedisPipelinePool.connect(
+            url: try TestServices.redisURL(), connections: 2, maxPipelineLength: 64, maxQueueDepth: 10_000, metrics: metrics)
         async let running: Void = pool.run()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for call in 0..<5_000 {
@@ -22,6 +25,11 @@ import Testing
         }
         pool.shutdown()
         try await running
+        let lengths = try metrics.expectRecorder("redis_pipeline_calls").values
+        #expect(lengths.reduce(0, +) == 5_000)
+        #expect(lengths.allSatisfy { (1...64).contains($0) })
+        #expect(try metrics.expectCounter("redis_pipelines_total").totalValue == Int64(lengths.count))
+        #expect(try metrics.expectTimer("redis_pipeline_duration_seconds").values.count == lengths.count)
     }
 
     /// Calls that queue while the connection is busy are still answered after the shutdown, in
@@ -32,7 +40,8 @@ import Testing
         // waits in hiredis, so every call from the pool must queue behind it.
         let busy = try await RedisConnection.connect(url: url, timeoutMs: 60_000, name: "pool-busy")
         let control = try await RedisConnection.connect(url: url, name: "pool-control")
-        let pool = RedisPipelinePool(connections: [busy], maxPipelineLength: 8, maxQueueDepth: 1_000)
+        let metrics = TestMetrics()
+        let pool = RedisPipelinePool(connections: [busy], maxPipelineLength: 8, maxQueueDepth: 1_000, metrics: metrics)
         let client = TestServices.uniqueName("pool-busy")
         let list = RedisArgument(TestServices.uniqueName("pool-release"))
         let key = RedisArgument(TestServices.uniqueName("pool-drain"))
@@ -72,6 +81,9 @@ import Testing
         #expect(pool.queueDepth == 0)
         let replies = try await answers.value
         #expect(Set(replies) == Set((1...100).map { RedisReply.integer(Int64($0)) }))
+        // The first call alone, then the 99 that queued in pipelines of at most 8.
+        #expect(try metrics.expectRecorder("redis_pipeline_calls").values == [1] + Array(repeating: 8, count: 12) + [3])
+        #expect(try metrics.expectCounter("redis_refused_calls_total", [("reason", "closed")]).totalValue == 1)
         await control.close()
     }
 

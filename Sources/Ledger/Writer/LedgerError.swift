@@ -1,6 +1,6 @@
 /// An operating error of the ledger writer (not a rejection: the command was not decided).
 public struct LedgerError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+    public enum Code: String, Sendable, CaseIterable {
         /// The writer's queue is full; back off and retry.
         case overloaded
         /// PostgreSQL could not be reached or the connection broke. For a command in a batch

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -31,19 +32,23 @@ public final class LedgerWriter: Service, Sendable {
     private let clock: @Sendable () -> Timestamp
     private let logger: Logger
     private let onBatch: (@Sendable (BatchReport) -> Void)?
+    private let metrics: WriterMetrics
     private let queue: BatchingQueue<Pending>
 
     public convenience init(
         connection: PostgresConnection, limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.writer"),
-        clock: @escaping @Sendable () -> Timestamp = { .now() }, onBatch: (@Sendable (BatchReport) -> Void)? = nil
+        clock: @escaping @Sendable () -> Timestamp = { .now() }, metrics: MetricsFactory = MetricsSystem.factory,
+        onBatch: (@Sendable (BatchReport) -> Void)? = nil
     ) {
-        self.init(connections: [connection], limits: limits, logger: logger, clock: clock, onBatch: onBatch)
+        self.init(connections: [connection], limits: limits, logger: logger, clock: clock, metrics: metrics, onBatch: onBatch)
     }
 
-    /// One batch in flight per connection.
+    /// One batch in flight per connection. `metrics` gets the writer's batch figures
+    /// (`WriterMetrics`); the default is the process's bootstrapped metrics system.
     public init(
         connections: [PostgresConnection], limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.writer"),
-        clock: @escaping @Sendable () -> Timestamp = { .now() }, onBatch: (@Sendable (BatchReport) -> Void)? = nil
+        clock: @escaping @Sendable () -> Timestamp = { .now() }, metrics: MetricsFactory = MetricsSystem.factory,
+        onBatch: (@Sendable (BatchReport) -> Void)? = nil
     ) {
         precondition(!connections.isEmpty, "the writer needs a connection")
         self.connections = connections
@@ -52,6 +57,7 @@ public final class LedgerWriter: Service, Sendable {
         self.clock = clock
         self.logger = logger
         self.onBatch = onBatch
+        self.metrics = WriterMetrics(factory: metrics)
     }
 
     /// A connection for the writer: its statements find their rows by key, so each is planned
@@ -89,8 +95,12 @@ public final class LedgerWriter: Service, Sendable {
         let pending = Pending(item: LedgerBatch.Item(command: command, metadata: metadata), complete: completion, enqueuedAt: .now)
         switch queue.enqueue(pending) {
         case nil: break
-        case .closed?: completion(.failure(LedgerError(.shuttingDown, "the ledger writer is shutting down")))
-        case .full(let depth)?: completion(.failure(LedgerError(.overloaded, "\(depth) commands are waiting for the ledger")))
+        case .closed?:
+            metrics.failed(.shuttingDown, commands: 1)
+            completion(.failure(LedgerError(.shuttingDown, "the ledger writer is shutting down")))
+        case .full(let depth)?:
+            metrics.failed(.overloaded, commands: 1)
+            completion(.failure(LedgerError(.overloaded, "\(depth) commands are waiting for the ledger")))
         }
     }
 
@@ -126,6 +136,7 @@ public final class LedgerWriter: Service, Sendable {
 
     private func commit(_ taken: [Pending], on connection: PostgresConnection) async {
         let start = ContinuousClock.now
+        metrics.queueWait.record(duration: start - taken[0].enqueuedAt)
         var (batch, outcome) = await gatheredTransaction(taken, on: connection)
         if case .failure(let error) = outcome, Self.isTransient(error) {
             do { outcome = .success(try await transactionOnce(batch.map(\.item), on: connection)) } catch { outcome = .failure(error) }
@@ -145,7 +156,11 @@ public final class LedgerWriter: Service, Sendable {
         case .failure(let error):
             fail(batch, with: error)
         }
-        onBatch?(BatchReport(size: batch.count, commitDuration: .now - start))
+        let duration = ContinuousClock.now - start
+        metrics.batches.increment()
+        metrics.batchCommands.record(batch.count)
+        metrics.batchDuration.record(duration: duration)
+        onBatch?(BatchReport(size: batch.count, commitDuration: duration))
     }
 
     /// Group commit, on the connection's thread: the batch waits until its oldest command has
@@ -240,6 +255,7 @@ public final class LedgerWriter: Service, Sendable {
             ledgerError = LedgerError(.storage, "\(error)")
         }
         logger.warning("ledger batch failed", metadata: ["size": "\(batch.count)", "error": "\(error)"])
+        metrics.failed(ledgerError.code, commands: batch.count)
         for pending in batch { pending.complete(.failure(ledgerError)) }
     }
 

@@ -1,4 +1,5 @@
 import Ledger
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -32,17 +33,23 @@ public final class RedisPipelinePool: Service, Sendable {
     private let maxPipelineLength: Int
     private let maxQueueDepth: Int
     private let state: Mutex<State>
+    private let metrics: PipelineMetrics
 
-    public init(connections: [RedisConnection], maxPipelineLength: Int, maxQueueDepth: Int) {
+    /// `metrics` gets one record per pipeline (`PipelineMetrics`); the default is the process's
+    /// bootstrapped metrics system.
+    public init(connections: [RedisConnection], maxPipelineLength: Int, maxQueueDepth: Int, metrics: MetricsFactory = MetricsSystem.factory) {
         precondition(!connections.isEmpty, "the pool needs a connection")
         precondition(maxPipelineLength > 0 && maxQueueDepth > 0, "limits are positive")
         self.connections = connections
         self.maxPipelineLength = maxPipelineLength
         self.maxQueueDepth = maxQueueDepth
         self.state = Mutex(State(idle: Array(connections.indices)))
+        self.metrics = PipelineMetrics(factory: metrics)
     }
 
-    public static func connect(url: String, connections: Int, maxPipelineLength: Int, maxQueueDepth: Int) async throws -> RedisPipelinePool {
+    public static func connect(
+        url: String, connections: Int, maxPipelineLength: Int, maxQueueDepth: Int, metrics: MetricsFactory = MetricsSystem.factory
+    ) async throws -> RedisPipelinePool {
         var opened = [RedisConnection]()
         do {
             for index in 0..<connections {
@@ -52,7 +59,7 @@ public final class RedisPipelinePool: Service, Sendable {
             for connection in opened { await connection.close() }
             throw error
         }
-        return RedisPipelinePool(connections: opened, maxPipelineLength: maxPipelineLength, maxQueueDepth: maxQueueDepth)
+        return RedisPipelinePool(connections: opened, maxPipelineLength: maxPipelineLength, maxQueueDepth: maxQueueDepth, metrics: metrics)
     }
 
     /// Runs the script in the next pipeline; an error reply is thrown as `RedisError.server`.
@@ -80,7 +87,10 @@ public final class RedisPipelinePool: Service, Sendable {
             state.pending.append(pending)
             return (nil, nil)
         }
-        if let refusal { onReply(.failure(refusal)) }
+        if let refusal {
+            metrics.refusedCalls[refusal.code]?.increment()
+            onReply(.failure(refusal))
+        }
         if let connection { send([pending], on: connection) }
     }
 
@@ -119,11 +129,16 @@ public final class RedisPipelinePool: Service, Sendable {
     /// Sends `batch` on connection `index`; on its thread, answers the callers, then sends what
     /// queued meanwhile or marks the connection idle.
     private func send(_ batch: [Pending], on index: Int) {
+        let start = ContinuousClock.now
         connections[index].evaluate(batch.map(\.call)) { [self] result in
+            metrics.pipelines.increment()
+            metrics.pipelineCalls.record(batch.count)
+            metrics.roundTrip.record(duration: .now - start)
             switch result {
             case .success(let replies):
                 for (pending, reply) in zip(batch, replies) { pending.deliver(.success(reply)) }
             case .failure(let error):
+                metrics.failedCalls.increment(by: batch.count)
                 for pending in batch { pending.deliver(.failure(error)) }
             }
             let next: [Pending]? = state.withLock { state in
