@@ -104,6 +104,7 @@ let package = Package(
             dependencies: [
                 "Ledger", "Projections",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "Tests/TestSupport"
         ),

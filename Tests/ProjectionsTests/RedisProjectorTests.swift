@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import MetricsTestKit
 import Projections
 import TestSupport
 import Testing
@@ -12,7 +13,9 @@ import Testing
 
     /// A second projector (its own consumer group and Redis connection) and the whole topic
     /// as that group receives it.
-    private func secondProjector(_ world: ProjectionWorld, limits: Limits = Limits()) async throws -> (RedisProjector, [KafkaMessage]) {
+    private func secondProjector(
+        _ world: ProjectionWorld, limits: Limits = Limits(), metrics: TestMetrics = TestMetrics()
+    ) async throws -> (RedisProjector, [KafkaMessage]) {
         let expected = try await world.harness.reader.positionsByProduct(through: world.head()).values.reduce(0) { $0 + $1.count }
         let consumer = try await KafkaConsumer.connect(configuration: KafkaConfiguration(brokers: world.brokers), groupID: TestServices.uniqueName("again"))
         try await consumer.subscribe(topics: [world.topic])
@@ -24,7 +27,7 @@ import Testing
         let projector = RedisProjector(
             consumer: consumer, redis: try await RedisConnection.connect(url: world.fixture.redisURL),
             rebuilder: ProjectionReplayer(reader: world.harness.reader, redis: world.fixture.redis, namespace: world.fixture.namespace),
-            namespace: world.fixture.namespace, limits: limits)
+            namespace: world.fixture.namespace, limits: limits, metrics: metrics)
         return (projector, messages)
     }
 
@@ -38,14 +41,21 @@ import Testing
             }
             #expect(report.eventCount > 200)
             #expect(report.differences == [], "tables, Redis and the topic all agree with the events")
+            // At least once: a round the relay retried publishes its events again.
+            #expect(try world.metrics.expectCounter("ledger_relay_published_events_total").totalValue >= Int64(report.eventCount))
+            #expect(try world.metrics.expectGauge("ledger_relay_delivered_position").lastValue == Double(try await world.head()))
 
             let once = try await world.fixture.dump()
             #expect(!once.isEmpty)
             // The same messages again, out of a second consumer group, then once more backwards.
-            let (second, messages) = try await secondProjector(world)
+            let metrics = TestMetrics()
+            let (second, messages) = try await secondProjector(world, metrics: metrics)
             #expect(messages.count == report.eventCount)
             #expect(try await second.apply(messages) == 0)
             #expect(try await second.apply(messages.reversed()) == 0)
+            // Applied twice, changing nothing the second time: counted as applied all the same.
+            #expect(try metrics.expectCounter("ledger_projector_applied_events_total").totalValue == Int64(2 * messages.count))
+            #expect(try metrics.expectGauge("ledger_projector_applied_position").lastValue == Double(try await world.head()))
             #expect(try await world.fixture.dump() == once, "Redis is byte for byte what one delivery left")
             await second.close()
         }
@@ -123,15 +133,17 @@ import Testing
             let committed = try await consumer.committed([partition])[partition] ?? 0
             #expect(low > committed, "retention removed messages the group never applied: low \(low), committed \(committed)")
             try await consumer.subscribe(topics: [world.topic])
+            let metrics = TestMetrics()
             let restarted = RedisProjector(
                 consumer: consumer, redis: try await RedisConnection.connect(url: world.fixture.redisURL),
                 rebuilder: ProjectionReplayer(reader: world.harness.reader, redis: world.fixture.redis, namespace: world.fixture.namespace),
-                namespace: world.fixture.namespace)
+                namespace: world.fixture.namespace, metrics: metrics)
             let report = try await withRunning([restarted]) {
                 try await auditor(world).audit(redis: world.fixture.redis, kafka: nil, projectionWaitMs: 60_000)
             }
             #expect(report.differences.isEmpty, "\(report.differences.prefix(5))")
             #expect(try await ProjectionGeneration.read(on: world.fixture.redis, namespace: world.fixture.namespace).generation == 2, "rebuilt once")
+            #expect(try metrics.expectCounter("ledger_projector_rebuilds_total").totalValue == 1)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import MetricsTestKit
 import Projections
 
 /// The whole projection pipeline for one test: a migrated ledger with its writer, an in-process
@@ -14,6 +15,8 @@ public struct ProjectionWorld: Sendable {
     public let projector: RedisProjector
     public let database: PostgresConnection
     public let consumer: KafkaConsumer
+    /// What the relay and the projector report.
+    public let metrics: TestMetrics
 
     public var brokers: String { cluster.bootstrapServers }
 
@@ -32,16 +35,17 @@ public struct ProjectionWorld: Sendable {
                 let consumer = try await KafkaConsumer.connect(
                     configuration: RedisProjector.consumerConfiguration(brokers: cluster.bootstrapServers), groupID: RedisProjector.groupID(namespace: fixture.namespace))
                 try await consumer.subscribe(topics: [topic])
+                let metrics = TestMetrics()
                 let world = ProjectionWorld(
                     harness: harness, fixture: fixture, cluster: cluster, topic: topic,
-                    relay: OutboxRelay(topic: topic, database: database, listener: listener, producer: producer, admin: admin, limits: limits),
+                    relay: OutboxRelay(topic: topic, database: database, listener: listener, producer: producer, admin: admin, limits: limits, metrics: metrics),
                     projector: RedisProjector(
                         consumer: consumer, redis: try await RedisConnection.connect(url: fixture.redisURL),
                         rebuilder: ProjectionReplayer(
                             reader: harness.reader, redis: try await RedisConnection.connect(url: fixture.redisURL), namespace: fixture.namespace,
                             limits: limits),
-                        namespace: fixture.namespace, limits: limits),
-                    database: database, consumer: consumer)
+                        namespace: fixture.namespace, limits: limits, metrics: metrics),
+                    database: database, consumer: consumer, metrics: metrics)
                 let value: T
                 do {
                     value = try await body(world)

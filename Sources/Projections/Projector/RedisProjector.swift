@@ -1,5 +1,6 @@
 import Ledger
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Consumes the ledger topic and applies each event to the Redis read model with the `apply`
@@ -19,10 +20,11 @@ public final class RedisProjector: Service, Sendable {
     private let namespace: String
     private let limits: Limits
     private let logger: Logger
+    private let metrics: ProjectorMetrics
 
     public init(
         consumer: KafkaConsumer, redis: RedisConnection, rebuilder: ProjectionReplayer, namespace: String = ProjectionKeys.defaultNamespace,
-        limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.projector")
+        limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.projector"), metrics: MetricsFactory = MetricsSystem.factory
     ) {
         self.consumer = consumer
         self.redis = redis
@@ -30,6 +32,7 @@ public final class RedisProjector: Service, Sendable {
         self.namespace = namespace
         self.limits = limits
         self.logger = logger
+        self.metrics = ProjectorMetrics(factory: metrics)
     }
 
     /// Consumer settings: a fetch returns after at most 20 ms even when the broker (librdkafka's
@@ -63,6 +66,7 @@ public final class RedisProjector: Service, Sendable {
                     try await self.project(batch, continuity: &continuity, rebuiltThrough: &rebuiltThrough)
                     batch = []
                 } catch {
+                    self.metrics.failedBatches.increment()
                     self.logger.warning("projector: batch failed; retrying", metadata: ["error": "\(error)"])
                     try await Task.sleep(for: .milliseconds(self.limits.projectorRetryDelayMs))
                 }
@@ -99,6 +103,7 @@ public final class RedisProjector: Service, Sendable {
         logger.error("projector: the topic no longer holds messages that were never applied; rebuilding the read model from the ledger", metadata: [
             "skips": "\(skips.map { "\($0.topic) [\($0.partition)] resumed at offset \($0.offset)" })",
         ])
+        metrics.rebuilds.increment()
         let report = try await rebuilder.replay(verify: false)
         logger.notice("projector: read model rebuilt from the ledger", metadata: [
             "events": "\(report.eventCount)", "generation": "\(report.generation)", "position": "\(report.position)",
@@ -127,8 +132,11 @@ public final class RedisProjector: Service, Sendable {
     @discardableResult
     public func apply(_ messages: [KafkaMessage]) async throws -> Int {
         let events = try messages.map { try RecordedEvent(json: $0.value) }
-        return try await Self.apply(
+        let changed = try await Self.apply(
             events, to: try await ProjectionGeneration.read(on: redis, namespace: namespace), on: redis, eventsPerCall: limits.projectorEventsPerScriptCall)
+        metrics.appliedEvents.increment(by: events.count)
+        if let highest = events.lazy.map(\.position).max() { metrics.appliedPosition.record(highest) }
+        return changed
     }
 
     /// Applies recorded events (in ledger order per product) to one generation. Shared with

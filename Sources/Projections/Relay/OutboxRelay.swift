@@ -1,5 +1,6 @@
 import Ledger
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Publishes the ledger to Kafka (the transactional outbox is the events table itself). Tails
@@ -19,11 +20,13 @@ public final class OutboxRelay: Service, Sendable {
     private let reader: LedgerReader
     private let limits: Limits
     private let logger: Logger
+    private let metrics: RelayMetrics
 
     /// `database` runs the reads and checkpoint writes, `listener` only waits for NOTIFY.
     public init(
         name: String = "main", topic: String, database: PostgresConnection, listener: PostgresConnection,
-        producer: KafkaProducer, admin: KafkaAdmin, limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.relay")
+        producer: KafkaProducer, admin: KafkaAdmin, limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.relay"),
+        metrics: MetricsFactory = MetricsSystem.factory
     ) {
         self.name = name
         self.topic = topic
@@ -34,6 +37,7 @@ public final class OutboxRelay: Service, Sendable {
         self.reader = LedgerReader(connection: database, limits: limits)
         self.limits = limits
         self.logger = logger
+        self.metrics = RelayMetrics(factory: metrics)
     }
 
     /// The producer settings the relay relies on: no message ever times out, so a broker outage
@@ -117,6 +121,7 @@ public final class OutboxRelay: Service, Sendable {
                 }
             } catch {
                 if Task.isCancelled { break }
+                metrics.failedRounds.increment()
                 logger.warning("relay: publishing failed; retrying", metadata: ["error": "\(error)"])
                 // What was delivered stays delivered; the rest is read again from the store.
                 if let pending = unsaved { try? await saveCheckpoint(position: pending.position, nextOffsets: pending.nextOffsets) }
@@ -158,7 +163,11 @@ public final class OutboxRelay: Service, Sendable {
             }
             if round.failure != nil { break }
         }
-        if round.delivered > 0 { round.position = events[round.delivered - 1].position }
+        if round.delivered > 0 {
+            round.position = events[round.delivered - 1].position
+            metrics.publishedEvents.increment(by: round.delivered)
+            metrics.deliveredPosition.record(round.position)
+        }
         return round
     }
 
