@@ -42,6 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         LedgerTool.bootstrapLogging()
+        // Before any part is made: each takes its metrics from the bootstrapped system.
+        let registry = ServiceMetrics.bootstrap()
         let logger = Logger(label: "ledger.serve")
         var limits = Limits()
         limits.reconcilerTentativeAgeMs = reconcilerAgeMs
@@ -132,7 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let api = LedgerAPI(.init(
             writer: writer, reader: reader, gate: ReservationGate(pool: pool, generation: generation), redis: probeRedis,
-            generation: generation, probe: probe, authentication: authentication, limits: limits))
+            generation: generation, probe: probe, authentication: authentication, limits: limits, metrics: registry))
         // Shut down in reverse: the HTTP server drains first, then the pool and the writer
         // answer what they hold, then the background services stop.
         let serving: Logger.Metadata = ["postgres": "\(probePostgres.redactedURL)", "kafka": "\(brokers)"]

@@ -277,6 +277,30 @@ import Testing
             #expect(invariants["inLedger"] as? Int == 150)
             #expect(invariants["auditDifferences"] as? Int == 0)
 
+            // What the server measured agrees with what the load saw; the relay and the projector
+            // get through the whole ledger (the projector's gauge moves just after Redis did).
+            @Sendable func scrape() async throws -> String {
+                try await TestClient.withClient(host: "127.0.0.1", port: setup.port) { client in
+                    let response = try await client.get("/metrics")
+                    #expect(response.head.status == .ok)
+                    return response.body.map { String(buffer: $0) } ?? ""
+                }
+            }
+            @Sendable func value(_ series: String, in metrics: String) -> Double? {
+                metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            let caughtUp = try await eventually {
+                let metrics = try await scrape()
+                guard let delivered = value("ledger_relay_delivered_position", in: metrics) else { return false }
+                return delivered >= 151 && value("ledger_projector_applied_position", in: metrics) == delivered
+            }
+            #expect(caughtUp, "the listing and 150 reservations reach Kafka and Redis")
+            let metrics = try await scrape()
+            #expect(value(#"http_requests_total{route="/v1/seckill",method="POST",status="201"}"#, in: metrics) == 150, "\(metrics.prefix(3_000))")
+            #expect(try #require(value("ledger_writer_batch_commands_sum", in: metrics)) >= 151)
+            #expect(try #require(value("ledger_writer_batches_total", in: metrics)) >= 1)
+            #expect(try #require(value("redis_pipelines_total", in: metrics)) >= 1)
+
             // Zipf with s = 2: the busiest user sends ~61 % of the 300 requests, far past the per-user
             // rate limit's burst of 20; spread uniformly over 200 users, none would send more than ~6.
             let hot = try await TestServices.run("/usr/bin/env", setup.environment.map { "\($0.key)=\($0.value)" } + [

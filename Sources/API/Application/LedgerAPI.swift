@@ -4,6 +4,7 @@ import Hummingbird
 import Ledger
 import Logging
 import NIOCore
+import Prometheus
 import Projections
 
 /// The HTTP API: every route of the contract on one router. Build it with the service's parts;
@@ -19,10 +20,13 @@ public struct LedgerAPI: Sendable {
         public var probe: ReadinessProbe
         public var authentication: AuthenticationMode
         public var limits: Limits
+        /// What `/metrics` serves (`ServiceMetrics.bootstrap` makes it the process's backend).
+        public var metrics: PrometheusCollectorRegistry
 
         public init(
             writer: LedgerWriter, reader: LedgerReader, gate: ReservationGate, redis: RedisConnection,
-            generation: ProjectionGeneration, probe: ReadinessProbe, authentication: AuthenticationMode, limits: Limits
+            generation: ProjectionGeneration, probe: ReadinessProbe, authentication: AuthenticationMode, limits: Limits,
+            metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
         ) {
             self.writer = writer
             self.reader = reader
@@ -32,6 +36,7 @@ public struct LedgerAPI: Sendable {
             self.probe = probe
             self.authentication = authentication
             self.limits = limits
+            self.metrics = metrics
         }
     }
 
@@ -72,6 +77,7 @@ public struct LedgerAPI: Sendable {
         [
             (.get, "/health", { _, _ in try JSONResponse.make(.ok, ["status": "ok"]) }),
             (.get, "/ready", ready),
+            (.get, "/metrics", metrics),
             (.get, "/openapi.yaml", { _, _ in
                 Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
             }),
@@ -93,6 +99,8 @@ public struct LedgerAPI: Sendable {
     public func router() -> Router<LedgerRequestContext> {
         let router = Router(context: LedgerRequestContext.self)
         let routes = self.routes
+        // Outermost, so it counts the status ProblemMiddleware made of a thrown error.
+        router.add(middleware: RequestMetricsMiddleware())
         router.add(middleware: ProblemMiddleware(routes: routes.map { ($0.method, $0.path) }))
         router.add(middleware: AuthenticationMiddleware(mode: parts.authentication))
         for route in routes {
@@ -107,6 +115,13 @@ public struct LedgerAPI: Sendable {
             throw Problem.unavailable("not answering: \(report.failures.keys.sorted().joined(separator: ", "))")
         }
         return try JSONResponse.make(.ok, ["status": "ready"])
+    }
+
+    /// The Prometheus text format of every metric the process recorded.
+    @Sendable func metrics(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: parts.metrics.emitToBuffer())))
     }
 
     // MARK: Products

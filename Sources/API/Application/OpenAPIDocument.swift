@@ -27,6 +27,15 @@ enum OpenAPIDocument {
               responses:
                 '200': {description: PostgreSQL, Redis and Kafka answer, content: {application/json: {schema: {$ref: '#/components/schemas/Status'}}}}
                 '503': {$ref: '#/components/responses/Problem'}
+          /metrics:
+            get:
+              operationId: metrics
+              security: []
+              description: >-
+                What the process measured, in the Prometheus text format: requests by route and status,
+                the writer's batches, the Redis gate's pipelines, how far the relay and the projector trail.
+              responses:
+                '200': {description: Every metric the process recorded, content: {text/plain: {schema: {type: string}}}}
           /openapi.yaml:
             get:
               operationId: openapi
