@@ -346,6 +346,8 @@ import Testing
                 #expect(try metrics.expectRecorder("ledger_writer_batch_commands").values == [10])
                 let batchNs = try #require(try metrics.expectTimer("ledger_writer_batch_duration_seconds").values.first)
                 #expect(batchNs >= 400_000_000, "the batch includes its gathering delay")
+                let transactionNs = try #require(try metrics.expectTimer("ledger_writer_transaction_duration_seconds").values.first)
+                #expect(transactionNs > 0 && transactionNs < batchNs - 300_000_000, "the transaction excludes it")
                 // The writer was idle: the first command's batch was taken as it arrived.
                 let waitNs = try #require(try metrics.expectTimer("ledger_writer_queue_wait_seconds").values.first)
                 #expect(waitNs < 200_000_000)

@@ -169,7 +169,7 @@ public final class LedgerWriter: Service, Sendable {
     /// took longer than the delay and it does not wait. Returns the whole batch with its outcome.
     private func gatheredTransaction(_ taken: [Pending], on connection: PostgresConnection) async -> ([Pending], Result<[CommandResult], Error>) {
         let deadline = taken[0].enqueuedAt + .milliseconds(limits.writerBatchDelayMs)
-        let (queue, limits, clock) = (queue, limits, clock)
+        let (queue, limits, clock, transactionDuration) = (queue, limits, clock, metrics.transactionDuration)
         do {
             return try await connection.withSession { session in
                 var batch = taken
@@ -179,7 +179,7 @@ public final class LedgerWriter: Service, Sendable {
                     batch += queue.take(max: limits.writerMaxBatchSize - batch.count) ?? []
                 }
                 let ledgerBatch = LedgerBatch(items: batch.map(\.item), now: clock(), limits: limits, alwaysLockInventory: false)
-                return (batch, Result { try ledgerBatch.run(session) })
+                return (batch, Result { try Self.timed(transactionDuration) { try ledgerBatch.run(session) } })
             }
         } catch {
             return (taken, .failure(error))  // the session never ran: nothing was taken from the queue
@@ -241,7 +241,15 @@ public final class LedgerWriter: Service, Sendable {
         _ items: [LedgerBatch.Item], on connection: PostgresConnection, alwaysLockInventory: Bool = false
     ) async throws -> [CommandResult] {
         let batch = LedgerBatch(items: items, now: clock(), limits: limits, alwaysLockInventory: alwaysLockInventory)
-        return try await connection.withSession { try batch.run($0) }
+        let transactionDuration = metrics.transactionDuration
+        return try await connection.withSession { session in try Self.timed(transactionDuration) { try batch.run(session) } }
+    }
+
+    /// Runs `body` (on the connection's thread) and records how long it took, failed or not.
+    private static func timed<T>(_ timer: Metrics.Timer, _ body: () throws -> T) rethrows -> T {
+        let started = ContinuousClock.now
+        defer { timer.record(duration: .now - started) }
+        return try body()
     }
 
     private func fail(_ batch: [Pending], with error: Error) {

@@ -11,6 +11,8 @@ struct WriterMetrics: Sendable {
     let batchDuration: Metrics.Timer
     /// How long the batch's oldest command waited for its batch to be taken.
     let queueWait: Metrics.Timer
+    /// One transaction of a batch, from its first statement to COMMIT's answer (no gathering delay).
+    let transactionDuration: Metrics.Timer
     /// Commands the writer could not decide, by `LedgerError` code.
     let failedCommands: [LedgerError.Code: Counter]
 
@@ -19,6 +21,7 @@ struct WriterMetrics: Sendable {
         batchCommands = Recorder(label: "ledger_writer_batch_commands", factory: factory)
         batchDuration = Metrics.Timer(label: "ledger_writer_batch_duration_seconds", factory: factory)
         queueWait = Metrics.Timer(label: "ledger_writer_queue_wait_seconds", factory: factory)
+        transactionDuration = Metrics.Timer(label: "ledger_writer_transaction_duration_seconds", factory: factory)
         failedCommands = Dictionary(uniqueKeysWithValues: LedgerError.Code.allCases.map { code in
             (code, Counter(label: "ledger_writer_failed_commands_total", dimensions: [("code", code.rawValue)], factory: factory))
         })
