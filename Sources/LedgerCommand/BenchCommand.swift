@@ -75,7 +75,8 @@ struct BenchCommand: AsyncParsableCommand {
         for user in 1...users { tokens.append(try await authority.token(userId: Int64(user), admin: false, ttlSeconds: 3_600)) }
         let productId = Int64.random(in: 1_000_000...9_000_000_000)
         let stock = kind == .soldOut ? 1 : self.stock
-        try await listSale(productId: productId, stock: stock, admin: try await authority.token(userId: 1, admin: true, ttlSeconds: 3_600))
+        let admin = try await authority.token(userId: 1, admin: true, ttlSeconds: 3_600)
+        try await listSale(productId: productId, stock: stock, admin: admin)
         if kind == .soldOut {
             // Sell the one unit, so every request of the run meets a sold-out product.
             let buyer = try await authority.token(userId: Int64(users) + 1, admin: false, ttlSeconds: 600)
@@ -86,9 +87,13 @@ struct BenchCommand: AsyncParsableCommand {
         let runner = HTTPLoadRunner(
             baseURL: url, mode: rate > 0 ? .open(ratePerSecond: rate, connections: connections) : .closed(connections: connections),
             scenario: plan)
+        let metricsBefore = await serverMetrics(token: admin)
         let (recorder, elapsed) = try await runner.run(duration: .seconds(duration), maxRequests: requests)
         var summary = recorder.summary(elapsed: elapsed)
         summary.productId = productId
+        if let metricsBefore, let metricsAfter = await serverMetrics(token: admin) {
+            summary.serverStages = ServerStages(before: metricsBefore, after: metricsAfter)
+        }
         if verify {
             summary.invariants = try await checkInvariants(productId: productId, stock: stock, acknowledged: recorder.acknowledged)
         }
@@ -109,6 +114,13 @@ struct BenchCommand: AsyncParsableCommand {
             """
         let status = try await post("/v1/products", token: admin, body: body)
         guard status == 201 else { throw ValidationError("listing the sale answered \(status); is the server at \(url) using this JWT secret?") }
+    }
+
+    /// The server's `/metrics`, or nil when it does not answer them (the run does not need them).
+    private func serverMetrics(token: String) async -> String? {
+        let request = LoadScenario.Request(method: "GET", path: "/metrics", body: nil, token: token, user: 0, isReservation: false)
+        guard let (status, body) = try? await HTTPLoadRunner.send(request, to: url), status == 200 else { return nil }
+        return body
     }
 
     private func post(_ path: String, token: String, body: String) async throws -> Int {

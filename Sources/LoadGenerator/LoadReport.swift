@@ -16,6 +16,14 @@ public enum LoadReport {
         }
         lines.append("timeline        second: requests/s (p99 ms)")
         lines.append("  " + summary.timeline.map { "\($0.second): \($0.requests) (\(f($0.p99Ms, 1)))" }.joined(separator: "  "))
+        if let stages = summary.serverStages {
+            func ms(_ value: Double?) -> String { value.map { f($0) + " ms" } ?? "-" }
+            lines.append(
+                "server stages   writer: \(stages.writerBatches) batches of \(stages.commandsPerBatch.map { f($0, 1) } ?? "-") commands, "
+                    + "transaction \(ms(stages.transactionMeanMs)), batch \(ms(stages.batchMeanMs)), oldest command waited \(ms(stages.queueWaitMeanMs)) (means)")
+            lines.append(
+                "                Redis gate: \(stages.redisRoundTrips) round trips of \(stages.callsPerRoundTrip.map { f($0, 1) } ?? "-") calls, \(ms(stages.redisRoundTripMeanMs)) each (mean)")
+        }
         if let invariants = summary.invariants {
             lines.append(
                 "invariants      \(invariants.holds ? "HOLD" : "BROKEN"): \(invariants.inLedger)/\(invariants.acknowledged) acknowledged in the ledger, "

@@ -47,4 +47,6 @@ public struct LoadSummary: Codable, Sendable {
     public var outcomes: [String: Int]
     public var timeline: [Second]
     public var invariants: Invariants?
+    /// The server's own figures for the run, when it publishes them (`/metrics`).
+    public var serverStages: ServerStages?
 }

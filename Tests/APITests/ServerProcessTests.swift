@@ -276,6 +276,12 @@ import Testing
             #expect(invariants["acknowledged"] as? Int == 150)
             #expect(invariants["inLedger"] as? Int == 150)
             #expect(invariants["auditDifferences"] as? Int == 0)
+            // The server's own figures for the run: at least the 150 reservations went through the writer.
+            let stages = summary["serverStages"] as? [String: Any] ?? [:]
+            let batches = stages["writerBatches"] as? Int ?? 0
+            #expect(batches >= 1, "\(stages)")
+            #expect(Double(batches) * (stages["commandsPerBatch"] as? Double ?? 0) >= 150)
+            #expect((stages["redisRoundTrips"] as? Int ?? 0) >= 1)
 
             // What the server measured agrees with what the load saw; the relay and the projector
             // get through the whole ledger (the projector's gauge moves just after Redis did).

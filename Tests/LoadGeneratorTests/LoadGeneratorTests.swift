@@ -103,3 +103,56 @@ import Testing
         #expect(picks(UserDistribution(users: 50, shape: .zipf(exponent: 40)), count: 1_000)[0] == 1_000, "a steep exponent picks the busiest user every time")
     }
 }
+
+/// The server's stage figures are the differences between two `/metrics` scrapes.
+@Suite struct ServerStagesTests {
+    static let before = """
+        # TYPE ledger_writer_batches_total counter
+        ledger_writer_batches_total 10
+        ledger_writer_batch_commands_sum 100.0
+        ledger_writer_batch_commands_count 10
+        ledger_writer_batch_duration_seconds_bucket{le="0.005"} 10
+        ledger_writer_batch_duration_seconds_sum 0.05
+        ledger_writer_batch_duration_seconds_count 10
+        ledger_writer_transaction_duration_seconds_sum 0.02
+        ledger_writer_transaction_duration_seconds_count 10
+        ledger_writer_queue_wait_seconds_sum 0.01
+        ledger_writer_queue_wait_seconds_count 10
+        http_requests_total{route="/v1/seckill",method="POST",status="201"} 100
+        redis_pipelines_total 50
+        redis_pipeline_calls_sum 100.0
+        redis_pipeline_duration_seconds_sum 0.025
+        redis_pipeline_duration_seconds_count 50
+        """
+    static let after = """
+        ledger_writer_batches_total 30
+        ledger_writer_batch_commands_sum 500.0
+        ledger_writer_batch_duration_seconds_sum 0.15
+        ledger_writer_batch_duration_seconds_count 30
+        ledger_writer_transaction_duration_seconds_sum 0.08
+        ledger_writer_transaction_duration_seconds_count 40
+        ledger_writer_queue_wait_seconds_sum 0.05
+        ledger_writer_queue_wait_seconds_count 30
+        redis_pipelines_total 50
+        redis_pipeline_calls_sum 100.0
+        """
+
+    @Test func theRunsShareIsTheDifferenceBetweenTheScrapes() throws {
+        let stages = try #require(ServerStages(before: Self.before, after: Self.after))
+        #expect(stages.writerBatches == 20)
+        #expect(stages.commandsPerBatch == 20, "400 commands in 20 batches")
+        #expect(abs(try #require(stages.batchMeanMs) - 5) < 1e-9)
+        // A batch decided again runs more transactions than it counts batches.
+        #expect(abs(try #require(stages.transactionMeanMs) - 2) < 1e-9)
+        #expect(abs(try #require(stages.queueWaitMeanMs) - 2) < 1e-9)
+        #expect(stages.redisRoundTrips == 0)
+        #expect(stages.callsPerRoundTrip == nil && stages.redisRoundTripMeanMs == nil, "no round trip, no mean")
+        #expect(ServerStages(before: "", after: Self.after) == nil, "a server without the writer's metrics has no stages")
+
+        var summary = LoadRecorder(start: .now).summary(elapsed: .seconds(1))
+        summary.serverStages = stages
+        let text = LoadReport.text(summary, title: "t")
+        #expect(text.contains("writer: 20 batches of 20.0 commands, transaction 2.00 ms, batch 5.00 ms"))
+        #expect(try JSONDecoder().decode(LoadSummary.self, from: Data(try LoadReport.json(summary).utf8)).serverStages == stages)
+    }
+}
