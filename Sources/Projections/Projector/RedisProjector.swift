@@ -66,6 +66,8 @@ public final class RedisProjector: Service, Sendable {
                     try await self.project(batch, continuity: &continuity, rebuiltThrough: &rebuiltThrough)
                     batch = []
                 } catch {
+                    // Stopping interrupts the batch; it is not a failure, and the next start applies it.
+                    if Task.isCancelled { break }
                     self.metrics.failedBatches.increment()
                     self.logger.warning("projector: batch failed; retrying", metadata: ["error": "\(error)"])
                     try await Task.sleep(for: .milliseconds(self.limits.projectorRetryDelayMs))
