@@ -30,8 +30,8 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// The request counters, made once per route, method and status. Routes are the router's
-/// templates (`/v1/products/{id}`) and Hummingbird names every unknown path `NotFound`, so the
-/// set stays small.
+/// templates (`/v1/products/{id}`) and every unknown path is `NotFound` (Hummingbird's name for
+/// it, used here too when no route was resolved), so the set stays small.
 private final class RequestCounters: Sendable {
     private struct Key: Hashable {
         let route: String
@@ -47,7 +47,7 @@ private final class RequestCounters: Sendable {
     }
 
     func count(route: String?, method: HTTPRequest.Method, status: Int) {
-        let key = Key(route: route ?? "unmatched", method: method, status: status)
+        let key = Key(route: route ?? "NotFound", method: method, status: status)
         let counter = counters.withLock { counters in
             if let counter = counters[key] { return counter }
             let counter = Counter(
