@@ -7,6 +7,7 @@ cd "$ROOT"
 RESULTS="$ROOT/.local/bench"
 mkdir -p "$RESULTS"
 SERVER_PID=""
+IO_WATCH_PID=""
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -33,6 +34,7 @@ start_stack() {
 }
 
 stop_stack() {
+    [ -n "$IO_WATCH_PID" ] && io_watch_stop
     [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
 }
 
@@ -41,13 +43,16 @@ baseline_http() {
     wrk -t2 -c64 -d"${1:-10}s" "http://127.0.0.1:$LEDGER_HTTP_PORT/health" | awk '/Requests\/sec/ {print int($2)}'
 }
 
+PGBENCH_DB=pgbench_seckill
+pgbench_url() { echo "${LEDGER_DATABASE_URL%/*}/$PGBENCH_DB"; }
+
 # The classic database-only seckill: one transaction per order, a guarded UPDATE and an insert,
 # 32 clients (pgbench transactions/s).
 baseline_pgbench() {
-    local db=pgbench_seckill
-    psql "$LEDGER_DATABASE_URL" -qAtc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
-        || psql "$LEDGER_DATABASE_URL" -qc "CREATE DATABASE $db" >/dev/null
-    local url="${LEDGER_DATABASE_URL%/*}/$db"
+    psql "$LEDGER_DATABASE_URL" -qAtc "SELECT 1 FROM pg_database WHERE datname = '$PGBENCH_DB'" | grep -q 1 \
+        || psql "$LEDGER_DATABASE_URL" -qc "CREATE DATABASE $PGBENCH_DB" >/dev/null
+    local url
+    url=$(pgbench_url)
     psql "$url" -q >/dev/null <<'SQL'
 DROP TABLE IF EXISTS seckill_orders, seckill_stock;
 CREATE TABLE seckill_stock (id int PRIMARY KEY, stock bigint NOT NULL);
@@ -62,6 +67,64 @@ INSERT INTO seckill_orders (product_id, user_id) VALUES (1, :uid);
 END;
 SQL
     pgbench -n -c 32 -j 2 -T "${1:-10}" -f "$RESULTS/seckill.pgbench" "$url" 2>/dev/null | awk '/^tps/ {print int($3)}'
+}
+
+# The same database-only seckill held at a fixed rate (after baseline_pgbench): the p99 of its
+# orders in ms, measured from each one's scheduled start like our open loop.
+baseline_pgbench_p99() {
+    local rate=$1 duration=${2:-10}
+    rm -f "$RESULTS"/pgbench-log.*
+    (cd "$RESULTS" && pgbench -n -c 32 -j 2 -R "$rate" -T "$duration" --log --log-prefix=pgbench-log \
+        -f seckill.pgbench "$(pgbench_url)" >/dev/null 2>&1)
+    # Log lines: client, transaction, time µs, script, epoch s, µs, schedule lag µs.
+    cat "$RESULTS"/pgbench-log.* | python3 -c '
+import sys
+latencies = sorted(int(f[2]) + int(f[6]) for f in (line.split() for line in sys.stdin))
+print(round(latencies[int(0.99 * (len(latencies) - 1))] / 1000, 1))'
+}
+
+# The box's I/O stall while a run goes on (run_bench watches each run): Linux's pressure stall
+# information for I/O ("some": time in which at least one task waited on I/O, in µs), sampled
+# every 100 ms into a file so the run's seconds can be read beside it (io_stall_per_second). The
+# fsync of every commit waits there.
+io_watch_start() {
+    IO_WATCH_FILE="$RESULTS/io-$1.tsv"
+    python3 -c '
+import sys, time
+out = open(sys.argv[1], "w")
+while True:
+    some = next(line for line in open("/proc/pressure/io") if line.startswith("some"))
+    print(int(time.time() * 1000), some.split("total=")[1].strip(), sep="\t", file=out, flush=True)
+    time.sleep(0.1)' "$IO_WATCH_FILE" &
+    IO_WATCH_PID=$!
+}
+
+io_watch_stop() {
+    kill "$IO_WATCH_PID" 2>/dev/null
+    wait "$IO_WATCH_PID" 2>/dev/null || true
+    IO_WATCH_PID=""
+}
+
+# The I/O stall (ms) of the whole watch.
+io_stall_total() { awk 'NR == 1 {first = $2} {last = $2} END {print int((last - first) / 1000)}' "$IO_WATCH_FILE"; }
+
+# "p99 ms/I/O stall ms" for each second of a run_bench run's timeline, then the run's total stall.
+io_stall_per_second() {
+    python3 -c '
+import json, sys
+run = json.load(open(sys.argv[1]))
+samples = [tuple(map(int, line.split())) for line in open(sys.argv[2])]
+def stall_until(ms):  # cumulative stall (µs) at the last sample before ms
+    before = [total for at, total in samples if at <= ms]
+    return before[-1] if before else samples[0][1]
+start = run["startedAtUnixMs"]
+cells, total = [], 0
+for second in run["timeline"]:
+    at = start + 1000 * second["second"]
+    stall = (stall_until(at + 1000) - stall_until(at)) // 1000
+    total += stall
+    cells.append("%.0f/%d" % (second["p99Ms"], stall))
+print(" ".join(cells), "(total %d ms)" % total)' "$RESULTS/$1.json" "$RESULTS/io-$1.tsv"
 }
 
 # Each measurement starts on a quiet box: what the one before left behind is done now instead of
@@ -81,7 +144,9 @@ settle() {
 run_bench() {
     local name=$1; shift
     settle
+    io_watch_start "$name"
     "$LEDGER" bench --json --html "$RESULTS/$name.html" "$@" >"$RESULTS/$name.json"
+    io_watch_stop
     log "report: $RESULTS/$name.json, $RESULTS/$name.html"
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Histogram
 import Synchronization
 
@@ -22,10 +23,13 @@ public final class LoadRecorder: Sendable {
     static let maxLatencyUs: UInt64 = 60_000_000
 
     private let start: ContinuousClock.Instant
+    /// The wall-clock time of `start`, so the timeline can be lined up with other recordings.
+    private let startedAt: Date
     private let state = Mutex(State())
 
-    public init(start: ContinuousClock.Instant) {
+    public init(start: ContinuousClock.Instant, startedAt: Date = Date()) {
         self.start = start
+        self.startedAt = startedAt
     }
 
     /// One answered (or failed) request. `outcome` is `201`, `409 sold-out`, `error: …`.
@@ -58,7 +62,7 @@ public final class LoadRecorder: Sendable {
             func ms(_ value: UInt64) -> Double { Double(value) / 1000 }
             let successes = state.seconds.reduce(0) { $0 + $1.successes }
             return LoadSummary(
-                productId: nil, requests: total, seconds: seconds, requestsPerSecond: Double(total) / seconds,
+                productId: nil, startedAtUnixMs: Int64((startedAt.timeIntervalSince1970 * 1000).rounded()), requests: total, seconds: seconds, requestsPerSecond: Double(total) / seconds,
                 successesPerSecond: Double(successes) / seconds,
                 latencyMs: .init(
                     p50: ms(state.latencies.valueAtPercentile(50)), p90: ms(state.latencies.valueAtPercentile(90)),

@@ -38,6 +38,8 @@ public struct LoadSummary: Codable, Sendable {
 
     /// The product the run targeted.
     public var productId: Int64?
+    /// When the clock started (Unix time, ms): second 0 of the timeline begins here.
+    public var startedAtUnixMs: Int64
     public var requests: Int
     public var seconds: Double
     public var requestsPerSecond: Double

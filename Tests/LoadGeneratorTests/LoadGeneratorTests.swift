@@ -5,7 +5,7 @@ import Testing
 @Suite struct LoadGeneratorTests {
     @Test func theRecorderCountsOutcomesPercentilesAndSeconds() {
         let start = ContinuousClock.now
-        let recorder = LoadRecorder(start: start)
+        let recorder = LoadRecorder(start: start, startedAt: Date(timeIntervalSince1970: 1_796_299_000.25))
         for index in 0..<100 {
             let intended = start + .milliseconds(index * 20)  // 50 a second over two seconds
             recorder.record(intendedAt: intended, finishedAt: intended + .milliseconds(index < 99 ? 2 : 500), outcome: index % 10 == 0 ? "409 sold-out" : "201", success: index % 10 != 0)
@@ -20,6 +20,7 @@ import Testing
         #expect(abs(summary.latencyMs.max - 500) < 1)
         #expect(summary.timeline.map(\.requests) == [50, 50])
         #expect(summary.timeline[1].p99Ms > 400, "the slow request shows in its second")
+        #expect(summary.startedAtUnixMs == 1_796_299_000_250, "second 0 starts at the clock's wall time")
         #expect(recorder.acknowledged == ["a"])
     }
 
@@ -34,6 +35,7 @@ import Testing
         #expect(text.contains("201"))
         let decoded = try JSONDecoder().decode(LoadSummary.self, from: Data(try LoadReport.json(summary).utf8))
         #expect(decoded.requests == 1 && decoded.invariants?.holds == true)
+        #expect(decoded.startedAtUnixMs == summary.startedAtUnixMs)
         let html = LoadReport.html(summary, title: "a <b> & c")
         #expect(html.components(separatedBy: "<svg").count == 3, "two charts")
         #expect(html.contains("a &lt;b> &amp; c"))
