@@ -34,7 +34,7 @@ start_stack() {
 }
 
 stop_stack() {
-    [ -n "$IO_WATCH_PID" ] && io_watch_stop
+    io_watch_stop
     [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
 }
 
@@ -89,6 +89,9 @@ print(round(latencies[int(0.99 * (len(latencies) - 1))] / 1000, 1))'
 # fsync of every commit waits there.
 io_watch_start() {
     IO_WATCH_FILE="$RESULTS/io-$1.tsv"
+    : >"$IO_WATCH_FILE"
+    # A kernel without pressure stall information leaves the file empty; the reports say n/a.
+    [ -r /proc/pressure/io ] || return 0
     python3 -c '
 import sys, time
 out = open(sys.argv[1], "w")
@@ -100,13 +103,14 @@ while True:
 }
 
 io_watch_stop() {
+    [ -n "$IO_WATCH_PID" ] || return 0
     kill "$IO_WATCH_PID" 2>/dev/null
     wait "$IO_WATCH_PID" 2>/dev/null || true
     IO_WATCH_PID=""
 }
 
 # The I/O stall (ms) of the whole watch.
-io_stall_total() { awk 'NR == 1 {first = $2} {last = $2} END {print int((last - first) / 1000)}' "$IO_WATCH_FILE"; }
+io_stall_total() { awk 'NR == 1 {first = $2} {last = $2} END {print NR ? int((last - first) / 1000) : "n/a"}' "$IO_WATCH_FILE"; }
 
 # "p99 ms/I/O stall ms" for each second of a run_bench run's timeline, then the run's total stall.
 io_stall_per_second() {
@@ -114,6 +118,9 @@ io_stall_per_second() {
 import json, sys
 run = json.load(open(sys.argv[1]))
 samples = [tuple(map(int, line.split())) for line in open(sys.argv[2])]
+if not samples:
+    print("n/a (no /proc/pressure/io)")
+    sys.exit()
 def stall_until(ms):  # cumulative stall (µs) at the last sample before ms
     before = [total for at, total in samples if at <= ms]
     return before[-1] if before else samples[0][1]
