@@ -22,7 +22,9 @@ start_stack() {
     swift build -c release --product ledger >/dev/null
     LEDGER=$(swift build -c release --show-bin-path)/ledger
     "$LEDGER" migrate >/dev/null 2>&1
-    "$LEDGER" serve >"$RESULTS/server.log" 2>&1 &
+    # SERVER_WRAPPER runs the server under another program, SERVER_BINARY instead of the build
+    # (bench/callgrind.sh: valgrind, a copy without debug information).
+    ${SERVER_WRAPPER:-} "${SERVER_BINARY:-$LEDGER}" serve >"$RESULTS/server.log" 2>&1 &
     SERVER_PID=$!
     trap stop_stack EXIT
     for _ in $(seq 1 100); do
