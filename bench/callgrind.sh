@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The server's instructions per reservation, counted by callgrind: deterministic where wall-clock
 # figures on a shared VM move by a quarter between runs, so small changes can be compared. The
-# server runs under valgrind, instrumented only while a closed-loop flash sale runs (the load is
-# ~40x slower than without it; batches stay large because the 256 connections still queue).
+# server runs under valgrind, instrumented only while a closed-loop flash sale runs (~40x slower
+# than without it, so the writer's batches hold 16-38 commands instead of ~110: compare runs by
+# function, or at like batch sizes, since the writer's share per reservation grows as they shrink).
 # Prints the instructions per request by thread group and the functions that cost the most.
 #   bench/callgrind.sh [seconds, 15]
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
