@@ -22,7 +22,7 @@ extension RecordedEvent {
         func failure(_ reason: String) -> EventCodec.DecodingFailure {
             EventCodec.DecodingFailure(type: "event envelope", schemaVersion: 1, reason: reason)
         }
-        guard let object = FlatJSONObject(String(decoding: bytes, as: UTF8.self)) else { throw failure("not a JSON object") }
+        guard let object = bytes.withUnsafeBytes({ FlatJSONObject(utf8: $0) }) else { throw failure("not a JSON object") }
         func int64(_ key: String) throws -> Int64 {
             guard let value = object.int64(key) else { throw failure("\(key) is missing or not an integer") }
             return value

@@ -70,14 +70,16 @@ final class HiredisContext {
 
     /// Writes every command, then reads every reply: one round trip for the lot.
     func pipeline(_ commands: [[RedisArgument]]) throws -> [RedisReply] {
+        if commands.isEmpty { return [] }
         let context = try ensureConnected()
+        var wire = [UInt8]()
+        wire.reserveCapacity(RedisCommandEncoding.capacity(for: commands))
         for arguments in commands {
             precondition(!arguments.isEmpty, "a Redis command needs a name")
-            let appended = Self.withArgv(arguments) { count, argv, lengths in
-                redisAppendCommandArgv(context, count, argv, lengths)
-            }
-            if appended != REDIS_OK { throw connectionLost(context) }
+            RedisCommandEncoding.append(arguments, to: &wire)
         }
+        let appended = wire.withUnsafeBytes { redisAppendFormattedCommand(context, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+        if appended != REDIS_OK { throw connectionLost(context) }
         var replies = [RedisReply]()
         replies.reserveCapacity(commands.count)
         for _ in commands {
@@ -124,35 +126,6 @@ final class HiredisContext {
     }
 
     // MARK: Helpers
-
-    private static func withArgv<T>(
-        _ arguments: [RedisArgument],
-        _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> T
-    ) -> T {
-        // One contiguous buffer holds every argument; argv points into it.
-        var storage = [UInt8]()
-        storage.reserveCapacity(arguments.reduce(0) { $0 + $1.bytes.count })
-        var lengths = [Int]()
-        lengths.reserveCapacity(arguments.count)
-        for argument in arguments {
-            storage.append(contentsOf: argument.bytes)
-            lengths.append(argument.bytes.count)
-        }
-        return storage.withUnsafeBytes { raw in
-            let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self)
-            var argv = [UnsafePointer<CChar>?]()
-            argv.reserveCapacity(arguments.count)
-            var offset = 0
-            for length in lengths {
-                // An empty argument still needs a valid pointer; hiredis reads 0 bytes from it.
-                argv.append(base.map { UnsafePointer($0 + offset) } ?? UnsafePointer(bitPattern: 1))
-                offset += length
-            }
-            return argv.withUnsafeMutableBufferPointer { argvBuffer in
-                lengths.withUnsafeBufferPointer { body(Int32(arguments.count), argvBuffer.baseAddress!, $0.baseAddress!) }
-            }
-        }
-    }
 
     private static func convert(_ reply: UnsafePointer<redisReply>) -> RedisReply {
         let value = reply.pointee
