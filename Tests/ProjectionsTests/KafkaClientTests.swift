@@ -92,6 +92,35 @@ import Testing
         await second.close()
     }
 
+    /// The producer packs the topic and every header's name and value into one buffer for
+    /// librdkafka: each must come back exactly, whatever its length, including empty and binary
+    /// values, a name that is not ASCII, and a message without a key.
+    @Test func headersAndKeysComeBackExactly() async throws {
+        let configuration = KafkaConfiguration(brokers: try TestServices.kafkaBrokers())
+        let topic = TestServices.uniqueName("headers")
+        let producer = try KafkaProducer(configuration: configuration)
+        let headers: [(name: String, value: [UInt8])] = [
+            ("type", Array("StockReserved".utf8)), ("empty", []), ("binary", [0, 0xFF, 0x0A, 0]),
+            ("größe", Array(repeating: 0x61, count: 3_000)), ("", [7]), ("type", Array("again".utf8)),
+        ]
+        try await producer.send(KafkaOutgoingMessage(topic: topic, key: nil, value: Array("unkeyed".utf8), headers: headers))
+        try await producer.send(KafkaOutgoingMessage(topic: topic, key: [0, 1, 2], value: [], headers: []))
+        await producer.close()
+
+        let consumer = try await KafkaConsumer.connect(configuration: configuration, groupID: TestServices.uniqueName("group"))
+        try await consumer.subscribe(topics: [topic])
+        let messages = try await consume(consumer, count: 2).sorted { $0.offset < $1.offset }
+        await consumer.close()
+        try #require(messages.count == 2)
+        #expect(messages[0].key == nil)
+        #expect(messages[0].value == Array("unkeyed".utf8))
+        #expect(messages[0].headers.map(\.name) == headers.map(\.name))
+        #expect(messages[0].headers.map(\.value) == headers.map(\.value))
+        #expect(messages[1].key == [0, 1, 2])
+        #expect(messages[1].value.isEmpty)
+        #expect(messages[1].headers.isEmpty)
+    }
+
     @Test func theDevelopmentBrokerIsReadableByKcat() async throws {
         let brokers = try TestServices.kafkaBrokers()
         let topic = TestServices.uniqueName("kcat")

@@ -19,7 +19,7 @@ enum JSONResponse {
         var body = Array(#"{"items":["#.utf8)
         for (index, event) in events.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
-            body += event.json.utf8
+            body += event.json
         }
         body += #"],"next":"#.utf8
         body += (events.count == limit ? events.last.map { String($0.position) } : nil).map { Array($0.utf8) } ?? Array("null".utf8)

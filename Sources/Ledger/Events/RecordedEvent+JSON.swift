@@ -1,7 +1,7 @@
 extension RecordedEvent {
-    /// The event as one JSON object (keys sorted, `data` and `metadata` nested): the Kafka
-    /// message value and the HTTP event feed's item.
-    public var json: String {
+    /// The event as one JSON object in UTF-8 (keys sorted, `data` and `metadata` nested): the
+    /// Kafka message value and the HTTP event feed's item, both sent as bytes.
+    public var json: [UInt8] {
         var json = JSONObjectWriter(capacity: data.utf8.count + 400)
         json.field("data", json: data)
         json.field("eventId", eventId)
@@ -14,7 +14,7 @@ extension RecordedEvent {
         json.field("streamVersion", streamVersion)
         json.field("type", type)
         json.field("userId", userId)
-        return json.finish()
+        return json.finishedBytes()
     }
 
     /// Reads the form `json` writes.

@@ -13,4 +13,13 @@ extension Array where Element == UInt8 {
             divisor /= 10
         } while divisor > 0
     }
+
+    /// `value` in decimal ASCII.
+    @inlinable
+    public static func decimal(_ value: Int64) -> [UInt8] {
+        var digits = [UInt8]()
+        digits.reserveCapacity(20)
+        digits.appendDecimal(value)
+        return digits
+    }
 }

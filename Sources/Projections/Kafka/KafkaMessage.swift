@@ -48,6 +48,7 @@ public struct KafkaMessage: Sendable {
         var headers: [(name: String, value: [UInt8])] = []
         var list: OpaquePointer?
         if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            headers.reserveCapacity(rd_kafka_header_cnt(list))
             var index = 0
             var name: UnsafePointer<CChar>?
             var value: UnsafeRawPointer?

@@ -115,58 +115,74 @@ private final class ProducerClient: @unchecked Sendable {
         guard let handle, !stopping.load(ordering: .acquiring) else {
             return KafkaError(RD_KAFKA_RESP_ERR__DESTROY, "producer is closed")
         }
-        // C copies of the topic and header names and values, alive until produceva returns
-        // (librdkafka copies them into the message).
-        var copies = [UnsafeMutableRawPointer]()
-        defer { copies.forEach { $0.deallocate() } }
-        func copy(_ bytes: [UInt8]) -> UnsafeMutableRawPointer {
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes.count + 1, alignment: 1)
-            buffer.copyMemory(from: bytes, byteCount: bytes.count)
-            buffer.storeBytes(of: 0, toByteOffset: bytes.count, as: UInt8.self)
-            copies.append(buffer)
-            return buffer
+        // The topic and header names as C strings and the header values, in one buffer alive
+        // until produceva returns (librdkafka copies them into the message). A buffer and a growing
+        // array each were ~10,000 instructions a message, more than produceva itself.
+        var arenaBytes = message.topic.utf8.count + 1
+        for header in message.headers { arenaBytes += header.name.utf8.count + 1 + header.value.count }
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 1)
+        defer { arena.deallocate() }
+        var used = 0
+        func place(_ bytes: UnsafeBufferPointer<UInt8>, terminated: Bool) -> UnsafeMutableRawPointer {
+            let start = arena.baseAddress! + used
+            if let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: bytes.count) }
+            used += bytes.count
+            if terminated {
+                arena[used] = 0
+                used += 1
+            }
+            return start
         }
         func cString(_ text: String) -> UnsafePointer<CChar> {
-            UnsafePointer(copy(Array(text.utf8)).assumingMemoryBound(to: CChar.self))
+            var text = text
+            return UnsafePointer(text.withUTF8 { place($0, terminated: true) }.assumingMemoryBound(to: CChar.self))
         }
-        return message.value.withUnsafeBytes { value in
-            withOptionalBytes(message.key) { key in
-                var fields = [rd_kafka_vu_t]()
-                var topic = rd_kafka_vu_t()
-                topic.vtype = RD_KAFKA_VTYPE_TOPIC
-                topic.u.cstr = cString(message.topic)
-                fields.append(topic)
-                if let key {
-                    var field = rd_kafka_vu_t()
-                    field.vtype = RD_KAFKA_VTYPE_KEY
-                    field.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                    field.u.mem.size = key.count
-                    fields.append(field)
+        let fieldCount = 4 + (message.key == nil ? 0 : 1) + message.headers.count
+        return withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: fieldCount) { fields in
+            var filled = 0
+            func add(_ field: rd_kafka_vu_t) {
+                fields[filled] = field
+                filled += 1
+            }
+            return message.value.withUnsafeBytes { value in
+                withOptionalBytes(message.key) { key in
+                    var topic = rd_kafka_vu_t()
+                    topic.vtype = RD_KAFKA_VTYPE_TOPIC
+                    topic.u.cstr = cString(message.topic)
+                    add(topic)
+                    if let key {
+                        var field = rd_kafka_vu_t()
+                        field.vtype = RD_KAFKA_VTYPE_KEY
+                        field.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                        field.u.mem.size = key.count
+                        add(field)
+                    }
+                    var payload = rd_kafka_vu_t()
+                    payload.vtype = RD_KAFKA_VTYPE_VALUE
+                    payload.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                    payload.u.mem.size = value.count
+                    add(payload)
+                    var flags = rd_kafka_vu_t()
+                    flags.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    flags.u.i = RD_KAFKA_MSG_F_COPY
+                    add(flags)
+                    var opaqueField = rd_kafka_vu_t()
+                    opaqueField.vtype = RD_KAFKA_VTYPE_OPAQUE
+                    opaqueField.u.ptr = opaque
+                    add(opaqueField)
+                    for header in message.headers {
+                        var field = rd_kafka_vu_t()
+                        field.vtype = RD_KAFKA_VTYPE_HEADER
+                        field.u.header.name = cString(header.name)
+                        field.u.header.val = UnsafeRawPointer(header.value.withUnsafeBufferPointer { place($0, terminated: false) })
+                        field.u.header.size = header.value.count
+                        add(field)
+                    }
+                    precondition(filled == fieldCount && used == arenaBytes, "every field and byte placed")
+                    guard let error = rd_kafka_produceva(handle, fields.baseAddress, filled) else { return nil }
+                    defer { rd_kafka_error_destroy(error) }
+                    return KafkaError(rd_kafka_error_code(error), String(cString: rd_kafka_error_string(error)))
                 }
-                var payload = rd_kafka_vu_t()
-                payload.vtype = RD_KAFKA_VTYPE_VALUE
-                payload.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                payload.u.mem.size = value.count
-                fields.append(payload)
-                var flags = rd_kafka_vu_t()
-                flags.vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                flags.u.i = RD_KAFKA_MSG_F_COPY
-                fields.append(flags)
-                var opaqueField = rd_kafka_vu_t()
-                opaqueField.vtype = RD_KAFKA_VTYPE_OPAQUE
-                opaqueField.u.ptr = opaque
-                fields.append(opaqueField)
-                for header in message.headers {
-                    var field = rd_kafka_vu_t()
-                    field.vtype = RD_KAFKA_VTYPE_HEADER
-                    field.u.header.name = cString(header.name)
-                    field.u.header.val = UnsafeRawPointer(copy(header.value))
-                    field.u.header.size = header.value.count
-                    fields.append(field)
-                }
-                guard let error = rd_kafka_produceva(handle, fields, fields.count) else { return nil }
-                defer { rd_kafka_error_destroy(error) }
-                return KafkaError(rd_kafka_error_code(error), String(cString: rd_kafka_error_string(error)))
             }
         }
     }

@@ -135,7 +135,12 @@ public enum ProjectionScripts {
     /// The `apply` script's ARGV segment for an event at `position`: how many values follow,
     /// then position, type and fields. Segments of one product's events are concatenated.
     public static func applyArguments(_ event: LedgerEvent, position: Int64) -> [RedisArgument] {
-        var arguments: [RedisArgument] = [RedisArgument(position), RedisArgument(event.type)]
+        // The count goes first; it is filled in once the fields are known.
+        var arguments = [RedisArgument]()
+        arguments.reserveCapacity(11)
+        arguments.append(0)
+        arguments.append(RedisArgument(position))
+        arguments.append(RedisArgument(event.type))
         switch event {
         case .productListed(let e):
             arguments += [
@@ -152,6 +157,7 @@ public enum ProjectionScripts {
         case .orderConfirmed(let e):
             arguments.append(RedisArgument(e.reservationId))
         }
-        return [RedisArgument(arguments.count)] + arguments
+        arguments[0] = RedisArgument(arguments.count - 1)
+        return arguments
     }
 }

@@ -174,10 +174,10 @@ public final class OutboxRelay: Service, Sendable {
     /// The Kafka form of a ledger event (DESIGN.md §4).
     public static func message(for event: RecordedEvent, topic: String) -> KafkaOutgoingMessage {
         KafkaOutgoingMessage(
-            topic: topic, key: Array(String(event.productId).utf8), value: Array(event.json.utf8),
+            topic: topic, key: .decimal(event.productId), value: event.json,
             headers: [
                 ("type", Array(event.type.utf8)), ("eventId", Array(event.eventId.utf8)),
-                ("position", Array(String(event.position).utf8)), ("schemaVersion", Array(String(event.schemaVersion).utf8)),
+                ("position", .decimal(event.position)), ("schemaVersion", .decimal(Int64(event.schemaVersion))),
             ])
     }
 
