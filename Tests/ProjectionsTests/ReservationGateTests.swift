@@ -102,6 +102,28 @@ import Testing
         }
     }
 
+    /// The scripts write `soldOut` only when the available stock crosses zero: it must still
+    /// follow the stock both ways, from a listing without stock on.
+    @Test func theSoldOutFlagFollowsTheStockAcrossZeroBothWays() async throws {
+        try await withGate { gate, fixture in
+            let listing = LedgerHarness.listing(productId: 30, stock: 0)
+            try await apply(fixture, .productListed(listing), position: 1)
+            #expect(try await fixture.product(30).config["soldOut"] == "1", "a listing without stock is sold out")
+            #expect(try await apply(fixture, .stockAdded(StockAdded(productId: 30, quantity: 2)), position: 2) == 1)
+            #expect(try await fixture.product(30).config["soldOut"] == "0")
+            let last = UUID.v7().lowercased
+            #expect(try await reserve(gate, productId: 30, userId: 1) == .reserved)
+            #expect(try await fixture.product(30).config["soldOut"] == "0", "one unit is left")
+            #expect(try await reserve(gate, productId: 30, userId: 2, id: last) == .reserved)
+            #expect(try await fixture.product(30).config["soldOut"] == "1")
+            #expect(try await gate.rollback(productId: 30, reservationId: last) == true)
+            #expect(try await fixture.product(30).config["soldOut"] == "0", "the unit is back on sale")
+            #expect(try await reserve(gate, productId: 30, userId: 3) == .reserved)
+            let expected = ProductState(listing: listing, streamVersion: 2, totalStock: 2, reservedUnits: 2)
+            #expect(try await fixture.product(30).config == ProjectedProduct(expected: expected, appliedPosition: 2).config)
+        }
+    }
+
     @Test func rollbackUndoesATentativeOnceAndIsSafeOnMissingKeys() async throws {
         try await withGate { gate, fixture in
             try await list(fixture, productId: 10, stock: 3)

@@ -15,9 +15,13 @@ public enum ProjectionScripts {
         local function record(status, user, quantity, key)
           return status .. '|' .. user .. '|' .. quantity .. '|' .. key
         end
+        -- The flag changes only when the stock crosses zero, so it is written only then: once per
+        -- reservation it was a fifth of the gate's commands. A listing writes it first.
         local function addAvailable(delta)
           local available = redis.call('HINCRBY', K_CONFIG, 'available', delta)
-          redis.call('HSET', K_CONFIG, 'soldOut', available <= 0 and '1' or '0')
+          if (available <= 0) ~= (available - delta <= 0) then
+            redis.call('HSET', K_CONFIG, 'soldOut', available <= 0 and '1' or '0')
+          end
         end
         local function addHeld(user, delta)
           if redis.call('HINCRBY', K_USERS, user, delta) == 0 then redis.call('HDEL', K_USERS, user) end
@@ -86,7 +90,7 @@ public enum ProjectionScripts {
             if kind == 'ProductListed' then
               redis.call('HSET', K_CONFIG, 'name', E[3], 'priceMinor', E[4], 'currency', E[5],
                 'startsAtMs', E[6], 'endsAtMs', E[7], 'limitPerUser', E[8], 'reservationTTLSeconds', E[9],
-                'total', E[10])
+                'total', E[10], 'soldOut', '1')
               addAvailable(tonumber(E[10]))
             elseif kind == 'StockAdded' then
               redis.call('HINCRBY', K_CONFIG, 'total', E[3])
