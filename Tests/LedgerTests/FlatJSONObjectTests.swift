@@ -48,6 +48,35 @@ import Testing
         #expect(object?.int64("quantity") == 1)
     }
 
+    /// Keeping some fields parses as strictly as keeping all (a skipped field is checked, not
+    /// trusted) and gives exactly the full parse's kept fields, in order.
+    @Test func keepingSomeFieldsDeclinesWhatTheFullParseDeclinesAndKeepsTheSameValues() {
+        let keys: [StaticString] = ["data", "n"]
+        let accepted = [
+            #"{"data":{"x":"}{\"","y":{"z":1}},"eventId":"e\u00e9","n":2,"b":true,"z":null}"#,
+            #"{"skip":"\"quoted\"","d\u0061ta":{"kept":"through an escaped key"}}"#,
+            #"{"other":1}"#, "{}",
+        ]
+        let declined = [
+            #"{"data":{"x":1},"skip":"\q"}"#, #"{"sk\qip":1,"data":{}}"#, #"{"skip":"\ud83d","data":{}}"#,
+            #"{"skip":[1],"data":{}}"#, #"{"skip":1.5}"#, #"{"skip":{"a":1}"#, #"{"skip":tru}"#, #"{"skip":"x""#, #"{"n":1} x"#,
+        ]
+        for text in accepted + declined {
+            let kept = Array(text.utf8).withUnsafeBytes { FlatJSONObject(utf8: $0, keeping: keys) }
+            let full = FlatJSONObject(text)
+            #expect((kept == nil) == (full == nil), "\(text)")
+            let expected = full?.fields.filter { field in keys.contains { $0.description == field.key } }
+            #expect(kept?.fields.map(\.key) == expected?.map(\.key), "\(text)")
+            #expect(kept?.fields.map(\.value) == expected?.map(\.value), "\(text)")
+        }
+        for text in declined {
+            #expect(Array(text.utf8).withUnsafeBytes { FlatJSONObject(utf8: $0, keeping: keys) } == nil, "\(text)")
+        }
+        let escapedKey = Array(accepted[1].utf8).withUnsafeBytes { FlatJSONObject(utf8: $0, keeping: keys) }
+        #expect(escapedKey?.object("data") == #"{"kept":"through an escaped key"}"#)
+        #expect(escapedKey?.fields.count == 1, "the skipped field is not kept")
+    }
+
     @Test func canonicalTimestampsParseWithoutTheFormatter() {
         for ms: Int64 in [0, 86_399_999, 951_782_400_000, 1_764_000_000_123, 4_102_444_799_999] {
             #expect(Timestamp.epochMs(canonical: Timestamp(epochMs: ms).iso8601) == ms)

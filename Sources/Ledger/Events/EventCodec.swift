@@ -8,6 +8,10 @@ public enum EventCodec {
         public let reason: String
         public var isRetriable: Bool { false }
         public var description: String { "cannot decode \(type) v\(schemaVersion): \(reason)" }
+
+        public init(type: String, schemaVersion: Int, reason: String) {
+            (self.type, self.schemaVersion, self.reason) = (type, schemaVersion, reason)
+        }
     }
 
     /// Versions written today. Bump one when its `data` changes shape, and add an upcaster

@@ -27,6 +27,13 @@ public struct FlatJSONObject: Sendable {
         fields = parsed
     }
 
+    /// Parses the whole object but keeps only the fields named in `keys`: the others are checked
+    /// and skipped without a string made of them (the projector needs one field of eleven).
+    public init?(utf8 bytes: UnsafeRawBufferPointer, keeping keys: [StaticString]) {
+        guard let parsed = FlatJSONObject.parse(bytes.assumingMemoryBound(to: UInt8.self), keeping: keys) else { return nil }
+        fields = parsed
+    }
+
     public subscript(key: String) -> Value? {
         fields.first { $0.key == key }?.value
     }
@@ -64,10 +71,11 @@ public struct FlatJSONObject: Sendable {
         }
     }
 
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> [(key: String, value: Value)]? {
+    /// `keeping` nil keeps every field.
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, keeping: [StaticString]? = nil) -> [(key: String, value: Value)]? {
         var index = 0
         var fields = [(key: String, value: Value)]()
-        fields.reserveCapacity(10)
+        fields.reserveCapacity(keeping?.count ?? 10)
         func skipSpace() {
             while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 { index += 1 }
         }
@@ -77,7 +85,8 @@ public struct FlatJSONObject: Sendable {
             index += 1
             return true
         }
-        func string() -> String? {
+        /// A string's bytes between the quotes, and whether they hold escapes.
+        func rawString() -> (bytes: UnsafeBufferPointer<UInt8>, escaped: Bool)? {
             guard expect(0x22) else { return nil }
             let start = index
             var escaped = false
@@ -88,7 +97,20 @@ public struct FlatJSONObject: Sendable {
             guard index < bytes.count else { return nil }
             let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
             index += 1
-            return escaped ? unescape(raw) : String(decoding: raw, as: UTF8.self)
+            return (raw, escaped)
+        }
+        func text(_ raw: (bytes: UnsafeBufferPointer<UInt8>, escaped: Bool)) -> String? {
+            raw.escaped ? unescape(raw.bytes) : String(decoding: raw.bytes, as: UTF8.self)
+        }
+        func string() -> String? {
+            rawString().flatMap(text)
+        }
+        /// Whether a field is kept, nil for a key with a bad escape. Compared as bytes, so a
+        /// skipped field's key never becomes a string.
+        func isKept(_ key: (bytes: UnsafeBufferPointer<UInt8>, escaped: Bool)) -> Bool? {
+            guard let keeping else { return true }
+            guard key.escaped else { return keeping.contains { $0.withUTF8Buffer { $0.elementsEqual(key.bytes) } } }
+            return text(key).map { name in keeping.contains { $0.description == name } }
         }
         func literal(_ word: StaticString) -> Bool {
             let count = word.utf8CodeUnitCount
@@ -98,7 +120,7 @@ public struct FlatJSONObject: Sendable {
             return true
         }
         /// The raw text of a balanced `{…}` (strings may hold braces and escaped quotes).
-        func nestedObject() -> String? {
+        func nestedObject() -> UnsafeBufferPointer<UInt8>? {
             let start = index
             var depth = 0
             var inString = false
@@ -113,20 +135,24 @@ public struct FlatJSONObject: Sendable {
                     depth += 1
                 } else if byte == 0x7D {
                     depth -= 1
-                    if depth == 0 { return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) }
+                    if depth == 0 { return UnsafeBufferPointer(rebasing: bytes[start..<index]) }
                 }
             }
             return nil
         }
-        func value() -> Value? {
+        /// The next value; a skipped one is checked the same way and stands in as `.null`.
+        func value(keep: Bool) -> Value? {
             skipSpace()
             guard index < bytes.count else { return nil }
             switch bytes[index] {
-            case 0x22: return string().map(Value.string)
+            case 0x22:
+                // A skipped string's escapes are still checked (the rare case pays the unescape).
+                guard keep else { return rawString().flatMap { !$0.escaped || unescape($0.bytes) != nil ? .null : nil } }
+                return string().map(Value.string)
             case 0x74: return literal("true") ? .bool(true) : nil
             case 0x66: return literal("false") ? .bool(false) : nil
             case 0x6E: return literal("null") ? .null : nil
-            case 0x7B: return nestedObject().map(Value.object)
+            case 0x7B: return nestedObject().map { keep ? .object(String(decoding: $0, as: UTF8.self)) : .null }
             default:
                 var negative = false
                 if bytes[index] == 0x2D { negative = true; index += 1 }
@@ -148,8 +174,11 @@ public struct FlatJSONObject: Sendable {
         guard expect(0x7B) else { return nil }
         if expect(0x7D) { skipSpace(); return index == bytes.count ? fields : nil }
         repeat {
-            guard let key = string(), expect(0x3A), let value = value() else { return nil }
-            fields.append((key, value))
+            guard let key = rawString(), expect(0x3A), let keep = isKept(key), let value = value(keep: keep) else { return nil }
+            if keep {
+                guard let name = text(key) else { return nil }
+                fields.append((name, value))
+            }
         } while expect(0x2C)
         guard expect(0x7D) else { return nil }
         skipSpace()

@@ -115,7 +115,7 @@ public final class RedisProjector: Service, Sendable {
 
     /// The ledger position a message carries (`.max` when it carries none: that forces a rebuild).
     private static func position(of message: KafkaMessage) -> Int64 {
-        message.header("position").flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? .max
+        message.header("position").flatMap(ProjectableEvent.integer) ?? .max
     }
 
     private func applyRetrying(_ messages: [KafkaMessage]) async throws {
@@ -133,7 +133,7 @@ public final class RedisProjector: Service, Sendable {
     /// Applies the events in `messages` to the live generation; returns how many changed Redis.
     @discardableResult
     public func apply(_ messages: [KafkaMessage]) async throws -> Int {
-        let events = try messages.map { try RecordedEvent(json: $0.value) }
+        let events = try messages.map(ProjectableEvent.init)
         let changed = try await Self.apply(
             events, to: try await ProjectionGeneration.read(on: redis, namespace: namespace), on: redis, eventsPerCall: limits.projectorEventsPerScriptCall)
         metrics.appliedEvents.increment(by: events.count)
@@ -146,7 +146,7 @@ public final class RedisProjector: Service, Sendable {
     /// carries up to `eventsPerCall` consecutive events of a product: the call's fixed cost is
     /// paid once for them, and the bound keeps any one call short, since Redis runs nothing
     /// else (the gate's calls included) while a script runs.
-    static func apply(_ events: [RecordedEvent], to keys: ProjectionKeys, on redis: RedisConnection, eventsPerCall: Int) async throws -> Int {
+    static func apply(_ events: [ProjectableEvent], to keys: ProjectionKeys, on redis: RedisConnection, eventsPerCall: Int) async throws -> Int {
         precondition(eventsPerCall > 0, "a script call carries at least one event")
         var open = [Int64: (arguments: [RedisArgument], events: Int)]()
         var calls = [RedisScriptCall]()
@@ -154,11 +154,11 @@ public final class RedisProjector: Service, Sendable {
         func call(_ productId: Int64, _ arguments: [RedisArgument]) -> RedisScriptCall {
             RedisScriptCall(ProjectionScripts.apply, keys: keys.product(productId).arguments, arguments: arguments)
         }
-        for event in events {
-            let decoded = try event.decoded()
-            if case .productListed = decoded { listed.append(RedisArgument(event.productId)) }
+        for projectable in events {
+            let event = projectable.event
+            if case .productListed = event { listed.append(RedisArgument(event.productId)) }
             var segment = open.removeValue(forKey: event.productId) ?? ([], 0)
-            segment.arguments += ProjectionScripts.applyArguments(decoded, position: event.position)
+            segment.arguments += ProjectionScripts.applyArguments(event, position: projectable.position)
             segment.events += 1
             if segment.events == eventsPerCall {
                 calls.append(call(event.productId, segment.arguments))

@@ -108,7 +108,9 @@ public struct ProjectionReplayer: Sendable {
         while true {
             let events = try await reader.log(after: position, limit: limits.replayPipelineLength)
             guard let last = events.last else { return count }
-            _ = try await RedisProjector.apply(events, to: keys, on: redis, eventsPerCall: limits.projectorEventsPerScriptCall)
+            _ = try await RedisProjector.apply(
+                try events.map { ProjectableEvent(position: $0.position, event: try $0.decoded()) }, to: keys, on: redis,
+                eventsPerCall: limits.projectorEventsPerScriptCall)
             position = last.position
             count += events.count
         }
