@@ -53,15 +53,6 @@ public struct FlatJSONObject: Sendable {
         return nil
     }
 
-    /// An integer, or nil when the key is absent or null; `.none` when it holds something else.
-    public func optionalInt64(_ key: String) -> Int64?? {
-        switch self[key] {
-        case nil, .null?: return .some(nil)
-        case .integer(let value)?: return .some(value)
-        default: return .none
-        }
-    }
-
     /// A string, or nil when the key is absent or null; `.none` when it holds something else.
     public func optionalString(_ key: String) -> String?? {
         switch self[key] {

@@ -48,7 +48,7 @@ enum TopicReader {
             for message in try await consumer.poll(maxMessages: 10_000, timeoutMs: 200) {
                 if let end = remaining[message.partition], message.offset + 1 >= end { remaining[message.partition] = nil }
                 guard let key = message.key.flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }),
-                    let position = message.header("position").flatMap({ Int64(String(decoding: $0, as: UTF8.self)) })
+                    let position = message.integerHeader("position")
                 else { continue }
                 positions[key, default: []].append(position)
             }

@@ -34,6 +34,11 @@ public struct KafkaMessage: Sendable {
         headers.first { $0.name == name }?.value
     }
 
+    /// A header holding a decimal integer (the relay's `position` and `schemaVersion`).
+    public func integerHeader(_ name: String) -> Int64? {
+        header(name).flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
+    }
+
     init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], headers: [(name: String, value: [UInt8])]) {
         (self.topic, self.partition, self.offset, self.key, self.value, self.headers) = (topic, partition, offset, key, value, headers)
     }

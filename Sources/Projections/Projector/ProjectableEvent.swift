@@ -17,18 +17,13 @@ struct ProjectableEvent {
         func failure(_ reason: String) -> EventCodec.DecodingFailure {
             EventCodec.DecodingFailure(type: "event message", schemaVersion: 1, reason: reason)
         }
-        guard let position = message.header("position").flatMap(Self.integer),
+        guard let position = message.integerHeader("position"),
             let type = message.header("type").map({ String(decoding: $0, as: UTF8.self) }),
-            let schemaVersion = message.header("schemaVersion").flatMap(Self.integer).flatMap({ Int(exactly: $0) })
+            let schemaVersion = message.integerHeader("schemaVersion").flatMap({ Int(exactly: $0) })
         else { throw failure("the position, type or schemaVersion header is missing or not an integer") }
         guard let data = message.value.withUnsafeBytes({ FlatJSONObject(utf8: $0, keeping: ["data"]) })?.object("data") else {
             throw failure("the value is not an event envelope with a data object")
         }
         self.init(position: position, event: try EventCodec.decode(type: type, schemaVersion: schemaVersion, data: data))
-    }
-
-    /// A header's decimal integer.
-    static func integer(_ bytes: [UInt8]) -> Int64? {
-        Int64(String(decoding: bytes, as: UTF8.self))
     }
 }

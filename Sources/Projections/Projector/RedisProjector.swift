@@ -115,7 +115,7 @@ public final class RedisProjector: Service, Sendable {
 
     /// The ledger position a message carries (`.max` when it carries none: that forces a rebuild).
     private static func position(of message: KafkaMessage) -> Int64 {
-        message.header("position").flatMap(ProjectableEvent.integer) ?? .max
+        message.integerHeader("position") ?? .max
     }
 
     private func applyRetrying(_ messages: [KafkaMessage]) async throws {
