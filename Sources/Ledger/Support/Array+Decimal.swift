@@ -4,22 +4,14 @@ extension Array where Element == UInt8 {
     /// fields, Redis's wire lengths).
     @inlinable
     public mutating func appendDecimal(_ value: Int64) {
-        // The digits come out backwards into a local buffer and go in with one append: appending
-        // each digit paid a uniqueness and capacity check per byte (~260 instructions a number).
-        var magnitude = value.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var start = digits.count  // 19 digits and a sign at most (|Int64.min| = 9223372036854775808)
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                start -= 1
-                digits[start] = UInt8(ascii: "-")
-            }
-            append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
-        }
+        if value < 0 { append(UInt8(ascii: "-")) }
+        let magnitude = value.magnitude
+        var divisor: UInt64 = 1
+        while magnitude / divisor >= 10 { divisor *= 10 }  // at most 10^18: |Int64.min| < 10^19
+        repeat {
+            append(UInt8(ascii: "0") + UInt8(magnitude / divisor % 10))
+            divisor /= 10
+        } while divisor > 0
     }
 
     /// `value` in decimal ASCII.
