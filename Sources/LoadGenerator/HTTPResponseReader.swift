@@ -30,7 +30,7 @@ struct HTTPResponseReader {
         let reason: String
     }
 
-    /// A head longer than this is not one of the API's answers.
+    /// A head, chunk size line or trailer line longer than this is not one of the API's answers.
     static let maxHeadBytes = 16 * 1024
 
     let maxBodyBytes: Int
@@ -50,9 +50,7 @@ struct HTTPResponseReader {
         while true {
             switch state {
             case .head:
-                guard let end = find([0x0D, 0x0A, 0x0D, 0x0A], in: buffer) else {
-                    return buffer.readableBytes > Self.maxHeadBytes ? .invalid("a response head over \(Self.maxHeadBytes) bytes") : .needMore
-                }
+                guard let end = find([0x0D, 0x0A, 0x0D, 0x0A], in: buffer) else { return waiting(buffer, for: "a response head") }
                 let head = buffer.readSlice(length: end + 4)!
                 let status: Int
                 let length: Int?
@@ -78,7 +76,7 @@ struct HTTPResponseReader {
                 state = .head
                 return .response(status: status, body: body)
             case .chunkSize(let status):
-                guard let line = readLine(&buffer) else { return .needMore }
+                guard let line = readLine(&buffer) else { return waiting(buffer, for: "a chunk size line") }
                 let digits = line.readableBytesView.prefix { $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: " ") }
                 guard !digits.isEmpty, digits.count <= 8, let size = Int(String(decoding: digits, as: UTF8.self), radix: 16) else {
                     return .invalid("a bad chunk size line")
@@ -92,13 +90,18 @@ struct HTTPResponseReader {
                 chunks.writeBuffer(&chunk)
                 state = .chunkSize(status: status)
             case .trailers(let status):
-                guard let line = readLine(&buffer) else { return .needMore }
+                guard let line = readLine(&buffer) else { return waiting(buffer, for: "a trailer line") }
                 if line.readableBytes == 0 {
                     state = .head
                     return .response(status: status, body: chunks)
                 }
             }
         }
+    }
+
+    /// More bytes are needed for `what`, unless it already runs past the head limit.
+    private func waiting(_ buffer: ByteBuffer, for what: String) -> Outcome {
+        buffer.readableBytes > Self.maxHeadBytes ? .invalid("\(what) over \(Self.maxHeadBytes) bytes") : .needMore
     }
 
     /// The next CRLF-terminated line without its CRLF, or nil until it is complete.

@@ -63,6 +63,11 @@ import Testing
             == [.invalid("response larger than 10 bytes")])
         let endless = "HTTP/1.1 200 OK\r\n" + String(repeating: "X-Filler: 0123456789\r\n", count: 1_000)
         #expect(read(endless, piece: 512) == [.invalid("a response head over \(HTTPResponseReader.maxHeadBytes) bytes")])
+        let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        #expect(read(chunked + String(repeating: "0", count: 20_000), piece: 512)
+            == [.invalid("a chunk size line over \(HTTPResponseReader.maxHeadBytes) bytes")])
+        #expect(read(chunked + "0\r\n" + String(repeating: "t", count: 20_000), piece: 512)
+            == [.invalid("a trailer line over \(HTTPResponseReader.maxHeadBytes) bytes")])
     }
 
     @Test func requestsAreWrittenAsOneBufferOfHTTP() {
