@@ -40,12 +40,33 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "List a demo sale (product 1) if there is none and print a curl line that reserves a unit.")
     var demo = false
 
+    @Flag(help: "Allow trusted-header authentication on an address other than loopback (only behind a gateway that strips those headers from clients).")
+    var allowTrustedHeadersOnAnyHost = false
+
+    @Option(help: "HTTP connections open at once; more wait in the kernel's backlog.")
+    var maxConnections = Limits().httpMaxConnections
+
+    @Option(help: "Milliseconds a connection may stay open without a request.")
+    var idleTimeoutMs = Limits().httpIdleTimeoutMs
+
+    func validate() throws {
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
+        if auth.authMode == "trusted-header" && !loopback && !allowTrustedHeadersOnAnyHost {
+            throw ValidationError(
+                "trusted-header authentication believes any client that reaches the port; on \(host) pass --allow-trusted-headers-on-any-host once a gateway strips those headers")
+        }
+        guard maxConnections > 0, idleTimeoutMs > 0 else { throw ValidationError("--max-connections and --idle-timeout-ms must be positive") }
+    }
+
     func run() async throws {
         LedgerTool.bootstrapLogging()
         // Before any part is made: each takes its metrics from the bootstrapped system.
         let registry = ServiceMetrics.bootstrap()
         let logger = Logger(label: "ledger.serve")
         var limits = Limits()
+        limits.httpMaxConnections = maxConnections
+        limits.httpIdleTimeoutMs = idleTimeoutMs
+        FileDescriptorLimit.raise(toFit: limits.httpMaxConnections, logger: logger)
         limits.reconcilerTentativeAgeMs = reconcilerAgeMs
         // Look at least twice per bound, so an abandoned tentative waits at most 1.5 bounds.
         limits.reconcilerIntervalMs = max(100, min(limits.reconcilerIntervalMs, Int(reconcilerAgeMs / 2)))
@@ -95,7 +116,10 @@ struct ServeCommand: AsyncParsableCommand {
 
         let writer = LedgerWriter(
             connections: try await LedgerWriter.connections(url: connections.databaseURL, count: limits.writerConnections), limits: limits)
-        let reader = LedgerReader(connection: try await postgres("reader"), limits: limits)
+        // The API's reads: clients can ask for as many as they like, so its queue is bounded.
+        let reader = LedgerReader(
+            connection: try await PostgresConnection.connect(url: connections.databaseURL, name: "reader", maxQueueDepth: limits.readerMaxQueueDepth),
+            limits: limits)
         let pool = try await RedisPipelinePool.connect(
             url: connections.redisURL, connections: limits.gateConnections, maxPipelineLength: limits.gateMaxPipelineLength,
             maxQueueDepth: limits.gateMaxQueueDepth)
@@ -127,10 +151,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let authentication: AuthenticationMode
         if auth.authMode == "trusted-header" {
-            authentication = .trustedHeaders(userHeader: HTTPField.Name(auth.trustedUserHeader)!, roleHeader: HTTPField.Name("X-User-Role")!)
-            logger.warning("trusted-header authentication: only an authenticating gateway may reach this port", metadata: ["header": "\(auth.trustedUserHeader)"])
+            authentication = .trustedHeaders(userHeader: HTTPField.Name(auth.trustedUserHeader)!, roleHeader: HTTPField.Name(auth.trustedRoleHeader)!)
+            logger.warning(
+                "trusted-header authentication: only a gateway that strips these headers from clients may reach this port",
+                metadata: ["userHeader": "\(auth.trustedUserHeader)", "roleHeader": "\(auth.trustedRoleHeader)"])
         } else {
-            authentication = .bearer(try await TokenAuthority(secret: auth.jwtSecret))
+            authentication = .bearer(try await auth.tokenAuthority())
         }
         let api = LedgerAPI(.init(
             writer: writer, reader: reader, gate: ReservationGate(pool: pool, generation: generation), redis: probeRedis,
@@ -169,7 +195,7 @@ struct ServeCommand: AsyncParsableCommand {
             await connection.close()
             state = result.rejection.map { "not listed: \($0)" } ?? "listed"
         }
-        let token = try await TokenAuthority(secret: auth.jwtSecret).token(userId: 42, admin: false, ttlSeconds: 86_400)
+        let token = try await auth.tokenAuthority().token(userId: 42, admin: false, ttlSeconds: 86_400)
         let text = """
 
             Demo sale: product 1 (\(state)). Reserve a unit as user 42:

@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import Ledger
 
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,17 +12,18 @@ struct TokenCommand: AsyncParsableCommand {
     @Flag(help: "Give the token role admin.")
     var admin = false
 
-    @Option(help: "Seconds until the token expires.")
+    @Option(help: "Seconds until the token expires (at most a week).")
     var ttl = 3_600
 
     @OptionGroup var auth: AuthOptions
 
     func validate() throws {
         guard user > 0 else { throw ValidationError("--user must be a positive id") }
-        guard ttl > 0 else { throw ValidationError("--ttl must be positive") }
+        let maxTTL = Limits().maxTokenTTLSeconds
+        guard ttl > 0, ttl <= maxTTL else { throw ValidationError("--ttl must be 1…\(maxTTL) seconds") }
     }
 
     func run() async throws {
-        print(try await TokenAuthority(secret: auth.jwtSecret).token(userId: user, admin: admin, ttlSeconds: ttl))
+        print(try await auth.tokenAuthority().token(userId: user, admin: admin, ttlSeconds: ttl))
     }
 }

@@ -1,4 +1,4 @@
-import API
+@testable import API
 import Foundation
 import Ledger
 import Testing
@@ -6,15 +6,57 @@ import Testing
 /// The API's pure parts: rate limiting and the product cache's single flight.
 @Suite struct APIUnitTests {
     @Test func aUserGetsTheBurstThenTheRate() {
-        let limiter = UserRateLimiter(ratePerSecond: 10, burst: 3, maxUsers: 100)
+        let limiter = RateLimiter<Int64>(RateLimitPolicy(name: "writes", ratePerSecond: 10, burst: 3), maxKeys: 100)
         let start = ContinuousClock.now
-        #expect((0..<5).map { _ in limiter.allow(1, at: start) } == [true, true, true, false, false])
-        #expect(limiter.allow(2, at: start), "users have their own buckets")
-        #expect(!limiter.allow(1, at: start + .milliseconds(50)), "half a token is not enough")
-        #expect(limiter.allow(1, at: start + .milliseconds(100)))
-        #expect(!limiter.allow(1, at: start + .milliseconds(100)))
-        #expect((0..<3).map { _ in limiter.allow(1, at: start + .seconds(10)) } == [true, true, true], "refills up to the burst only")
-        #expect(!limiter.allow(1, at: start + .seconds(10)))
+        func allow(_ user: Int64, at instant: ContinuousClock.Instant) -> Bool { limiter.decide(user, at: instant).isAllowed }
+        #expect((0..<5).map { _ in allow(1, at: start) } == [true, true, true, false, false])
+        #expect(allow(2, at: start), "users have their own buckets")
+        #expect(!allow(1, at: start + .milliseconds(50)), "half a token is not enough")
+        #expect(allow(1, at: start + .milliseconds(100)))
+        #expect(!allow(1, at: start + .milliseconds(100)))
+        #expect((0..<3).map { _ in allow(1, at: start + .seconds(10)) } == [true, true, true], "refills up to the burst only")
+        #expect(!allow(1, at: start + .seconds(10)))
+    }
+
+    /// What a refused client is told (draft-ietf-httpapi-ratelimit-headers): the policy's quota
+    /// and window, nothing remaining, and the seconds until a token is back.
+    @Test func aRefusalSaysTheQuotaWhatRemainsAndWhenToComeBack() {
+        let limiter = RateLimiter<String>(RateLimitPolicy(name: "anonymous", ratePerSecond: 0.5, burst: 2), maxKeys: 10)
+        let start = ContinuousClock.now
+        let first = limiter.decide("10.0.0.1", at: start)
+        #expect(first.isAllowed && first.remaining == 1 && first.retryAfterSeconds == 0)
+        #expect(first.headerValue == #""anonymous";r=1;t=0"#)
+        #expect(limiter.decide("10.0.0.1", at: start).isAllowed)
+        let refused = limiter.decide("10.0.0.1", at: start + .milliseconds(500))
+        #expect(!refused.isAllowed && refused.remaining == 0)
+        #expect(refused.retryAfterSeconds == 2, "a quarter token is back after 0.5 s; the rest takes 1.5 s, rounded up")
+        #expect(refused.policy.headerValue == #""anonymous";q=2;w=4"#)
+        let problem = Problem.rateLimited(refused, "slow down")
+        #expect(problem.status == .tooManyRequests && problem.code == "rate-limited" && problem.retryAfterSeconds == 2)
+    }
+
+    /// Ids nobody listed must not grow the cache: unknown answers stop at their bound, and
+    /// beyond the whole bound loads are answered without being kept.
+    @Test func theCacheStaysWithinItsBoundsWhateverIdsAreAskedFor() async throws {
+        let loads = LoadCounter()
+        let listing = ProductListed(
+            productId: 1, name: "x", priceMinor: 1, currency: "EUR", stock: 1, startsAt: Timestamp(epochMs: 0),
+            endsAt: Timestamp(epochMs: 10_000_000_000_000), limitPerUser: 1, reservationTTLSeconds: 60)
+        let catalog = ProductCatalog(ttlMs: 60_000, jitterMs: 0, maxEntries: 20, maxUnknownEntries: 5) { productId in
+            await loads.increment()
+            guard productId <= 100 else { return nil }
+            var product = listing
+            product.productId = productId
+            return ProductState(listing: product, streamVersion: 1, totalStock: 1, reservedUnits: 0)
+        }
+        for id in Int64(1_000)..<1_500 { #expect(try await catalog.product(id) == nil) }
+        #expect(catalog.count == 5, "unknown products stop at their bound")
+        for id in Int64(1)...40 { #expect(try await catalog.product(id)?.productId == id) }
+        #expect(catalog.count == 20, "known ones fill the rest and no more")
+        let before = await loads.count
+        #expect(try await catalog.product(1)?.productId == 1, "a kept product is served from the cache")
+        #expect(try await catalog.product(40)?.productId == 40, "one past the bound is still answered")
+        #expect(await loads.count == before + 1)
     }
 
     @Test func concurrentMissesShareOneLoadAndSoldOutIsRemembered() async throws {
@@ -22,7 +64,7 @@ import Testing
         let listing = ProductListed(
             productId: 5, name: "x", priceMinor: 1, currency: "EUR", stock: 1, startsAt: Timestamp(epochMs: 0),
             endsAt: Timestamp(epochMs: 10_000_000_000_000), limitPerUser: 1, reservationTTLSeconds: 60)
-        let catalog = ProductCatalog(ttlMs: 60_000, jitterMs: 0) { productId in
+        let catalog = ProductCatalog(ttlMs: 60_000, jitterMs: 0, maxEntries: 100, maxUnknownEntries: 10) { productId in
             await loads.increment()
             try await Task.sleep(for: .milliseconds(50))
             return productId == 5 ? ProductState(listing: listing, streamVersion: 1, totalStock: 1, reservedUnits: 0) : nil
@@ -48,7 +90,7 @@ import Testing
 
     @Test func anExpiredEntryIsNotFreshAndIsLoadedAgain() async throws {
         let loads = LoadCounter()
-        let catalog = ProductCatalog(ttlMs: 30, jitterMs: 0) { _ in
+        let catalog = ProductCatalog(ttlMs: 30, jitterMs: 0, maxEntries: 100, maxUnknownEntries: 10) { _ in
             await loads.increment()
             return nil
         }

@@ -22,6 +22,10 @@ struct APIWorld: Sendable {
     static var limits: Limits {
         var limits = Limits()
         limits.seckillAttemptsPerUserPerSecond = 0.2
+        limits.adminWritesPerSecond = 0.2
+        limits.adminWriteBurst = 50
+        limits.anonymousReadsPerClientPerSecond = 0.2
+        limits.anonymousReadBurst = 50
         return limits
     }
 

@@ -118,4 +118,30 @@ import Testing
         #expect(HS256TokenCheck.base64URL("S".utf8[...]) == nil, "a single leftover character")
         #expect(HS256TokenCheck.base64URL("-w".utf8[...]) == [0xFB])
     }
+
+    /// With an issuer and audience configured, both checks (fast and jwt-kit's) refuse tokens
+    /// that lack them or carry others, and take the ones the authority issues.
+    @Test func aConfiguredIssuerAndAudienceAreRequired() async throws {
+        let authority = try await TokenAuthority(secret: secret, issuer: "ledger", audience: "shop")
+        let check = HS256TokenCheck(secret: secret, issuer: "ledger", audience: "shop")
+        let issued = try await authority.token(userId: 42, admin: false, ttlSeconds: 600)
+        #expect(await authority.identity(token: issued) == Identity(userId: 42, isAdmin: false))
+        #expect(check.check(issued, now: Date()) != .invalid)
+        let now = Int(Date().timeIntervalSince1970)
+        let cases = [
+            (#"{"sub":"42","exp":\#(future),"iat":\#(now)}"#, "neither"),
+            (#"{"sub":"42","exp":\#(future),"iat":\#(now),"iss":"ledger"}"#, "no audience"),
+            (#"{"sub":"42","exp":\#(future),"iat":\#(now),"iss":"other","aud":"shop"}"#, "another issuer"),
+            (#"{"sub":"42","exp":\#(future),"iat":\#(now),"iss":"ledger","aud":"other"}"#, "another audience"),
+            (#"{"sub":"42","exp":\#(future),"iat":\#(now),"iss":"ledger","aud":["other"]}"#, "another audience in a list (jwt-kit's)"),
+        ]
+        for (payload, why) in cases {
+            let token = sign(payload)
+            #expect(check.check(token, now: Date()) != .valid(Identity(userId: 42, isAdmin: false), expiresAt: Date(timeIntervalSince1970: Double(future))), "\(why)")
+            #expect(await authority.identity(token: token) == nil, "\(why)")
+        }
+        let listed = sign(#"{"sub":"42","exp":\#(future),"iat":\#(now),"iss":"ledger","aud":["other","shop"]}"#)
+        #expect(await authority.identity(token: listed) == Identity(userId: 42, isAdmin: false), "an audience list that names us")
+        #expect(try await TokenAuthority(secret: secret).identity(token: sign(cases[2].0)) != nil, "unconfigured: iss and aud are not checked")
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Ledger
 import Logging
 import NIOCore
@@ -43,27 +44,49 @@ public struct LedgerAPI: Sendable {
     let parts: Parts
     let catalog: ProductCatalog
     let seckill: SeckillService
+    /// Every write of a user (reserve, confirm, cancel) spends from one budget; admins' writes
+    /// from their own; reads without a login from their client address's.
+    let userWrites: RateLimiter<Int64>
+    let adminWrites: RateLimiter<Int64>
+    let anonymousReads: RateLimiter<String>
+    let readiness: ReadinessCache
     let logger: Logger
 
     public init(_ parts: Parts, logger: Logger = Logger(label: "ledger.api")) {
         self.parts = parts
         let reader = parts.reader
-        catalog = ProductCatalog(ttlMs: parts.limits.productCacheTTLMs, jitterMs: parts.limits.productCacheJitterMs) { try await reader.product($0) }
-        seckill = SeckillService(
-            writer: parts.writer, gate: parts.gate, catalog: catalog,
-            rateLimiter: UserRateLimiter(
-                ratePerSecond: parts.limits.seckillAttemptsPerUserPerSecond, burst: parts.limits.seckillAttemptBurst,
-                maxUsers: parts.limits.rateLimitedUsersTracked),
-            limits: parts.limits, logger: logger)
+        let limits = parts.limits
+        catalog = ProductCatalog(
+            ttlMs: limits.productCacheTTLMs, jitterMs: limits.productCacheJitterMs, maxEntries: limits.productCacheMaxEntries,
+            maxUnknownEntries: limits.productCacheMaxUnknownEntries
+        ) { try await reader.product($0) }
+        userWrites = RateLimiter(
+            RateLimitPolicy(name: "writes", ratePerSecond: limits.seckillAttemptsPerUserPerSecond, burst: limits.seckillAttemptBurst),
+            maxKeys: limits.rateLimitedUsersTracked)
+        adminWrites = RateLimiter(
+            RateLimitPolicy(name: "admin", ratePerSecond: limits.adminWritesPerSecond, burst: limits.adminWriteBurst),
+            maxKeys: limits.rateLimitedUsersTracked)
+        anonymousReads = RateLimiter(
+            RateLimitPolicy(name: "anonymous", ratePerSecond: limits.anonymousReadsPerClientPerSecond, burst: limits.anonymousReadBurst),
+            maxKeys: limits.rateLimitedUsersTracked)
+        seckill = SeckillService(writer: parts.writer, gate: parts.gate, catalog: catalog, rateLimiter: userWrites, limits: limits, logger: logger)
+        let probe = parts.probe
+        readiness = ReadinessCache(maxAgeMs: limits.readinessCacheMs) { await probe.check() }
         self.logger = logger
     }
 
     /// The HTTP server; `onServerRunning` runs once it listens, with the `host:port` it bound.
+    /// Connections are capped (past the cap new ones wait in the kernel's backlog) and closed
+    /// when idle, so idle or slow clients cannot hold every descriptor.
     public func application(
         host: String, port: Int, onServerRunning: @escaping @Sendable (_ address: String) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "seckill-ledger"),
+            router: router(),
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(parts.limits.httpIdleTimeoutMs)))),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "seckill-ledger",
+                availableConnectionsDelegate: MaximumAvailableConnections(parts.limits.httpMaxConnections, logger: logger)),
             onServerRunning: { channel in
                 let bound = channel.localAddress
                 await onServerRunning("\(bound?.ipAddress ?? host):\(bound?.port ?? port)")
@@ -102,7 +125,7 @@ public struct LedgerAPI: Sendable {
         // Outermost, so it counts the status ProblemMiddleware made of a thrown error.
         router.add(middleware: RequestMetricsMiddleware())
         router.add(middleware: ProblemMiddleware(routes: routes.map { ($0.method, $0.path) }))
-        router.add(middleware: AuthenticationMiddleware(mode: parts.authentication))
+        router.add(middleware: AuthenticationMiddleware(mode: parts.authentication, maxTokenBytes: parts.limits.maxBearerTokenBytes))
         for route in routes {
             router.on(RouterPath(route.path), method: route.method, use: route.handler)
         }
@@ -110,7 +133,7 @@ public struct LedgerAPI: Sendable {
     }
 
     @Sendable func ready(_ request: Request, context: LedgerRequestContext) async throws -> Response {
-        let report = await parts.probe.check()
+        let report = await readiness.report()
         guard report.isReady else {
             throw Problem.unavailable("not answering: \(report.failures.keys.sorted().joined(separator: ", "))")
         }
@@ -126,8 +149,22 @@ public struct LedgerAPI: Sendable {
 
     // MARK: Products
 
+    /// Spends one request of `key`'s budget, or refuses with 429.
+    private func spend<Key>(_ limiter: RateLimiter<Key>, _ key: Key) throws {
+        let decision = limiter.decide(key)
+        guard decision.isAllowed else {
+            throw Problem.rateLimited(decision, "at most \(limiter.policy.burst) requests at once and \(limiter.policy.ratePerSecond) a second")
+        }
+    }
+
+    /// A user's writes spend from the users' budget, an admin's from the admins'.
+    private func spendWrite(_ caller: Identity) throws {
+        try spend(caller.isAdmin ? adminWrites : userWrites, caller.userId)
+    }
+
     @Sendable func listProduct(_ request: Request, context: LedgerRequestContext) async throws -> Response {
         let admin = try context.admin()
+        try spendWrite(admin)
         let body = try await RequestDecoding.body(request, as: ProductListingRequest.self, maxBytes: parts.limits.maxBodyBytes)
         guard let startsAt = Timestamp(iso8601: body.startsAt), let endsAt = Timestamp(iso8601: body.endsAt) else {
             throw Problem.invalid("startsAt and endsAt must be ISO-8601 times")
@@ -148,6 +185,7 @@ public struct LedgerAPI: Sendable {
 
     @Sendable func addStock(_ request: Request, context: LedgerRequestContext) async throws -> Response {
         let admin = try context.admin()
+        try spendWrite(admin)
         let productId = try RequestDecoding.id(context, "id")
         let body = try await RequestDecoding.body(request, as: StockRequest.self, maxBytes: parts.limits.maxBodyBytes)
         switch try await parts.writer.submit(.addStock(productId: productId, quantity: body.quantity), metadata: metadata(request, admin)) {
@@ -162,6 +200,7 @@ public struct LedgerAPI: Sendable {
     }
 
     @Sendable func product(_ request: Request, context: LedgerRequestContext) async throws -> Response {
+        if context.identity == nil { try spend(anonymousReads, context.clientAddress) }
         let productId = try RequestDecoding.id(context, "id")
         guard let product = try await catalog.product(productId) else { throw Problem.notFound("unknown-product", "no product \(productId)") }
         // Live availability from the read model (it counts open tentatives); the ledger's
@@ -197,6 +236,7 @@ public struct LedgerAPI: Sendable {
 
     @Sendable func confirm(_ request: Request, context: LedgerRequestContext) async throws -> Response {
         let caller = try context.user()
+        try spendWrite(caller)
         let id = try RequestDecoding.uuid(context, "id")
         let body = try await RequestDecoding.body(request, as: ConfirmRequest.self, maxBytes: parts.limits.maxBodyBytes)
         let state = try await end(
@@ -207,6 +247,7 @@ public struct LedgerAPI: Sendable {
 
     @Sendable func cancel(_ request: Request, context: LedgerRequestContext) async throws -> Response {
         let caller = try context.user()
+        try spendWrite(caller)
         let id = try RequestDecoding.uuid(context, "id")
         let state = try await end(.cancel(reservationId: id, userId: caller.isAdmin ? nil : caller.userId), request, caller)
         return try JSONResponse.make(.ok, ["reservationId": state.reservationId, "status": state.status.rawValue])
@@ -258,8 +299,13 @@ public struct LedgerAPI: Sendable {
         return JSONResponse.events(try await parts.reader.events(after: after, limit: limit), limit: limit)
     }
 
+    /// The caller and the request's `X-Request-ID`, which is kept only when it is 1…128
+    /// printable ASCII characters: it goes into every event and Kafka message, never raw.
     private func metadata(_ request: Request, _ caller: Identity) -> EventMetadata {
-        EventMetadata(requestId: request.headers.value(.xRequestID), actor: caller.actor)
+        let requestId = request.headers.value(.xRequestID).flatMap {
+            StoredText.isToken($0, maxBytes: parts.limits.maxMetadataFieldBytes) ? $0 : nil
+        }
+        return EventMetadata(requestId: requestId, actor: caller.actor)
     }
 }
 

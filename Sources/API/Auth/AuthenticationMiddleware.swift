@@ -15,12 +15,17 @@ public enum AuthenticationMode: Sendable {
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = LedgerRequestContext
     let mode: AuthenticationMode
+    /// A longer `Authorization` header is refused before any decoding or hashing.
+    let maxTokenBytes: Int
 
     @concurrent func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         switch mode {
         case .bearer(let authority):
             if let header = request.headers.value(.authorization) {
+                guard header.utf8.count <= maxTokenBytes + 7 else {
+                    throw Problem.unauthorized("The bearer token is longer than \(maxTokenBytes) bytes")
+                }
                 guard header.hasPrefix("Bearer "), let identity = await authority.identity(token: String(header.dropFirst(7))) else {
                     throw Problem.unauthorized("The bearer token is malformed, badly signed or expired")
                 }

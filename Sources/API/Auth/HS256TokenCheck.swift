@@ -18,9 +18,14 @@ struct HS256TokenCheck: Sendable {
     /// Keyed once: deriving the padded inner and outer keys per token (several allocations and
     /// two hash blocks) was a quarter of the check.
     private let keyed: HMAC<SHA256>
+    /// The `iss` and `aud` a token must carry, when configured.
+    private let issuer: String?
+    private let audience: String?
 
-    init(secret: String) {
+    init(secret: String, issuer: String? = nil, audience: String? = nil) {
         keyed = HMAC(key: SymmetricKey(data: Data(secret.utf8)))
+        self.issuer = issuer
+        self.audience = audience
     }
 
     func check(_ token: String, now: Date) -> Verdict {
@@ -50,17 +55,20 @@ struct HS256TokenCheck: Sendable {
         guard let claims = Self.object(token[(firstDot + 1)..<secondDot]),
             claims.fields.allSatisfy({ Self.isClaim($0.key) }),
             let subject = claims.string("sub"), let exp = claims.int64("exp"), claims.int64("iat") != nil,
-            case .some(let role) = claims.optionalString("role")
+            case .some(let role) = claims.optionalString("role"),
+            case .some(let tokenIssuer) = claims.optionalString("iss"), case .some(let tokenAudience) = claims.optionalString("aud")
         else { return .undecided }
         let expiresAt = Date(timeIntervalSince1970: Double(exp))
         guard now < expiresAt, let userId = Int64(subject), userId > 0 else { return .invalid }
+        if let issuer, tokenIssuer != issuer { return .invalid }
+        if let audience, tokenAudience != audience { return .invalid }
         return .valid(Identity(userId: userId, isAdmin: role == "admin"), expiresAt: expiresAt)
     }
 
     /// The claims `TokenAuthority.Claims` has; a token with any other is jwt-kit's to judge.
     private static func isClaim(_ key: String) -> Bool {
         switch key {
-        case "sub", "exp", "iat", "role": true
+        case "sub", "exp", "iat", "role", "iss", "aud": true
         default: false
         }
     }

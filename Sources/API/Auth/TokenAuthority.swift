@@ -2,13 +2,15 @@ import Foundation
 import JWTKit
 
 /// Issues and checks HS256 bearer tokens: `sub` is the user id, `role: "admin"` marks an admin,
-/// `exp` is required.
+/// `exp` is required; `iss` and `aud` must match when an issuer or audience is configured.
 public struct TokenAuthority: Sendable {
     struct Claims: JWTPayload {
         var sub: SubjectClaim
         var exp: ExpirationClaim
         var iat: IssuedAtClaim
         var role: String?
+        var iss: IssuerClaim?
+        var aud: AudienceClaim?
 
         func verify(using algorithm: some JWTAlgorithm) async throws {
             try exp.verifyNotExpired()
@@ -25,12 +27,16 @@ public struct TokenAuthority: Sendable {
     private let keys: JWTKeyCollection
     private let fastCheck: HS256TokenCheck
     private let verified = VerifiedTokens(capacity: 200_000)
+    private let issuer: String?
+    private let audience: String?
 
-    public init(secret: String) async throws {
+    public init(secret: String, issuer: String? = nil, audience: String? = nil) async throws {
         guard secret.utf8.count >= Self.minimumSecretBytes else { throw WeakSecret() }
         keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-        fastCheck = HS256TokenCheck(secret: secret)
+        fastCheck = HS256TokenCheck(secret: secret, issuer: issuer, audience: audience)
+        self.issuer = issuer
+        self.audience = audience
     }
 
     /// Whole seconds for `iat` and `exp` (what `HS256TokenCheck` reads; RFC 7519 allows fractions).
@@ -38,7 +44,8 @@ public struct TokenAuthority: Sendable {
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         return try await keys.sign(Claims(
             sub: SubjectClaim(value: String(userId)), exp: ExpirationClaim(value: now.addingTimeInterval(Double(ttlSeconds))),
-            iat: IssuedAtClaim(value: now), role: admin ? "admin" : nil))
+            iat: IssuedAtClaim(value: now), role: admin ? "admin" : nil, iss: issuer.map { IssuerClaim(value: $0) },
+            aud: audience.map { AudienceClaim(value: $0) }))
     }
 
     /// The identity in a valid token; nil for a bad signature, an expired token or a `sub`
@@ -56,7 +63,8 @@ public struct TokenAuthority: Sendable {
             break
         }
         guard let claims = try? await keys.verify(token, as: Claims.self),
-            let userId = Int64(claims.sub.value), userId > 0
+            let userId = Int64(claims.sub.value), userId > 0,
+            issuer == nil || claims.iss?.value == issuer, audience.map({ claims.aud?.value.contains($0) == true }) ?? true
         else { return nil }
         let identity = Identity(userId: userId, isAdmin: claims.role == "admin")
         verified.remember(token, identity, until: claims.exp.value)

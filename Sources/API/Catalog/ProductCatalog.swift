@@ -7,24 +7,81 @@ import Synchronization
 /// Entries live `ttlMs` plus a random jitter (so a fleet does not reload in step); concurrent
 /// misses of one product share a single load (single-flight). A sold-out mark lasts one TTL,
 /// so stock added elsewhere reopens the sale within it.
+///
+/// Any client may ask for any id, so the cache is bounded: at most `maxEntries` products, of
+/// them at most `maxUnknownEntries` "no such product" answers. When full it sweeps expired
+/// entries (at most once per TTL); what still does not fit is loaded and answered, not cached.
 public final class ProductCatalog: Sendable {
     public typealias Loader = @Sendable (Int64) async throws -> ProductState?
 
     private enum Entry {
         case loading([CheckedContinuation<Sale??, Error>])
         case loaded(ProductState?, expiresAt: ContinuousClock.Instant, soldOutUntil: ContinuousClock.Instant?)
+
+        var isUnknown: Bool {
+            if case .loaded(nil, _, _) = self { return true }
+            return false
+        }
     }
 
-    private let entries = Mutex<[Int64: Entry]>([:])
+    /// The entries and how many of them are unknown products, kept together.
+    private struct Table {
+        var entries: [Int64: Entry] = [:]
+        var unknownCount = 0
+        var nextSweepAt = ContinuousClock.now
+
+        subscript(productId: Int64) -> Entry? {
+            get { entries[productId] }
+            set {
+                if entries[productId]?.isUnknown == true { unknownCount -= 1 }
+                if newValue?.isUnknown == true { unknownCount += 1 }
+                entries[productId] = newValue
+            }
+        }
+
+        /// Drops expired entries (never loads in flight).
+        mutating func sweep(now: ContinuousClock.Instant) {
+            entries = entries.filter { _, entry in
+                if case .loaded(_, let expiresAt, _) = entry { return expiresAt > now }
+                return true
+            }
+            unknownCount = entries.values.count { $0.isUnknown }
+        }
+    }
+
+    private let table = Mutex(Table())
     private let load: Loader
     private let ttl: Duration
     private let jitterMs: Int
+    private let maxEntries: Int
+    private let maxUnknownEntries: Int
 
-    public init(ttlMs: Int, jitterMs: Int, load: @escaping Loader) {
+    public init(ttlMs: Int, jitterMs: Int, maxEntries: Int, maxUnknownEntries: Int, load: @escaping Loader) {
         precondition(ttlMs > 0 && jitterMs >= 0, "a positive TTL")
+        precondition(maxEntries > 0 && maxUnknownEntries >= 0 && maxUnknownEntries <= maxEntries, "bounds that fit")
         self.load = load
         self.ttl = .milliseconds(ttlMs)
         self.jitterMs = jitterMs
+        self.maxEntries = maxEntries
+        self.maxUnknownEntries = maxUnknownEntries
+    }
+
+    /// How many products (known or not) the cache holds now.
+    public var count: Int {
+        table.withLock { $0.entries.count }
+    }
+
+    /// Whether `entry` may be stored for a product not in the table, sweeping once per TTL
+    /// when it is full.
+    private func hasRoom(for entry: Entry, in table: inout Table, now: ContinuousClock.Instant) -> Bool {
+        func fits() -> Bool {
+            table.entries.count < maxEntries && (!entry.isUnknown || table.unknownCount < maxUnknownEntries)
+        }
+        if fits() { return true }
+        guard now >= table.nextSweepAt else { return false }
+        table.sweep(now: now)
+        table.nextSweepAt = now + ttl
+        return fits()
     }
 
     /// A product as the write path sees it: its state and whether a recent answer said sold out.
@@ -42,11 +99,11 @@ public final class ProductCatalog: Sendable {
     /// the ledger has no such product.
     public func fresh(_ productId: Int64) -> Sale?? {
         let now = ContinuousClock.now
-        return entries.withLock { Self.fresh(productId, in: $0, now: now) }
+        return table.withLock { Self.fresh(productId, in: $0, now: now) }
     }
 
-    private static func fresh(_ productId: Int64, in entries: [Int64: Entry], now: ContinuousClock.Instant) -> Sale?? {
-        guard case .loaded(let product, let expiresAt, let soldOutUntil)? = entries[productId], expiresAt > now else { return nil }
+    private static func fresh(_ productId: Int64, in table: Table, now: ContinuousClock.Instant) -> Sale?? {
+        guard case .loaded(let product, let expiresAt, let soldOutUntil)? = table[productId], expiresAt > now else { return nil }
         return .some(product.map { Sale(product: $0, isSoldOut: soldOutUntil.map { $0 > now } ?? false) })
     }
 
@@ -67,6 +124,8 @@ public final class ProductCatalog: Sendable {
                 return sale
             case .load:
                 return try await loadAndShare(productId)
+            case .loadUncached:
+                return try await load(productId).map { Sale(product: $0, isSoldOut: $0.available <= 0) }
             case .wait:
                 // nil: the load we meant to join failed and was cleared before we joined; look again.
                 if let sale = try await join(productId) { return sale }
@@ -74,16 +133,21 @@ public final class ProductCatalog: Sendable {
         }
     }
 
-    private enum Step { case cached(Sale?), wait, load }
+    /// `loadUncached`: the table is full, so this load is neither shared nor kept.
+    private enum Step { case cached(Sale?), wait, load, loadUncached }
 
     private func decide(_ productId: Int64) -> Step {
         let now = ContinuousClock.now
-        return entries.withLock { entries in
-            if let sale = Self.fresh(productId, in: entries, now: now) { return .cached(sale) }
-            switch entries[productId] {
+        return table.withLock { table in
+            if let sale = Self.fresh(productId, in: table, now: now) { return .cached(sale) }
+            switch table[productId] {
             case .loading?: return .wait
-            default:
-                entries[productId] = .loading([])
+            case .loaded?:
+                table[productId] = .loading([])
+                return .load
+            case nil:
+                guard hasRoom(for: .loading([]), in: &table, now: now) else { return .loadUncached }
+                table[productId] = .loading([])
                 return .load
             }
         }
@@ -92,11 +156,11 @@ public final class ProductCatalog: Sendable {
     /// Waits for the load in flight; `.some(sale)` once it finished, nil if there is none now.
     private func join(_ productId: Int64) async throws -> Sale?? {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Sale??, Error>) in
-            let finished: Sale??? = entries.withLock { entries in
-                switch entries[productId] {
+            let finished: Sale??? = table.withLock { table in
+                switch table[productId] {
                 case .loading(var waiters)?:
                     waiters.append(continuation)
-                    entries[productId] = .loading(waiters)
+                    table[productId] = .loading(waiters)
                     return nil
                 case .loaded(let product, _, let soldOutUntil)?:
                     return .some(.some(product.map { Sale(product: $0, isSoldOut: soldOutUntil != nil) }))
@@ -123,29 +187,33 @@ public final class ProductCatalog: Sendable {
         }
     }
 
-    /// Replaces the loading entry and hands back who was waiting for it.
+    /// Replaces the loading entry and hands back who was waiting for it. An unknown product
+    /// beyond `maxUnknownEntries` is answered to its waiters but not kept.
     private func finish(_ productId: Int64, with entry: Entry?) -> [CheckedContinuation<Sale??, Error>] {
-        entries.withLock { entries in
-            defer { entries[productId] = entry }
-            if case .loading(let waiters)? = entries[productId] { return waiters }
-            return []
+        let now = ContinuousClock.now
+        return table.withLock { table in
+            var waiters = [CheckedContinuation<Sale??, Error>]()
+            if case .loading(let loadWaiters)? = table[productId] { waiters = loadWaiters }
+            table[productId] = nil
+            if let entry, hasRoom(for: entry, in: &table, now: now) { table[productId] = entry }
+            return waiters
         }
     }
 
     /// Remembers that the gate or the ledger said sold out, for one TTL.
     public func markSoldOut(_ productId: Int64) {
         let until = ContinuousClock.now + ttl
-        entries.withLock { entries in
-            if case .loaded(let product, let expiresAt, _)? = entries[productId] {
-                entries[productId] = .loaded(product, expiresAt: expiresAt, soldOutUntil: until)
+        table.withLock { table in
+            if case .loaded(let product, let expiresAt, _)? = table[productId] {
+                table[productId] = .loaded(product, expiresAt: expiresAt, soldOutUntil: until)
             }
         }
     }
 
     /// Forgets a product (after this instance changed it), so the next read loads it.
     public func invalidate(_ productId: Int64) {
-        entries.withLock { entries in
-            if case .loaded? = entries[productId] { entries[productId] = nil }
+        table.withLock { table in
+            if case .loaded? = table[productId] { table[productId] = nil }
         }
     }
 }

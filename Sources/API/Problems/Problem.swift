@@ -13,6 +13,8 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
     public var retryAfterSeconds: Int?
     /// The methods a path does take (405).
     public var allowedMethods: [String]?
+    /// The bucket that refused the request (429): its `RateLimit` and `RateLimit-Policy`.
+    public var rateLimit: RateLimitDecision?
 
     public init(_ status: HTTPResponse.Status, code: String, title: String, detail: String, retryAfterSeconds: Int? = nil) {
         self.status = status
@@ -42,6 +44,20 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
         Problem(.serviceUnavailable, code: "unavailable", title: "A dependency is unavailable", detail: detail, retryAfterSeconds: retryAfterSeconds)
     }
 
+    /// The service is past what it can answer in time (a queue full, or waiting longer than
+    /// the shedding target): nothing was done, retry after a moment.
+    public static func overloaded(_ detail: String) -> Problem {
+        Problem(.serviceUnavailable, code: "overloaded", title: "The service is overloaded", detail: detail, retryAfterSeconds: 1)
+    }
+
+    /// A refusal by a rate limit, with the headers that tell the client when to come back.
+    public static func rateLimited(_ decision: RateLimitDecision, _ detail: String) -> Problem {
+        var problem = Problem(
+            .tooManyRequests, code: "rate-limited", title: "Too many requests", detail: detail, retryAfterSeconds: decision.retryAfterSeconds)
+        problem.rateLimit = decision
+        return problem
+    }
+
     /// The answer most requests of a sale get (none left), built once with its body: a detail
     /// string, its JSON and the copy into a buffer per answer were ~4 % of a sold-out answer's CPU
     /// on the cooperative pool.
@@ -55,6 +71,10 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
         var headers = Self.fields
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         if let allowedMethods { headers[.allow] = allowedMethods.joined(separator: ", ") }
+        if let rateLimit {
+            headers[.rateLimit] = rateLimit.headerValue
+            headers[.rateLimitPolicy] = rateLimit.policy.headerValue
+        }
         let bytes = self == Self.soldOut ? Self.soldOutBody : ByteBuffer(bytes: body)
         return Response(status: status, headers: headers, body: .init(byteBuffer: bytes))
     }
@@ -69,4 +89,9 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
         json.field("type", "/problems/" + code)
         return json.finishedBytes()
     }
+}
+
+extension HTTPField.Name {
+    static let rateLimit = Self("RateLimit")!
+    static let rateLimitPolicy = Self("RateLimit-Policy")!
 }

@@ -60,14 +60,17 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return .unavailable("The server could not answer")
             }
         case let error as LedgerError:
-            if error.code == .overloaded || error.code == .shuttingDown {
-                return .unavailable("The ledger is \(error.code == .overloaded ? "overloaded" : "shutting down"); retry shortly", retryAfterSeconds: 1)
-            }
+            if error.code == .overloaded { return .overloaded("The ledger is overloaded; retry shortly with the same Idempotency-Key") }
+            if error.code == .shuttingDown { return .unavailable("The ledger is shutting down; retry shortly", retryAfterSeconds: 1) }
             logger.warning("ledger unavailable", metadata: ["error": "\(error)"])
             return .unavailable("The ledger is unavailable; retry with the same Idempotency-Key")
+        case let error as RedisError where error.code == .overloaded:
+            return .overloaded("Too many attempts wait for the gate; retry shortly")
         case let error as RedisError:
             logger.warning("redis unavailable", metadata: ["error": "\(error)"])
             return .unavailable("Redis is unavailable")
+        case let error as PostgresError where error.code == .overloaded:
+            return .overloaded("Too many reads wait for the ledger; retry shortly")
         case let error as PostgresError:
             logger.warning("postgres unavailable", metadata: ["error": "\(error)"])
             return .unavailable("PostgreSQL is unavailable")

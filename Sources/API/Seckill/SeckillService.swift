@@ -10,7 +10,7 @@ struct SeckillService: Sendable {
     let writer: LedgerWriter
     let gate: ReservationGate
     let catalog: ProductCatalog
-    let rateLimiter: UserRateLimiter
+    let rateLimiter: RateLimiter<Int64>
     let limits: Limits
     let logger: Logger
 
@@ -24,7 +24,7 @@ struct SeckillService: Sendable {
             throw Problem.invalid("quantity must be between 1 and \(limits.maxQuantityPerReservation)")
         }
         if let idempotencyKey, !LedgerCommand.isValidIdempotencyKey(idempotencyKey, limits) {
-            throw Problem.invalid("Idempotency-Key must be 1 to \(limits.maxIdempotencyKeyLength) printable ASCII characters")
+            throw Problem.invalid("Idempotency-Key must be 1 to \(limits.maxIdempotencyKeyBytes) printable ASCII characters")
         }
         guard let sale = try await catalog.sale(productId) else {
             throw Self.problem(for: LedgerRejection(.unknownProduct, "product \(productId) is not listed"))
@@ -38,21 +38,23 @@ struct SeckillService: Sendable {
         }
         if idempotencyKey == nil, sale.isSoldOut { throw Problem.soldOut }
         // After the local answers: they cost nothing; the limit protects the gate and the writer.
-        guard rateLimiter.allow(caller.userId) else {
-            throw Problem(
-                .tooManyRequests, code: "rate-limited", title: "Too many attempts",
-                detail: "at most \(limits.seckillAttemptBurst) attempts at once and \(Int(limits.seckillAttemptsPerUserPerSecond)) a second per user",
-                retryAfterSeconds: 1)
+        let budget = rateLimiter.decide(caller.userId)
+        guard budget.isAllowed else {
+            throw Problem.rateLimited(
+                budget,
+                "at most \(limits.seckillAttemptBurst) writes at once and \(Int(limits.seckillAttemptsPerUserPerSecond)) a second per user")
         }
+        // A writer that is shedding would refuse the attempt after the gate took its units.
+        if writer.isSheddingNewWork { throw Problem.overloaded("The ledger is overloaded; retry shortly with the same Idempotency-Key") }
 
         let reservationId = UUID.v7().lowercased
         let reserve = LedgerCommand.Reserve(
             reservationId: reservationId, productId: productId, userId: caller.userId, quantity: quantity, idempotencyKey: idempotencyKey)
-        let decision: GateDecision
+        let gateDecision: GateDecision
         let appended: Result<CommandResult, Error>
         switch try await gateThenAppend(try await gate.attempt(reserve, now: now), .reserve(reserve), metadata: metadata()) {
-        case .appended(let gateDecision, let ledgerResult):
-            (decision, appended) = (gateDecision, ledgerResult)
+        case .appended(let decided, let ledgerResult):
+            (gateDecision, appended) = (decided, ledgerResult)
         case .refused(.soldOut):
             // Sold out means fewer units than asked; only a refused single unit means none left.
             guard quantity > 1 else {
@@ -69,7 +71,7 @@ struct SeckillService: Sendable {
         case .refused(let decision):
             preconditionFailure("the gate's \(decision) goes on to the ledger")
         }
-        let tookUnits = decision == .reserved
+        let tookUnits = gateDecision == .reserved
 
         let result: CommandResult
         do {
@@ -141,6 +143,8 @@ struct SeckillService: Sendable {
         case .unknownReservation: return .notFound("unknown-reservation", rejection.detail)
         case .alreadyEnded: return Problem(.conflict, code: "already-ended", title: "The reservation has already ended", detail: rejection.detail)
         case .productConflict: return Problem(.conflict, code: "product-conflict", title: "A different listing exists", detail: rejection.detail)
+        case .idempotencyKeyReused:
+            return Problem(.unprocessableContent, code: "idempotency-key-reused", title: "The Idempotency-Key names another request", detail: rejection.detail)
         case .invalid: return .invalid(rejection.detail)
         }
     }

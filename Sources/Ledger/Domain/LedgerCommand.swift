@@ -39,8 +39,8 @@ public enum LedgerCommand: Sendable, Hashable {
         switch self {
         case .listProduct(let listing):
             if listing.productId <= 0 { return invalid("productId must be > 0") }
-            if listing.name.isEmpty || listing.name.count > limits.maxProductNameLength {
-                return invalid("name must be 1…\(limits.maxProductNameLength) characters")
+            if !StoredText.isStorable(listing.name, maxBytes: limits.maxProductNameBytes) {
+                return invalid("name must be 1…\(limits.maxProductNameBytes) bytes of UTF-8 without control characters")
             }
             if listing.priceMinor < 0 { return invalid("priceMinor must be ≥ 0") }
             if listing.currency.count != 3 || !listing.currency.allSatisfy({ $0.isASCII && $0.isUppercase }) {
@@ -66,12 +66,12 @@ public enum LedgerCommand: Sendable, Hashable {
                 return invalid("quantity must be 1…\(limits.maxQuantityPerReservation)")
             }
             if let key = reserve.idempotencyKey, !Self.isValidIdempotencyKey(key, limits) {
-                return invalid("idempotency key must be 1…\(limits.maxIdempotencyKeyLength) printable ASCII characters")
+                return invalid("idempotency key must be 1…\(limits.maxIdempotencyKeyBytes) printable ASCII characters")
             }
         case .confirm(_, let userId, _, let paymentRef):
             if let userId, userId <= 0 { return invalid("userId must be > 0") }
-            if paymentRef.isEmpty || paymentRef.count > limits.maxPaymentRefLength {
-                return invalid("paymentRef must be 1…\(limits.maxPaymentRefLength) characters")
+            if !StoredText.isStorable(paymentRef, maxBytes: limits.maxPaymentRefBytes) {
+                return invalid("paymentRef must be 1…\(limits.maxPaymentRefBytes) bytes of UTF-8 without control characters")
             }
         case .cancel(_, let userId):
             if let userId, userId <= 0 { return invalid("userId must be > 0") }
@@ -92,7 +92,7 @@ public enum LedgerCommand: Sendable, Hashable {
     }
 
     public static func isValidIdempotencyKey(_ key: String, _ limits: Limits) -> Bool {
-        !key.isEmpty && key.utf8.count <= limits.maxIdempotencyKeyLength && key.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+        StoredText.isToken(key, maxBytes: limits.maxIdempotencyKeyBytes)
     }
 
     /// The reservation a command acts on, if any.

@@ -11,6 +11,8 @@ public struct LedgerRejection: Error, Sendable, Hashable, CustomStringConvertibl
         case alreadyEnded
         /// A different listing exists for this product id.
         case productConflict
+        /// The idempotency key already names a reservation of another product or quantity.
+        case idempotencyKeyReused
         case invalid
     }
 

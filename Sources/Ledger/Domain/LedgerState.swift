@@ -124,11 +124,17 @@ public struct LedgerState: Sendable, Hashable {
     }
 
     private func decideReserve(_ reserve: LedgerCommand.Reserve, at now: Timestamp) -> Decision {
-        // A retried key answers with the original reservation, whatever happened since.
+        // A retried key answers with the original reservation, whatever happened since; the
+        // same key on another request is a client bug, said rather than hidden.
         if let key = reserve.idempotencyKey,
             let originalId = idempotencyKeys[IdempotencyKey(userId: reserve.userId, key: key)],
             let original = reservations[originalId]
         {
+            guard original.productId == reserve.productId, original.quantity == reserve.quantity else {
+                return .reject(LedgerRejection(
+                    .idempotencyKeyReused,
+                    "the key names a reservation of \(original.quantity) of product \(original.productId); use a new key for another request"))
+            }
             return .answer(.reservation(original, duplicate: true))
         }
         guard let product = products[reserve.productId] else { return .reject(unknownProduct(reserve.productId)) }

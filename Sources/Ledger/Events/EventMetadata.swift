@@ -13,3 +13,16 @@ public struct EventMetadata: Codable, Sendable, Hashable {
         self.actor = actor
     }
 }
+
+extension EventMetadata {
+    /// Every field must be printable ASCII within `maxMetadataFieldBytes`: metadata travels into
+    /// every event's JSON and every Kafka message, so nothing a client sent is stored raw.
+    public func validate(_ limits: Limits) -> LedgerRejection? {
+        for (name, value) in [("actor", actor), ("requestId", requestId), ("correlationId", correlationId), ("causationId", causationId)] {
+            if let value, !StoredText.isToken(value, maxBytes: limits.maxMetadataFieldBytes) {
+                return LedgerRejection(.invalid, "metadata \(name) must be 1…\(limits.maxMetadataFieldBytes) printable ASCII characters")
+            }
+        }
+        return nil
+    }
+}

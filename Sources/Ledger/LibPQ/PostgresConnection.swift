@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One PostgreSQL connection with its own thread: every libpq call runs there, never on the
 /// cooperative pool. Statements from concurrent callers run one after another, and a
 /// `transaction` body runs whole on the thread, so nothing interleaves inside it.
@@ -5,23 +7,29 @@ public final class PostgresConnection: Sendable {
     private let confined: ThreadConfined<LibPQConnection>
     /// The URL with its password masked, for logs.
     public let redactedURL: String
+    /// Calls queued or running on the connection, and how many may be (nil: no bound).
+    private let inFlight = Atomic<Int>(0)
+    private let maxQueueDepth: Int?
 
-    private init(confined: ThreadConfined<LibPQConnection>, redactedURL: String) {
+    private init(confined: ThreadConfined<LibPQConnection>, redactedURL: String, maxQueueDepth: Int?) {
         self.confined = confined
         self.redactedURL = redactedURL
+        self.maxQueueDepth = maxQueueDepth
     }
 
-    /// Connects to a `postgresql://` URL (or any libpq connection string).
+    /// Connects to a `postgresql://` URL (or any libpq connection string). With `maxQueueDepth`,
+    /// a call made while that many wait throws `overloaded` at once instead of queueing: for a
+    /// connection that serves clients (the API's reads), whose queue clients could grow.
     public static func connect(
         url: String, name: String = "postgres",
         maxPreparedStatements: Int = Limits().postgresMaxPreparedStatementsPerConnection,
-        planning: StatementPlanning = .perRun
+        planning: StatementPlanning = .perRun, maxQueueDepth: Int? = nil
     ) async throws -> PostgresConnection {
         let confined = try await ThreadConfined.open(
             name: name,
             closedError: { PostgresError(code: .closed, message: "connection is closed") },
             { try LibPQConnection(conninfo: url, maxPreparedStatements: maxPreparedStatements, planning: planning) })
-        return PostgresConnection(confined: confined, redactedURL: ConnectionURL.redacted(url))
+        return PostgresConnection(confined: confined, redactedURL: ConnectionURL.redacted(url), maxQueueDepth: maxQueueDepth)
     }
 
     /// Runs one statement with bind parameters and returns its rows.
@@ -34,7 +42,12 @@ public final class PostgresConnection: Sendable {
     public func withSession<T: Sendable>(
         _ body: @escaping @Sendable (PostgresSession) throws -> T
     ) async throws -> T {
-        try await confined.run { try body(PostgresSession(connection: $0)) }
+        guard let maxQueueDepth else { return try await confined.run { try body(PostgresSession(connection: $0)) } }
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        guard inFlight.add(1, ordering: .relaxed).newValue <= maxQueueDepth else {
+            throw PostgresError(code: .overloaded, message: "\(maxQueueDepth) calls already wait for this connection")
+        }
+        return try await confined.run { try body(PostgresSession(connection: $0)) }
     }
 
     /// Runs `body` inside BEGIN … COMMIT; rolls back and rethrows when it throws. A COMMIT whose

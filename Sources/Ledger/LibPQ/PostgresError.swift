@@ -12,6 +12,8 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         case decoding
         /// The connection was closed by its owner.
         case closed
+        /// Too many calls already wait for the connection; nothing was sent. Retry later.
+        case overloaded
     }
 
     public let code: Code
@@ -31,7 +33,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// True when the same operation may succeed if tried again (after reconnecting or backing off).
     public var isRetriable: Bool {
         switch code {
-        case .connectionFailed, .connectionLost:
+        case .connectionFailed, .connectionLost, .overloaded:
             return true
         case .decoding, .closed:
             return false

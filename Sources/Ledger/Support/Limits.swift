@@ -1,9 +1,12 @@
 /// Every bound the service enforces, in one place. Each has a reason, not just a number.
 public struct Limits: Sendable, Hashable {
     /// Idempotency keys: printable ASCII, at most this long (they become Redis keys and index entries).
-    public var maxIdempotencyKeyLength = 64
-    public var maxProductNameLength = 200
-    public var maxPaymentRefLength = 128
+    public var maxIdempotencyKeyBytes = 64
+    /// Text the ledger stores, in UTF-8 bytes (`StoredText`): what a column or an index holds.
+    public var maxProductNameBytes = 400
+    public var maxPaymentRefBytes = 128
+    /// Each metadata field an event carries (request id, actor …): printable ASCII, at most this.
+    public var maxMetadataFieldBytes = 128
     /// Largest quantity one reservation may ask for, whatever the per-user limit says.
     public var maxQuantityPerReservation: Int64 = 1_000
     /// Largest stock a product may be listed with or given in one StockAdded.
@@ -19,6 +22,13 @@ public struct Limits: Sendable, Hashable {
     public var writerConnections = 1
     /// Commands waiting for the writer; past this, callers get a retriable `overloaded` error.
     public var writerMaxQueueDepth = 20_000
+    /// Shedding by waiting time (`SojournShedder`, after CoDel): when for a whole interval every
+    /// batch found its oldest command waiting longer than the target and left commands behind,
+    /// commands that waited past the target are answered `overloaded` instead of committed
+    /// late. A busy group-commit writer's commands wait about one commit (a few ms, tens in an
+    /// fsync stall), so the target sits above that and the interval outlasts a stall.
+    public var sheddingTargetMs = 50
+    public var sheddingIntervalMs = 500
     /// A batch decides without locking a product's inventory row while at least this many units
     /// would stay available after it; the row's CHECK still refuses an oversell, and the batch is
     /// then decided again under the lock. Below it (the end of a sale) batches lock and serialise.
@@ -40,9 +50,32 @@ public struct Limits: Sendable, Hashable {
     public var maxBodyBytes = 4_096
     public var productCacheTTLMs = 1_000
     public var productCacheJitterMs = 250
-    /// Reservation attempts per user: a steady rate, a burst, and how many users are tracked.
+    /// Products the cache holds at most, and of them how many "no such product" answers: any
+    /// client may ask for any id, so neither may grow with what clients ask.
+    public var productCacheMaxEntries = 10_000
+    public var productCacheMaxUnknownEntries = 1_000
+    /// Reads waiting for the API's reader connection; past this, a retriable `overloaded`.
+    public var readerMaxQueueDepth = 1_000
+    /// HTTP connections open at once (past it, new ones wait in the kernel's backlog), and how
+    /// long one may stay open without a request arriving.
+    public var httpMaxConnections = 10_000
+    public var httpIdleTimeoutMs = 30_000
+    /// Largest `Authorization` header taken (a JWT of ours is ~200 bytes), longest lifetime
+    /// `ledger token` issues.
+    public var maxBearerTokenBytes = 2_048
+    public var maxTokenTTLSeconds = 7 * 86_400
+    /// How old an answer of `/ready` may be: its dependency checks run at most this often.
+    public var readinessCacheMs = 1_000
+    /// Writes per user (reserve, confirm, cancel share one budget): a steady rate and a burst.
     public var seckillAttemptsPerUserPerSecond = 10.0
     public var seckillAttemptBurst = 20
+    /// Admin writes (listings, stock) per admin, their own budget.
+    public var adminWritesPerSecond = 50.0
+    public var adminWriteBurst = 100
+    /// Reads without a login, per client address.
+    public var anonymousReadsPerClientPerSecond = 50.0
+    public var anonymousReadBurst = 100
+    /// Users (or client addresses) one rate limiter tracks at once.
     public var rateLimitedUsersTracked = 200_000
 
     /// PostgreSQL: statements one connection keeps prepared (each keeps its parsed form in the

@@ -34,6 +34,7 @@ public final class LedgerWriter: Service, Sendable {
     private let onBatch: (@Sendable (BatchReport) -> Void)?
     private let metrics: WriterMetrics
     private let queue: BatchingQueue<Pending>
+    private let shedder: Mutex<SojournShedder>
 
     public convenience init(
         connection: PostgresConnection, limits: Limits = Limits(), logger: Logger = Logger(label: "ledger.writer"),
@@ -53,6 +54,7 @@ public final class LedgerWriter: Service, Sendable {
         precondition(!connections.isEmpty, "the writer needs a connection")
         self.connections = connections
         self.queue = BatchingQueue(maxDepth: limits.writerMaxQueueDepth)
+        self.shedder = Mutex(SojournShedder(targetMs: limits.sheddingTargetMs, intervalMs: limits.sheddingIntervalMs))
         self.limits = limits
         self.clock = clock
         self.logger = logger
@@ -91,7 +93,11 @@ public final class LedgerWriter: Service, Sendable {
     /// thread decided it: for a caller already off its task (the Redis gate's thread) that
     /// would otherwise wake the task only to submit.
     public func submit(_ command: LedgerCommand, metadata: EventMetadata, completion: @escaping @Sendable (Result<CommandResult, Error>) -> Void) {
-        if let rejection = command.validate(limits) { return completion(.success(.rejected(rejection))) }
+        if let rejection = command.validate(limits) ?? metadata.validate(limits) { return completion(.success(.rejected(rejection))) }
+        if isSheddingNewWork {
+            metrics.failed(.overloaded, commands: 1)
+            return completion(.failure(LedgerError(.overloaded, "commands wait longer than \(limits.sheddingTargetMs) ms for the ledger")))
+        }
         let pending = Pending(item: LedgerBatch.Item(command: command, metadata: metadata), complete: completion, enqueuedAt: .now)
         switch queue.enqueue(pending) {
         case nil: break
@@ -112,6 +118,13 @@ public final class LedgerWriter: Service, Sendable {
         }
     }
 
+    /// Whether new commands are refused now: the queue is overloaded (`SojournShedder`) and a
+    /// batch or more already waits. Callers may refuse work before it takes other resources
+    /// (the gate's units).
+    public var isSheddingNewWork: Bool {
+        shedder.withLock { $0.isOverloaded } && queue.peek().count >= limits.writerMaxBatchSize
+    }
+
     /// Commands waiting for a batch (for metrics and back-pressure decisions).
     public var queueDepth: Int {
         queue.peek().count
@@ -128,8 +141,32 @@ public final class LedgerWriter: Service, Sendable {
         while true {
             await queue.waitForWork()
             guard let batch = queue.take(max: limits.writerMaxBatchSize) else { return nil }  // closed and drained
-            if !batch.isEmpty { return batch }
+            let kept = shedLate(batch, observing: true)
+            if !kept.isEmpty { return kept }
         }
+    }
+
+    /// `taken` without the commands that waited past the shedding target while the queue is
+    /// overloaded; those are answered `overloaded` (nothing was decided: retry). `observing`
+    /// feeds the oldest wait to the detector, once per batch taken.
+    private func shedLate(_ taken: [Pending], observing: Bool) -> [Pending] {
+        guard let oldest = taken.first else { return taken }
+        let now = ContinuousClock.now
+        let queue = self.queue
+        let shedder = self.shedder.withLock { shedder in
+            if observing { shedder.observe(wait: now - oldest.enqueuedAt, drained: queue.peek().count == 0, at: now) }
+            return shedder
+        }
+        guard shedder.sheds(wait: now - oldest.enqueuedAt) else { return taken }
+        var kept = [Pending]()
+        var shed = [Pending]()
+        for pending in taken {
+            if shedder.sheds(wait: now - pending.enqueuedAt) { shed.append(pending) } else { kept.append(pending) }
+        }
+        metrics.failed(.overloaded, commands: shed.count)
+        let error = LedgerError(.overloaded, "waited more than \(limits.sheddingTargetMs) ms for the ledger while it is overloaded")
+        for pending in shed { pending.complete(.failure(error)) }
+        return kept
     }
 
     // MARK: Commit
@@ -153,6 +190,9 @@ public final class LedgerWriter: Service, Sendable {
             // single transactions is seconds), mapping a refusal to its reason.
             logger.info("batch refused by a guard; deciding it again locked", metadata: ["size": "\(batch.count)", "error": "\(error)"])
             await commitLocked(batch, on: connection)
+        case .failure(let error) where Self.isDataRefusal(error):
+            logger.info("batch refused for a command's data; splitting it", metadata: ["size": "\(batch.count)", "error": "\(error)"])
+            await commitSplitting(batch, on: connection)
         case .failure(let error):
             fail(batch, with: error)
         }
@@ -176,7 +216,7 @@ public final class LedgerWriter: Service, Sendable {
                 if batch.count < limits.writerMaxBatchSize {
                     let wait = deadline - .now
                     if wait > .zero { Thread.sleep(forTimeInterval: wait / .seconds(1)) }
-                    batch += queue.take(max: limits.writerMaxBatchSize - batch.count) ?? []
+                    batch += self.shedLate(queue.take(max: limits.writerMaxBatchSize - batch.count) ?? [], observing: false)
                 }
                 let ledgerBatch = LedgerBatch(items: batch.map(\.item), now: clock(), limits: limits, alwaysLockInventory: false)
                 return (batch, Result { try Self.timed(transactionDuration) { try ledgerBatch.run(session) } })
@@ -194,6 +234,9 @@ public final class LedgerWriter: Service, Sendable {
                 return
             } catch let error where Self.isGuardRefusal(error) {
                 logger.info("batch refused by a guard again", metadata: ["size": "\(batch.count)", "attempt": "\(attempt)", "error": "\(error)"])
+            } catch where Self.isDataRefusal(error) {
+                await commitSplitting(batch, on: connection)
+                return
             } catch {
                 fail(batch, with: error)
                 return
@@ -204,6 +247,27 @@ public final class LedgerWriter: Service, Sendable {
         }
     }
 
+    /// A batch the database refused for one command's data (a value validation let through):
+    /// each half is committed apart, and split again while it is refused, until the command
+    /// stands alone and is rejected as invalid. Its neighbours commit whatever it sent, at the
+    /// cost of about two transactions per halving.
+    private func commitSplitting(_ batch: [Pending], on connection: PostgresConnection) async {
+        guard batch.count > 1 else { return await commitAlone(batch[0], on: connection) }
+        for half in [batch[..<(batch.count / 2)], batch[(batch.count / 2)...]] {
+            let half = Array(half)
+            do {
+                let results = try await transaction(half.map(\.item), on: connection)
+                for (pending, result) in zip(half, results) { pending.complete(.success(result)) }
+            } catch where Self.isGuardRefusal(error) {
+                await commitLocked(half, on: connection)
+            } catch where Self.isDataRefusal(error) {
+                await commitSplitting(half, on: connection)
+            } catch {
+                fail(half, with: error)
+            }
+        }
+    }
+
     private func commitAlone(_ pending: Pending, on connection: PostgresConnection) async {
         // A unique violation on a key that did not exist when we looked (another writer's
         // idempotency key or listing) resolves on a second look, which sees the winner's row.
@@ -211,6 +275,10 @@ public final class LedgerWriter: Service, Sendable {
             do {
                 let result = try await transaction([pending.item], on: connection)[0]
                 pending.complete(.success(result))
+                return
+            } catch let error as PostgresError where Self.isDataRefusal(error) {
+                metrics.refusedData.increment()
+                pending.complete(.success(.rejected(LedgerRejection(.invalid, "the ledger cannot store this command's data: \(error.message)"))))
                 return
             } catch let error as PostgresError where Self.isGuardRefusal(error) {
                 if let rejection = Self.rejection(for: error, command: pending.item.command) {
@@ -271,6 +339,14 @@ public final class LedgerWriter: Service, Sendable {
     static func isTransient(_ error: Error) -> Bool {
         guard let error = error as? PostgresError else { return false }
         return error.sqlState == "40P01" || error.sqlState == "40001"
+    }
+
+    /// The database refused a value of the data itself: a data exception (class 22: NUL in
+    /// text or jsonb, a bad escape, a value out of range) or a program limit (class 54: an index
+    /// entry too large). Retrying the same command cannot succeed; its neighbours may.
+    static func isDataRefusal(_ error: Error) -> Bool {
+        guard let error = error as? PostgresError, error.code == .server, let state = error.sqlState else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("54")
     }
 
     static func isGuardRefusal(_ error: Error) -> Bool {

@@ -15,6 +15,8 @@ struct WriterMetrics: Sendable {
     let transactionDuration: Metrics.Timer
     /// Commands the writer could not decide, by `LedgerError` code.
     let failedCommands: [LedgerError.Code: Counter]
+    /// Commands rejected because the database refused their data (`LedgerWriter.isDataRefusal`).
+    let refusedData: Counter
 
     init(factory: MetricsFactory) {
         batches = Counter(label: "ledger_writer_batches_total", factory: factory)
@@ -22,6 +24,7 @@ struct WriterMetrics: Sendable {
         batchDuration = Metrics.Timer(label: "ledger_writer_batch_duration_seconds", factory: factory)
         queueWait = Metrics.Timer(label: "ledger_writer_queue_wait_seconds", factory: factory)
         transactionDuration = Metrics.Timer(label: "ledger_writer_transaction_duration_seconds", factory: factory)
+        refusedData = Counter(label: "ledger_writer_refused_data_commands_total", factory: factory)
         failedCommands = Dictionary(uniqueKeysWithValues: LedgerError.Code.allCases.map { code in
             (code, Counter(label: "ledger_writer_failed_commands_total", dimensions: [("code", code.rawValue)], factory: factory))
         })

@@ -1,0 +1,44 @@
+import Foundation
+import Ledger
+import Testing
+
+/// What the ledger will store: the rules that keep a value PostgreSQL refuses out of a batch.
+@Suite struct StoredTextTests {
+    @Test func controlCharactersAndOverlongTextAreRefusedEverythingElseIsKept() {
+        #expect(StoredText.isStorable("Phone X – 256 GB 📱", maxBytes: 64))
+        #expect(StoredText.isStorable("ü", maxBytes: 2) && !StoredText.isStorable("ü", maxBytes: 1), "bytes, not characters")
+        #expect(!StoredText.isStorable("", maxBytes: 10))
+        for control in ["\u{0}", "\u{1}", "\t", "\n", "\u{1F}", "\u{7F}", "\u{80}", "\u{9F}"] {
+            #expect(!StoredText.isStorable("pay\(control)ref", maxBytes: 64), "\(control.unicodeScalars.first!.value)")
+        }
+        // One "character" of many combining marks is still counted by its bytes.
+        let heavy = "a" + String(repeating: "\u{301}", count: 300)
+        #expect(heavy.count == 1 && !StoredText.isStorable(heavy, maxBytes: 400))
+        #expect(StoredText.isToken("order-1_2.3~x", maxBytes: 64))
+        #expect(!StoredText.isToken("has space", maxBytes: 64) && !StoredText.isToken("é", maxBytes: 64) && !StoredText.isToken("", maxBytes: 64))
+        #expect(!StoredText.isToken(String(repeating: "k", count: 65), maxBytes: 64))
+    }
+
+    @Test func commandsAndMetadataAreCheckedWithTheseRules() {
+        let limits = Limits()
+        let listing = LedgerHarnessListing.make(name: "Phone\u{0}")
+        #expect(LedgerCommand.listProduct(listing).validate(limits)?.code == .invalid)
+        #expect(LedgerCommand.listProduct(LedgerHarnessListing.make(name: "Phone")).validate(limits) == nil)
+        let confirm = LedgerCommand.confirm(
+            reservationId: UUID.v7().lowercased, userId: 1, orderId: UUID.v7().lowercased, paymentRef: String(repeating: "p", count: limits.maxPaymentRefBytes + 1))
+        #expect(confirm.validate(limits)?.code == .invalid)
+        #expect(EventMetadata(requestId: "req-1", actor: "user:1").validate(limits) == nil)
+        #expect(EventMetadata(requestId: "req\u{0}", actor: "user:1").validate(limits)?.code == .invalid)
+        #expect(EventMetadata(requestId: String(repeating: "r", count: 129), actor: "user:1").validate(limits)?.code == .invalid)
+        #expect(EventMetadata(requestId: nil, actor: "user 1").validate(limits)?.code == .invalid)
+    }
+}
+
+/// A listing without the test harness (these tests need no services).
+enum LedgerHarnessListing {
+    static func make(name: String) -> ProductListed {
+        ProductListed(
+            productId: 1, name: name, priceMinor: 100, currency: "EUR", stock: 1, startsAt: Timestamp(epochMs: 0),
+            endsAt: Timestamp(epochMs: 10_000_000_000_000), limitPerUser: 1, reservationTTLSeconds: 60)
+    }
+}
