@@ -10,6 +10,9 @@ REDIS_PORT=${LEDGER_REDIS_PORT:-63799}
 KAFKA_TOPIC=${LEDGER_KAFKA_TOPIC:-ledger.events}
 PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev librdkafka-dev pkg-config kcat wrk)
 
+# What is written under .local/ (passwords, the JWT secret, the env file) is the user's alone.
+umask 077
+
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
@@ -45,6 +48,25 @@ pg_run() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A password made once per checkout and kept across restarts (.local/NAME, mode 0600).
+secret() {
+    local file="$LOCAL/$1"
+    mkdir -p "$LOCAL"
+    [ -s "$file" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file"
+    chmod 600 "$file"
+    cat "$file"
+}
+
+# The cluster's superuser is reached only through its Unix socket as the OS user that runs
+# PostgreSQL (peer authentication); the service's role logs in over TCP with a password and is
+# no superuser: it may create databases (the tests make one each) and owns what it creates.
+pg_superuser() { if [ "$(id -u)" -eq 0 ]; then echo postgres; else id -un; fi; }
+pg_admin() {
+    local home
+    home=$(readlink -f "$LOCAL/postgres")
+    pg_run psql -h "$home/run" -p "$PG_PORT" -U "$(pg_superuser)" -d postgres -v ON_ERROR_STOP=1 "$@"
+}
+
 pg_home() {
     local home="$LOCAL/postgres"
     if [ -L "$home" ]; then readlink -f "$home"; return; fi
@@ -70,8 +92,10 @@ postgres_up() {
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$home"
     if [ ! -f "$home/data/PG_VERSION" ]; then
         log "initialising PostgreSQL in $home/data"
-        pg_run "$bin/initdb" -D "$home/data" -U ledger --auth=trust -E UTF8 --locale=C.UTF-8 >"$home/initdb.log" 2>&1 \
+        pg_run "$bin/initdb" -D "$home/data" -U "$(pg_superuser)" --auth-local=peer --auth-host=scram-sha-256 \
+            -E UTF8 --locale=C.UTF-8 >"$home/initdb.log" 2>&1 \
             || { cat "$home/initdb.log" >&2; die "initdb failed"; }
+        touch "$home/data/ledger-password-auth"
         cat >>"$home/data/postgresql.conf" <<CONF
 port = $PG_PORT
 listen_addresses = '127.0.0.1'
@@ -90,6 +114,8 @@ wal_compression = lz4
 min_wal_size = 4GB
 CONF
     fi
+    [ -f "$home/data/ledger-password-auth" ] \
+        || die "the local PostgreSQL was made before password authentication: run 'scripts/services.sh up --fresh' (drops its data)"
     if pg_run "$bin/pg_ctl" -D "$home/data" status >/dev/null 2>&1; then
         log "PostgreSQL already running on $PG_PORT"
     else
@@ -101,8 +127,18 @@ CONF
         sleep 0.5
     done
     "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || die "PostgreSQL is not accepting connections"
-    if ! psql -h 127.0.0.1 -p "$PG_PORT" -U ledger -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ledger'" | grep -q 1; then
-        psql -h 127.0.0.1 -p "$PG_PORT" -U ledger -d postgres -qc "CREATE DATABASE ledger" >/dev/null
+    local password
+    password=$(secret postgres-password)
+    # The role's password follows the file (a new checkout of the same data keeps working).
+    if pg_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname='ledger'" | grep -q 1; then
+        pg_admin -qc "ALTER ROLE ledger WITH LOGIN NOSUPERUSER CREATEDB PASSWORD '$password'" >/dev/null
+    else
+        pg_admin -qc "CREATE ROLE ledger WITH LOGIN NOSUPERUSER CREATEDB PASSWORD '$password'" >/dev/null
+    fi
+    # Benchmarks checkpoint before a run; that needs this role, not a superuser.
+    pg_admin -qc "GRANT pg_checkpoint TO ledger" >/dev/null
+    if ! pg_admin -tAc "SELECT 1 FROM pg_database WHERE datname='ledger'" | grep -q 1; then
+        pg_admin -qc "CREATE DATABASE ledger OWNER ledger" >/dev/null
     fi
 }
 
@@ -127,33 +163,37 @@ postgres_restart() {
 # zero-filling of new segments (see min_wal_size above). Writes ~4 GB; benchmarks only.
 prewarm_wal() {
     local segments
-    segments=$(psql -h 127.0.0.1 -p "$PG_PORT" -U ledger -d postgres -qAtc \
+    segments=$(pg_admin -qAtc \
         "SELECT pg_size_bytes(current_setting('min_wal_size')) / pg_size_bytes(current_setting('wal_segment_size'))")
     {
         echo "CREATE TABLE prewarm_wal (i int);"
         for _ in $(seq 1 "$segments"); do echo "INSERT INTO prewarm_wal VALUES (1); SELECT pg_switch_wal();"; done
         echo "DROP TABLE prewarm_wal; CHECKPOINT;"
-    } | psql -h 127.0.0.1 -p "$PG_PORT" -U ledger -d postgres -qAt >/dev/null
+    } | pg_admin -qAt >/dev/null
 }
+
+# redis-cli takes the password from the environment, never from its command line (ps shows that).
+redis_cli() { REDISCLI_AUTH=$(secret redis-password) redis-cli --no-auth-warning -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 
 redis_up() {
     mkdir -p "$LOCAL/redis"
-    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    if redis_cli ping 2>/dev/null | grep -q PONG; then
         log "Redis already running on $REDIS_PORT"
         return
     fi
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes \
+    # The password goes in through a config file on standard input, not the process's arguments.
+    printf 'requirepass %s\n' "$(secret redis-password)" | redis-server - --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes \
         --dir "$LOCAL/redis" --pidfile "$LOCAL/redis/redis.pid" --logfile "$LOCAL/redis/redis.log" \
         --save "" --appendonly no >/dev/null
     for _ in $(seq 1 50); do
-        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return
+        redis_cli ping 2>/dev/null | grep -q PONG && return
         sleep 0.1
     done
     die "Redis did not start (see $LOCAL/redis/redis.log)"
 }
 
 redis_down() {
-    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    redis_cli shutdown nosave >/dev/null 2>&1 || true
     rm -f "$LOCAL/redis/redis.pid"
 }
 
@@ -203,18 +243,17 @@ kafka_down() {
 }
 
 write_env() {
-    # A development JWT secret, made once per checkout and kept across restarts.
-    [ -s "$LOCAL/jwt-secret" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LOCAL/jwt-secret"
     cat >"$LOCAL/env" <<ENV
-export LEDGER_DATABASE_URL=postgresql://ledger@127.0.0.1:$PG_PORT/ledger
-export LEDGER_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+export LEDGER_DATABASE_URL=postgresql://ledger:$(secret postgres-password)@127.0.0.1:$PG_PORT/ledger
+export LEDGER_REDIS_URL=redis://:$(secret redis-password)@127.0.0.1:$REDIS_PORT/0
 export LEDGER_KAFKA_BROKERS=$(cat "$LOCAL/kafka/bootstrap")
 export LEDGER_KAFKA_TOPIC=$KAFKA_TOPIC
 export LEDGER_SERVICES_SCRIPT=$ROOT/scripts/services.sh
-export LEDGER_JWT_SECRET=$(cat "$LOCAL/jwt-secret")
+export LEDGER_JWT_SECRET=$(secret jwt-secret)
 export LEDGER_HTTP_PORT=${LEDGER_HTTP_PORT:-8080}
 export LEDGER_SCHEMATHESIS=$LOCAL/venv/bin/schemathesis
 ENV
+    chmod 600 "$LOCAL/env"
 }
 
 case "${1:-}" in

@@ -28,7 +28,7 @@ import Testing
         let databaseURL: String
     }
 
-    private func withSetup(migrated: Bool = true, _ body: @escaping @Sendable (Setup) async throws -> Void) async throws {
+    func withSetup(migrated: Bool = true, _ body: @escaping @Sendable (Setup) async throws -> Void) async throws {
         try await TestServices.withTemporaryDatabase { url in
             if migrated { try await LedgerHarness.migrate(url) }
             // Below Linux's ephemeral range (32768…): no outgoing connection of a parallel test
@@ -48,15 +48,15 @@ import Testing
         }
     }
 
-    private func spawnServe(_ setup: Setup, _ arguments: [String] = [], log: String) throws -> ChildProcess {
+    func spawnServe(_ setup: Setup, _ arguments: [String] = [], log: String) throws -> ChildProcess {
         try ChildProcess.spawn(
             try TestServices.variable("LEDGER_BIN"), ["serve"] + arguments, environment: setup.environment,
             outputPath: NSTemporaryDirectory() + "\(log)-\(setup.port).log")
     }
 
     /// Starts `ledger serve` and waits until it answers `/ready`.
-    private func start(_ setup: Setup, log: String) async throws -> ChildProcess {
-        let process = try spawnServe(setup, ["--reconciler-age-ms", "1500"], log: log)
+    func start(_ setup: Setup, _ arguments: [String] = [], log: String) async throws -> ChildProcess {
+        let process = try spawnServe(setup, ["--reconciler-age-ms", "1500"] + arguments, log: log)
         let ready = try await eventually(timeout: .seconds(60)) {
             (try? await TestClient.withClient(host: "127.0.0.1", port: setup.port) { try await $0.get("/ready").head.status == .ok }) == true
         }
