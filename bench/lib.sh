@@ -24,7 +24,9 @@ start_stack() {
     "$LEDGER" migrate >/dev/null 2>&1
     # SERVER_WRAPPER runs the server under another program, SERVER_BINARY instead of the build
     # (bench/callgrind.sh: valgrind, a copy without debug information).
-    ${SERVER_WRAPPER:-} "${SERVER_BINARY:-$LEDGER}" serve >"$RESULTS/server.log" 2>&1 &
+    # SERVER_ARGS: more options for `ledger serve` (bench/memory.sh: trusted headers).
+    # shellcheck disable=SC2086
+    ${SERVER_WRAPPER:-} "${SERVER_BINARY:-$LEDGER}" serve ${SERVER_ARGS:-} >"$RESULTS/server.log" 2>&1 &
     SERVER_PID=$!
     trap stop_stack EXIT
     for _ in $(seq 1 100); do

@@ -122,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
             limits: limits)
         let pool = try await RedisPipelinePool.connect(
             url: connections.redisURL, connections: limits.gateConnections, maxPipelineLength: limits.gateMaxPipelineLength,
-            maxQueueDepth: limits.gateMaxQueueDepth)
+            maxQueueDepth: limits.gateMaxQueueDepth, limits: limits)
         let generation = ProjectionGeneration(connection: try await redis("generation"), namespace: namespace, refreshMs: limits.generationRefreshMs)
         var producer: KafkaProducer?
         if relay {

@@ -14,6 +14,8 @@ public final class LoadRecorder: Sendable {
 
     struct State {
         var latencies = Histogram<UInt64>(highestTrackableValue: LoadRecorder.maxLatencyUs, numberOfSignificantValueDigits: .three)
+        /// The successes' alone: what a shedding server keeps short while it refuses the excess.
+        var successLatencies = Histogram<UInt64>(highestTrackableValue: LoadRecorder.maxLatencyUs, numberOfSignificantValueDigits: .three)
         var outcomes: [String: Int] = [:]
         var seconds: [Second] = []
         var acknowledged: [String] = []
@@ -39,6 +41,7 @@ public final class LoadRecorder: Sendable {
         let second = max(0, Int((intendedAt - start).microseconds / 1_000_000))
         state.withLock { state in
             _ = state.latencies.record(micros)
+            if success { _ = state.successLatencies.record(micros) }
             state.outcomes[outcome, default: 0] += 1
             while state.seconds.count <= second { state.seconds.append(Second()) }
             state.seconds[second].requests += 1
@@ -64,10 +67,7 @@ public final class LoadRecorder: Sendable {
             return LoadSummary(
                 productId: nil, startedAtUnixMs: Int64((startedAt.timeIntervalSince1970 * 1000).rounded()), requests: total, seconds: seconds, requestsPerSecond: Double(total) / seconds,
                 successesPerSecond: Double(successes) / seconds,
-                latencyMs: .init(
-                    p50: ms(state.latencies.valueAtPercentile(50)), p90: ms(state.latencies.valueAtPercentile(90)),
-                    p99: ms(state.latencies.valueAtPercentile(99)), p999: ms(state.latencies.valueAtPercentile(99.9)),
-                    max: ms(state.latencies.max)),
+                latencyMs: .init(state.latencies), successLatencyMs: .init(state.successLatencies),
                 outcomes: state.outcomes,
                 timeline: state.seconds.enumerated().map { index, second in
                     .init(second: index, requests: second.requests, successes: second.successes,

@@ -9,6 +9,7 @@ public enum LoadReport {
             title,
             "requests        \(summary.requests) in \(f(summary.seconds, 1)) s = \(f(summary.requestsPerSecond, 0))/s (successful \(f(summary.successesPerSecond, 0))/s)",
             "latency ms      p50 \(f(summary.latencyMs.p50))  p90 \(f(summary.latencyMs.p90))  p99 \(f(summary.latencyMs.p99))  p99.9 \(f(summary.latencyMs.p999))  max \(f(summary.latencyMs.max))",
+            "successes ms    p50 \(f(summary.successLatencyMs.p50))  p90 \(f(summary.successLatencyMs.p90))  p99 \(f(summary.successLatencyMs.p99))  p99.9 \(f(summary.successLatencyMs.p999))  max \(f(summary.successLatencyMs.max))",
             "outcomes",
         ]
         for (outcome, count) in summary.outcomes.sorted(by: { $0.value > $1.value }) {

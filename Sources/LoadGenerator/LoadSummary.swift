@@ -1,3 +1,5 @@
+import Histogram
+
 /// What a load run measured (the `--json` output), plus the invariant check when it ran.
 public struct LoadSummary: Codable, Sendable {
     public struct Latency: Codable, Sendable {
@@ -6,6 +8,16 @@ public struct LoadSummary: Codable, Sendable {
         public var p99: Double
         public var p999: Double
         public var max: Double
+
+        /// The percentiles of a histogram of microseconds, in milliseconds.
+        init(_ histogram: Histogram<UInt64>) {
+            func ms(_ value: UInt64) -> Double { Double(value) / 1000 }
+            p50 = ms(histogram.valueAtPercentile(50))
+            p90 = ms(histogram.valueAtPercentile(90))
+            p99 = ms(histogram.valueAtPercentile(99))
+            p999 = ms(histogram.valueAtPercentile(99.9))
+            max = ms(histogram.max)
+        }
     }
 
     public struct Second: Codable, Sendable {
@@ -45,6 +57,8 @@ public struct LoadSummary: Codable, Sendable {
     public var requestsPerSecond: Double
     public var successesPerSecond: Double
     public var latencyMs: Latency
+    /// The same for successful answers only (201s, and the answers a scenario counts as served).
+    public var successLatencyMs: Latency
     /// `201`, `409 sold-out`, `error: …` → count.
     public var outcomes: [String: Int]
     public var timeline: [Second]

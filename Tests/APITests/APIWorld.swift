@@ -24,8 +24,8 @@ struct APIWorld: Sendable {
         limits.seckillAttemptsPerUserPerSecond = 0.2
         limits.adminWritesPerSecond = 0.2
         limits.adminWriteBurst = 50
-        limits.anonymousReadsPerClientPerSecond = 0.2
-        limits.anonymousReadBurst = 50
+        limits.readsPerClientPerSecond = 0.2
+        limits.readBurst = 50
         return limits
     }
 

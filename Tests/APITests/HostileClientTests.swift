@@ -164,9 +164,28 @@ import Testing
             #expect(anonymous.filter { $0.status == .ok }.count == 50)
             let refused = try #require(anonymous.last)
             #expect(refused.problemCode == "rate-limited")
-            #expect(refused.headers[HTTPField.Name("RateLimit-Policy")!] == #""anonymous";q=50;w=250"#)
+            #expect(refused.headers[HTTPField.Name("RateLimit-Policy")!] == #""reads";q=50;w=250"#)
             #expect(refused.headers[.retryAfter] != nil)
             #expect(try await client.execute(uri: "/v1/products/73", method: .get, headers: world.headers(carol)).status == .ok, "a login reads apart")
+        }
+    }
+
+    /// Made-up product ids miss the cache and cost a ledger read each: they spend the caller's
+    /// budget before the read, whether reserved or read.
+    @Test func madeUpProductIdsSpendTheCallersBudgetBeforeAnyLedgerRead() async throws {
+        try await APIWorld.run { world, client in
+            let dave = try await world.token(703)
+            var reserves = [String?]()
+            for id in 0..<25 { reserves.append(try await world.reserve(client, token: dave, productId: Int64(5_000_000 + id)).problemCode) }
+            #expect(reserves.prefix(20).allSatisfy { $0 == "unknown-product" })
+            #expect(reserves.suffix(5).allSatisfy { $0 == "rate-limited" })
+            let erin = try await world.token(704)
+            var reads = [HTTPResponse.Status]()
+            for id in 0..<55 {
+                reads.append(try await client.execute(uri: "/v1/products/\(6_000_000 + id)", method: .get, headers: world.headers(erin)).status)
+            }
+            #expect(reads.prefix(50).allSatisfy { $0 == .notFound })
+            #expect(reads.suffix(5).allSatisfy { $0 == .tooManyRequests })
         }
     }
 }

@@ -1,3 +1,4 @@
+import Ledger
 import MetricsTestKit
 import Projections
 import TestSupport
@@ -85,6 +86,41 @@ import Testing
         #expect(try metrics.expectRecorder("redis_pipeline_calls").values == [1] + Array(repeating: 8, count: 12) + [3])
         #expect(try metrics.expectCounter("redis_refused_calls_total", [("reason", "closed")]).totalValue == 1)
         await control.close()
+    }
+
+    /// A backlog Redis cannot clear in time is shed by waiting time: calls that waited past the
+    /// target are answered `overloaded` without being sent, and only the sent ones ran.
+    @Test func aStandingBacklogIsShedAndShedCallsNeverRun() async throws {
+        var limits = Limits()
+        limits.sheddingTargetMs = 20
+        limits.sheddingIntervalMs = 40
+        let metrics = TestMetrics()
+        let pool = try await RedisPipelinePool.connect(
+            url: try TestServices.redisURL(), connections: 1, maxPipelineLength: 8, maxQueueDepth: 1_000, limits: limits, metrics: metrics)
+        let key = RedisArgument(TestServices.uniqueName("pool-shed"))
+        // Each call spins ~5 ms inside Redis, so a pipeline of 8 takes ~40 ms.
+        let slow = RedisScript(
+            name: "pool-slow-incr", source: "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
+                + "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 5000 return redis.call('INCR', KEYS[1])")
+        let outcomes = await withTaskGroup(of: Result<RedisReply, Error>.self) { group in
+            for _ in 0..<100 {
+                group.addTask {
+                    do { return .success(try await pool.evaluate(RedisScriptCall(slow, keys: [key], arguments: []))) } catch { return .failure(error) }
+                }
+            }
+            return await group.reduce(into: [Result<RedisReply, Error>]()) { $0.append($1) }
+        }
+        let ran = outcomes.compactMap { try? $0.get() }
+        let shed = outcomes.filter { if case .failure(let error as RedisError) = $0 { return error.code == .overloaded }; return false }
+        #expect(ran.count + shed.count == 100, "\(outcomes.filter { (try? $0.get()) == nil })")
+        #expect(ran.count >= 9 && shed.count >= 50, "the first pipelines ran, the standing rest was shed: \(ran.count) ran")
+        #expect(Set(ran) == Set((1...ran.count).map { RedisReply.integer(Int64($0)) }))
+        let control = try await RedisConnection.connect(url: try TestServices.redisURL())
+        #expect(try await control.command(["GET", key]).string == String(ran.count), "a shed call never reached Redis")
+        #expect(try metrics.expectCounter("redis_refused_calls_total", [("reason", "overloaded")]).totalValue == shed.count)
+        await control.close()
+        pool.shutdown()
+        try await pool.run()
     }
 
     private func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {

@@ -45,10 +45,11 @@ public struct LedgerAPI: Sendable {
     let catalog: ProductCatalog
     let seckill: SeckillService
     /// Every write of a user (reserve, confirm, cancel) spends from one budget; admins' writes
-    /// from their own; reads without a login from their client address's.
+    /// from their own; reads without a login from their client address's, and a logged-in
+    /// user's reads that miss the product cache (each a ledger read) from the user's.
     let userWrites: RateLimiter<Int64>
     let adminWrites: RateLimiter<Int64>
-    let anonymousReads: RateLimiter<String>
+    let reads: RateLimiter<String>
     let readiness: ReadinessCache
     let logger: Logger
 
@@ -66,8 +67,8 @@ public struct LedgerAPI: Sendable {
         adminWrites = RateLimiter(
             RateLimitPolicy(name: "admin", ratePerSecond: limits.adminWritesPerSecond, burst: limits.adminWriteBurst),
             maxKeys: limits.rateLimitedUsersTracked)
-        anonymousReads = RateLimiter(
-            RateLimitPolicy(name: "anonymous", ratePerSecond: limits.anonymousReadsPerClientPerSecond, burst: limits.anonymousReadBurst),
+        reads = RateLimiter(
+            RateLimitPolicy(name: "reads", ratePerSecond: limits.readsPerClientPerSecond, burst: limits.readBurst),
             maxKeys: limits.rateLimitedUsersTracked)
         seckill = SeckillService(writer: parts.writer, gate: parts.gate, catalog: catalog, rateLimiter: userWrites, limits: limits, logger: logger)
         let probe = parts.probe
@@ -200,8 +201,12 @@ public struct LedgerAPI: Sendable {
     }
 
     @Sendable func product(_ request: Request, context: LedgerRequestContext) async throws -> Response {
-        if context.identity == nil { try spend(anonymousReads, context.clientAddress) }
         let productId = try RequestDecoding.id(context, "id")
+        if let caller = context.identity {
+            if catalog.fresh(productId) == nil { try spend(reads, "user:\(caller.userId)") }
+        } else {
+            try spend(reads, "address:\(context.clientAddress)")
+        }
         guard let product = try await catalog.product(productId) else { throw Problem.notFound("unknown-product", "no product \(productId)") }
         // Live availability from the read model (it counts open tentatives); the ledger's
         // figure when Redis has not projected the product or does not answer.

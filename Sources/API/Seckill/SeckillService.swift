@@ -26,7 +26,18 @@ struct SeckillService: Sendable {
         if let idempotencyKey, !LedgerCommand.isValidIdempotencyKey(idempotencyKey, limits) {
             throw Problem.invalid("Idempotency-Key must be 1 to \(limits.maxIdempotencyKeyBytes) printable ASCII characters")
         }
-        guard let sale = try await catalog.sale(productId) else {
+        // A product the cache does not hold costs a ledger read: spend the budget first, so
+        // made-up product ids cannot flood the reader. Cached answers (the losing 99 %) spend
+        // nothing until they pass the local checks below.
+        let cached = catalog.fresh(productId)
+        let found: ProductCatalog.Sale?
+        if let cached {
+            found = cached
+        } else {
+            try spend(caller)
+            found = try await catalog.sale(productId)
+        }
+        guard let sale = found else {
             throw Self.problem(for: LedgerRejection(.unknownProduct, "product \(productId) is not listed"))
         }
         let product = sale.product
@@ -38,12 +49,7 @@ struct SeckillService: Sendable {
         }
         if idempotencyKey == nil, sale.isSoldOut { throw Problem.soldOut }
         // After the local answers: they cost nothing; the limit protects the gate and the writer.
-        let budget = rateLimiter.decide(caller.userId)
-        guard budget.isAllowed else {
-            throw Problem.rateLimited(
-                budget,
-                "at most \(limits.seckillAttemptBurst) writes at once and \(Int(limits.seckillAttemptsPerUserPerSecond)) a second per user")
-        }
+        if cached != nil { try spend(caller) }
         // A writer that is shedding would refuse the attempt after the gate took its units.
         if writer.isSheddingNewWork { throw Problem.overloaded("The ledger is overloaded; retry shortly with the same Idempotency-Key") }
 
@@ -94,6 +100,15 @@ struct SeckillService: Sendable {
             throw Self.problem(for: rejection)
         case .product:
             preconditionFailure("a reserve command answers with a reservation")
+        }
+    }
+
+    /// One write of the caller's budget, or 429.
+    private func spend(_ caller: Identity) throws {
+        let budget = rateLimiter.decide(caller.userId)
+        guard budget.isAllowed else {
+            throw Problem.rateLimited(
+                budget, "at most \(limits.seckillAttemptBurst) writes at once and \(Int(limits.seckillAttemptsPerUserPerSecond)) a second per user")
         }
     }
 

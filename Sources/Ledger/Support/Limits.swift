@@ -72,9 +72,10 @@ public struct Limits: Sendable, Hashable {
     /// Admin writes (listings, stock) per admin, their own budget.
     public var adminWritesPerSecond = 50.0
     public var adminWriteBurst = 100
-    /// Reads without a login, per client address.
-    public var anonymousReadsPerClientPerSecond = 50.0
-    public var anonymousReadBurst = 100
+    /// Reads without a login, per client address; a logged-in user's reads that miss the
+    /// product cache (each one a ledger read), per user.
+    public var readsPerClientPerSecond = 50.0
+    public var readBurst = 100
     /// Users (or client addresses) one rate limiter tracks at once.
     public var rateLimitedUsersTracked = 200_000
 

@@ -14,6 +14,7 @@ public final class RedisPipelinePool: Service, Sendable {
     private struct Pending {
         let call: RedisScriptCall
         let deliver: @Sendable (Result<RedisReply, Error>) -> Void
+        let enqueuedAt: ContinuousClock.Instant
     }
 
     private struct State {
@@ -22,10 +23,22 @@ public final class RedisPipelinePool: Service, Sendable {
         var closed = false
         /// `run`, waiting for the shutdown to finish.
         var drained: CheckedContinuation<Void, Never>?
+        var shedder: SojournShedder
 
-        /// The next pipeline for a connection that has just become free, or nil when it goes idle.
-        mutating func nextPipeline(max: Int) -> [Pending]? {
-            pending.isEmpty ? nil : pending.removeBatch(max: max)
+        /// The next pipeline for a connection that has just become free (nil when it goes idle),
+        /// and the calls that waited past the shedding target of a queue that does not drain:
+        /// they are answered `overloaded` rather than sent late (`SojournShedder`).
+        mutating func nextPipeline(max: Int) -> (send: [Pending], shed: [Pending])? {
+            var shed = [Pending]()
+            while !pending.isEmpty {
+                let taken = pending.removeBatch(max: max)
+                let now = ContinuousClock.now
+                shedder.observe(wait: now - taken[0].enqueuedAt, drained: pending.isEmpty, at: now)
+                let kept = taken.filter { !shedder.sheds(wait: now - $0.enqueuedAt) }
+                if kept.count < taken.count { shed += taken.filter { shedder.sheds(wait: now - $0.enqueuedAt) } }
+                if !kept.isEmpty { return (kept, shed) }
+            }
+            return shed.isEmpty ? nil : ([], shed)
         }
     }
 
@@ -37,18 +50,23 @@ public final class RedisPipelinePool: Service, Sendable {
 
     /// `metrics` gets one record per pipeline (`PipelineMetrics`); the default is the process's
     /// bootstrapped metrics system.
-    public init(connections: [RedisConnection], maxPipelineLength: Int, maxQueueDepth: Int, metrics: MetricsFactory = MetricsSystem.factory) {
+    public init(
+        connections: [RedisConnection], maxPipelineLength: Int, maxQueueDepth: Int, limits: Limits = Limits(),
+        metrics: MetricsFactory = MetricsSystem.factory
+    ) {
         precondition(!connections.isEmpty, "the pool needs a connection")
         precondition(maxPipelineLength > 0 && maxQueueDepth > 0, "limits are positive")
         self.connections = connections
         self.maxPipelineLength = maxPipelineLength
         self.maxQueueDepth = maxQueueDepth
-        self.state = Mutex(State(idle: Array(connections.indices)))
+        self.state = Mutex(State(
+            idle: Array(connections.indices), shedder: SojournShedder(targetMs: limits.sheddingTargetMs, intervalMs: limits.sheddingIntervalMs)))
         self.metrics = PipelineMetrics(factory: metrics)
     }
 
     public static func connect(
-        url: String, connections: Int, maxPipelineLength: Int, maxQueueDepth: Int, metrics: MetricsFactory = MetricsSystem.factory
+        url: String, connections: Int, maxPipelineLength: Int, maxQueueDepth: Int, limits: Limits = Limits(),
+        metrics: MetricsFactory = MetricsSystem.factory
     ) async throws -> RedisPipelinePool {
         var opened = [RedisConnection]()
         do {
@@ -59,7 +77,7 @@ public final class RedisPipelinePool: Service, Sendable {
             for connection in opened { await connection.close() }
             throw error
         }
-        return RedisPipelinePool(connections: opened, maxPipelineLength: maxPipelineLength, maxQueueDepth: maxQueueDepth, metrics: metrics)
+        return RedisPipelinePool(connections: opened, maxPipelineLength: maxPipelineLength, maxQueueDepth: maxQueueDepth, limits: limits, metrics: metrics)
     }
 
     /// Runs the script in the next pipeline; an error reply is thrown as `RedisError.server`.
@@ -73,7 +91,7 @@ public final class RedisPipelinePool: Service, Sendable {
     /// the failure to `onReply`, exactly once, on the connection's thread: a caller can take its
     /// next step from there instead of waking a task first.
     public func evaluate(_ call: RedisScriptCall, onReply: @escaping @Sendable (Result<RedisReply, Error>) -> Void) {
-        let pending = Pending(call: call, deliver: onReply)
+        let pending = Pending(call: call, deliver: onReply, enqueuedAt: .now)
         // Decided under the lock, acted on outside it: `onReply` may call the pool again.
         let refusal: RedisError?
         let connection: Int?
@@ -141,13 +159,20 @@ public final class RedisPipelinePool: Service, Sendable {
                 metrics.failedCalls.increment(by: batch.count)
                 for pending in batch { pending.deliver(.failure(error)) }
             }
-            let next: [Pending]? = state.withLock { state in
-                if let next = state.nextPipeline(max: maxPipelineLength) { return next }
-                state.idle.append(index)
-                if state.closed && state.idle.count == connections.count { Self.finishDrain(&state) }
-                return nil
+            let next: (send: [Pending], shed: [Pending]) = state.withLock { state in
+                let next = state.nextPipeline(max: maxPipelineLength) ?? ([], [])
+                if next.send.isEmpty {
+                    state.idle.append(index)
+                    if state.closed && state.idle.count == connections.count { Self.finishDrain(&state) }
+                }
+                return next
             }
-            if let next { send(next, on: index) }
+            if !next.shed.isEmpty {
+                metrics.refusedCalls[.overloaded]?.increment(by: next.shed.count)
+                let refusal = RedisError(code: .overloaded, message: "calls wait for Redis longer than the shedding target")
+                for pending in next.shed { pending.deliver(.failure(refusal)) }
+            }
+            if !next.send.isEmpty { send(next.send, on: index) }
         }
     }
 
