@@ -29,7 +29,9 @@ struct APIWorld: Sendable {
         return limits
     }
 
-    static func run<T: Sendable>(_ body: @escaping @Sendable (APIWorld, any TestClientProtocol) async throws -> T) async throws -> T {
+    static func run<T: Sendable>(
+        limits: Limits = APIWorld.limits, _ body: @escaping @Sendable (APIWorld, any TestClientProtocol) async throws -> T
+    ) async throws -> T {
         try await ProjectionWorld.run(limits: limits) { world in
             let limits = world.harness.limits
             let pool = try await RedisPipelinePool.connect(

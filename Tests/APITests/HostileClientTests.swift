@@ -188,6 +188,31 @@ import Testing
             #expect(reads.suffix(5).allSatisfy { $0 == .tooManyRequests })
         }
     }
+
+    /// Past the cap of attempts in flight, an attempt is refused at once with 503 overloaded:
+    /// it took no units and left nothing in the ledger; the admitted ones commit.
+    @Test func attemptsPastTheInFlightCapAreRefusedAtOnceAndTakeNothing() async throws {
+        var limits = APIWorld.limits
+        limits.maxReservationAttemptsInFlight = 2
+        limits.writerBatchDelayMs = 300
+        try await APIWorld.run(limits: limits) { world, client in
+            #expect(try await world.list(client, id: 74, stock: 100, limitPerUser: 1).status == .created)
+            let tokens = try await (1...30).asyncMap { try await world.token(Int64(2_000 + $0)) }
+            let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                for token in tokens { group.addTask { try await world.reserve(client, token: token, productId: 74) } }
+                return try await group.reduce(into: [TestResponse]()) { $0.append($1) }
+            }
+            let created = responses.filter { $0.status == .created }
+            let shed = responses.filter { $0.problemCode == "overloaded" }
+            #expect(created.count + shed.count == 30, "\(responses.map(\.status))")
+            #expect(created.count >= 2 && shed.count >= 10, "\(created.count) admitted")
+            #expect(shed.allSatisfy { $0.status == .serviceUnavailable && $0.headers[.retryAfter] == "1" })
+            #expect(try await world.world.harness.reader.product(74)?.reservedUnits == Int64(created.count))
+            let audit = try await LedgerAuditor(reader: world.world.harness.reader, namespace: world.world.fixture.namespace).audit(
+                redis: world.world.fixture.redis, kafka: nil, projectionWaitMs: 30_000)
+            #expect(audit.differences == [], "the refused attempts took no units from the gate")
+        }
+    }
 }
 
 extension Sequence {

@@ -70,7 +70,9 @@ public struct LedgerAPI: Sendable {
         reads = RateLimiter(
             RateLimitPolicy(name: "reads", ratePerSecond: limits.readsPerClientPerSecond, burst: limits.readBurst),
             maxKeys: limits.rateLimitedUsersTracked)
-        seckill = SeckillService(writer: parts.writer, gate: parts.gate, catalog: catalog, rateLimiter: userWrites, limits: limits, logger: logger)
+        seckill = SeckillService(
+            writer: parts.writer, gate: parts.gate, catalog: catalog, rateLimiter: userWrites,
+            attemptsInFlight: AttemptsInFlight(cap: limits.maxReservationAttemptsInFlight), limits: limits, logger: logger)
         let probe = parts.probe
         readiness = ReadinessCache(maxAgeMs: limits.readinessCacheMs) { await probe.check() }
         self.logger = logger

@@ -11,6 +11,7 @@ struct SeckillService: Sendable {
     let gate: ReservationGate
     let catalog: ProductCatalog
     let rateLimiter: RateLimiter<Int64>
+    let attemptsInFlight: AttemptsInFlight
     let limits: Limits
     let logger: Logger
 
@@ -52,6 +53,10 @@ struct SeckillService: Sendable {
         if cached != nil { try spend(caller) }
         // A writer that is shedding would refuse the attempt after the gate took its units.
         if writer.isSheddingNewWork { throw Problem.overloaded("The ledger is overloaded; retry shortly with the same Idempotency-Key") }
+        guard attemptsInFlight.enter() else {
+            throw Problem.overloaded("\(attemptsInFlight.cap) attempts are already on their way to the ledger; retry shortly with the same Idempotency-Key")
+        }
+        defer { attemptsInFlight.leave() }
 
         let reservationId = UUID.v7().lowercased
         let reserve = LedgerCommand.Reserve(

@@ -29,6 +29,10 @@ public struct Limits: Sendable, Hashable {
     /// fsync stall), so the target sits above that and the interval outlasts a stall.
     public var sheddingTargetMs = 50
     public var sheddingIntervalMs = 500
+    /// Reservation attempts between the gate and the ledger's answer at once; past it, 503
+    /// `overloaded` at once. A few batches' worth: at ~6,000 reservations/s on two cores, 256
+    /// in flight wait ~40 ms, while the rest are refused before they cost a core.
+    public var maxReservationAttemptsInFlight = 384
     /// A batch decides without locking a product's inventory row while at least this many units
     /// would stay available after it; the row's CHECK still refuses an oversell, and the batch is
     /// then decided again under the lock. Below it (the end of a sale) batches lock and serialise.
