@@ -4,7 +4,7 @@
 # bounded (Limits), so the resident size must level off instead of growing with the ids.
 # Trusted-header mode (loopback only) lets wrk be a new user per request without minting tokens.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-CHUNK_SECONDS=${CHUNK_SECONDS:-15}
+CHUNK_SECONDS=${CHUNK_SECONDS:-5}
 TARGET=${TARGET:-300000}
 SERVER_ARGS="--auth-mode trusted-header" start_stack
 
