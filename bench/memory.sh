@@ -11,25 +11,22 @@ SERVER_ARGS="--auth-mode trusted-header" start_stack
 rss() { awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$SERVER_PID/status"; }
 peak() { awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$SERVER_PID/status"; }
 
-# One wrk script per phase: each thread counts from its own offset, so no id repeats.
-cat >"$RESULTS/memory-products.lua" <<'LUA'
+# One wrk script per phase: each thread counts from its own offset, so no id repeats; $2 is the
+# Lua expression of the request for the count `counter`.
+wrk_script() {
+    cat >"$RESULTS/$1" <<LUA
 local threads, counter = 0, 0
 function setup(thread) thread:set("offset", threads * 100000000); threads = threads + 1 end
 function init(args) counter = offset + tonumber(args[1]) end
 request = function()
   counter = counter + 1
-  return wrk.format("GET", "/v1/products/" .. (1000000000 + counter), {["X-User-Id"] = "1"})
+  return $2
 end
 LUA
-cat >"$RESULTS/memory-users.lua" <<'LUA'
-local threads, counter = 0, 0
-function setup(thread) thread:set("offset", threads * 100000000); threads = threads + 1 end
-function init(args) counter = offset + tonumber(args[1]) end
-request = function()
-  counter = counter + 1
-  return wrk.format("POST", "/v1/reservations/0190a000-0000-7000-8000-000000000000/cancel", {["X-User-Id"] = tostring(1000000 + counter)})
-end
-LUA
+}
+wrk_script memory-products.lua 'wrk.format("GET", "/v1/products/" .. (1000000000 + counter), {["X-User-Id"] = "1"})'
+wrk_script memory-users.lua \
+    'wrk.format("POST", "/v1/reservations/0190a000-0000-7000-8000-000000000000/cancel", {["X-User-Id"] = tostring(1000000 + counter)})'
 
 # Runs a phase in chunks until TARGET requests; prints "requests rss peak" after each chunk.
 phase() {

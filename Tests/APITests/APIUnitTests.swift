@@ -39,9 +39,7 @@ import Testing
     /// beyond the whole bound loads are answered without being kept.
     @Test func theCacheStaysWithinItsBoundsWhateverIdsAreAskedFor() async throws {
         let loads = LoadCounter()
-        let listing = ProductListed(
-            productId: 1, name: "x", priceMinor: 1, currency: "EUR", stock: 1, startsAt: Timestamp(epochMs: 0),
-            endsAt: Timestamp(epochMs: 10_000_000_000_000), limitPerUser: 1, reservationTTLSeconds: 60)
+        let listing = Self.listing(productId: 1)
         let catalog = ProductCatalog(ttlMs: 60_000, jitterMs: 0, maxEntries: 20, maxUnknownEntries: 5) { productId in
             await loads.increment()
             guard productId <= 100 else { return nil }
@@ -61,9 +59,7 @@ import Testing
 
     @Test func concurrentMissesShareOneLoadAndSoldOutIsRemembered() async throws {
         let loads = LoadCounter()
-        let listing = ProductListed(
-            productId: 5, name: "x", priceMinor: 1, currency: "EUR", stock: 1, startsAt: Timestamp(epochMs: 0),
-            endsAt: Timestamp(epochMs: 10_000_000_000_000), limitPerUser: 1, reservationTTLSeconds: 60)
+        let listing = Self.listing(productId: 5)
         let catalog = ProductCatalog(ttlMs: 60_000, jitterMs: 0, maxEntries: 100, maxUnknownEntries: 10) { productId in
             await loads.increment()
             try await Task.sleep(for: .milliseconds(50))
@@ -100,6 +96,13 @@ import Testing
         #expect(catalog.fresh(9) == nil, "past its TTL")
         _ = try await catalog.sale(9)
         #expect(await loads.count == 2)
+    }
+
+    /// A listing open from the epoch for centuries, one unit.
+    static func listing(productId: Int64) -> ProductListed {
+        ProductListed(
+            productId: productId, name: "x", priceMinor: 1, currency: "EUR", stock: 1, startsAt: Timestamp(epochMs: 0),
+            endsAt: Timestamp(epochMs: 10_000_000_000_000), limitPerUser: 1, reservationTTLSeconds: 60)
     }
 }
 

@@ -35,7 +35,8 @@ struct APIWorld: Sendable {
         try await ProjectionWorld.run(limits: limits) { world in
             let limits = world.harness.limits
             let pool = try await RedisPipelinePool.connect(
-                url: world.fixture.redisURL, connections: 2, maxPipelineLength: limits.gateMaxPipelineLength, maxQueueDepth: limits.gateMaxQueueDepth)
+                url: world.fixture.redisURL, connections: 2, maxPipelineLength: limits.gateMaxPipelineLength, maxQueueDepth: limits.gateMaxQueueDepth,
+                limits: limits)
             let generation = ProjectionGeneration(
                 connection: try await RedisConnection.connect(url: world.fixture.redisURL), namespace: world.fixture.namespace,
                 refreshMs: limits.generationRefreshMs)

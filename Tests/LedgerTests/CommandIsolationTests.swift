@@ -37,12 +37,9 @@ import Testing
         limits.maxIdempotencyKeyBytes = 8_000
         limits.writerBatchDelayMs = 300
         let metrics = TestMetrics()
-        try await TestServices.withTemporaryDatabase { url in
-            try await LedgerHarness.migrate(url)
-            let connection = try await LedgerWriter.connection(url: url, name: "writer")
+        try await LedgerHarness.withWriterConnection(limits: limits) { connection, reader in
             let sizes = Mutex<[Int]>([])
             let writer = LedgerWriter(connection: connection, limits: limits, metrics: metrics, onBatch: { report in sizes.withLock { $0.append(report.size) } })
-            let reader = LedgerReader(connection: try await PostgresConnection.connect(url: url), limits: limits)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await writer.run() }
                 _ = try await writer.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 100)), metadata: LedgerHarness.testMetadata)
@@ -74,7 +71,6 @@ import Testing
             }
             // Reported once the batch answered its callers, so read once the writer ended.
             #expect(sizes.withLock { $0.contains(41) }, "the poison travelled in the neighbours' batch: \(sizes.withLock { $0 })")
-            await connection.close()
         }
     }
 

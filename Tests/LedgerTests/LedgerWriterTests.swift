@@ -105,7 +105,7 @@ import Testing
     /// every command is answered, nothing is oversold, and PostgreSQL detected no deadlock (a
     /// retried deadlock would otherwise pass unseen).
     @Test func mixedConcurrentBatchesNeverDeadlock() async throws {
-        var limits = Limits()
+        var limits = Limits().withoutShedding()
         limits.writerUnlockedStockHeadroomUnits = 300
         limits.writerMaxBatchSize = 25
         try await LedgerHarness.run(limits: limits, writerConnections: 2) { ledger in try await Self.expectingNoDeadlock(ledger) {
@@ -138,7 +138,7 @@ import Testing
     /// Four batches deciding at once on the same eight users' purchase rows, which each load
     /// locks in one pass: in key order the batches queue; in any other order they deadlock.
     @Test func concurrentBatchesOnTheSameUsersLockPurchaseRowsInOneOrder() async throws {
-        var limits = Limits()
+        var limits = Limits().withoutShedding()
         limits.writerMaxBatchSize = 16
         try await LedgerHarness.run(limits: limits, writerConnections: 4) { ledger in try await Self.expectingNoDeadlock(ledger) {
             _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 12, stock: 100_000, limitPerUser: 1_000)))

@@ -1,9 +1,16 @@
 import Foundation
 import Ledger
+import TestSupport
 import Testing
 
 /// What the ledger will store: the rules that keep a value PostgreSQL refuses out of a batch.
 @Suite struct StoredTextTests {
+    func listing(named name: String) -> ProductListed {
+        var listing = LedgerHarness.listing(productId: 1, stock: 1)
+        listing.name = name
+        return listing
+    }
+
     @Test func controlCharactersAndOverlongTextAreRefusedEverythingElseIsKept() {
         #expect(StoredText.isStorable("Phone X – 256 GB 📱", maxBytes: 64))
         #expect(StoredText.isStorable("ü", maxBytes: 2) && !StoredText.isStorable("ü", maxBytes: 1), "bytes, not characters")
@@ -21,9 +28,8 @@ import Testing
 
     @Test func commandsAndMetadataAreCheckedWithTheseRules() {
         let limits = Limits()
-        let listing = LedgerHarnessListing.make(name: "Phone\u{0}")
-        #expect(LedgerCommand.listProduct(listing).validate(limits)?.code == .invalid)
-        #expect(LedgerCommand.listProduct(LedgerHarnessListing.make(name: "Phone")).validate(limits) == nil)
+        #expect(LedgerCommand.listProduct(listing(named: "Phone\u{0}")).validate(limits)?.code == .invalid)
+        #expect(LedgerCommand.listProduct(listing(named: "Phone")).validate(limits) == nil)
         let confirm = LedgerCommand.confirm(
             reservationId: UUID.v7().lowercased, userId: 1, orderId: UUID.v7().lowercased, paymentRef: String(repeating: "p", count: limits.maxPaymentRefBytes + 1))
         #expect(confirm.validate(limits)?.code == .invalid)
@@ -31,14 +37,5 @@ import Testing
         #expect(EventMetadata(requestId: "req\u{0}", actor: "user:1").validate(limits)?.code == .invalid)
         #expect(EventMetadata(requestId: String(repeating: "r", count: 129), actor: "user:1").validate(limits)?.code == .invalid)
         #expect(EventMetadata(requestId: nil, actor: "user 1").validate(limits)?.code == .invalid)
-    }
-}
-
-/// A listing without the test harness (these tests need no services).
-enum LedgerHarnessListing {
-    static func make(name: String) -> ProductListed {
-        ProductListed(
-            productId: 1, name: name, priceMinor: 100, currency: "EUR", stock: 1, startsAt: Timestamp(epochMs: 0),
-            endsAt: Timestamp(epochMs: 10_000_000_000_000), limitPerUser: 1, reservationTTLSeconds: 60)
     }
 }

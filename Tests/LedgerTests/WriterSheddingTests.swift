@@ -16,11 +16,8 @@ import Testing
         limits.sheddingTargetMs = 20
         limits.sheddingIntervalMs = 40
         let metrics = TestMetrics()
-        try await TestServices.withTemporaryDatabase { url in
-            try await LedgerHarness.migrate(url)
-            let connection = try await LedgerWriter.connection(url: url, name: "writer")
+        try await LedgerHarness.withWriterConnection(limits: limits) { connection, reader in
             let writer = LedgerWriter(connection: connection, limits: limits, metrics: metrics)
-            let reader = LedgerReader(connection: try await PostgresConnection.connect(url: url), limits: limits)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // A backlog of 300 listings before the writer runs: each waits far past the target.
                 async let submitted = withTaskGroup(of: (Int64, Result<CommandResult, LedgerError>).self) { submitters in
@@ -59,7 +56,6 @@ import Testing
                 writer.shutdown()
                 try await group.waitForAll()
             }
-            await connection.close()
         }
     }
 }

@@ -13,7 +13,8 @@ import Testing
     @Test func everyCallerGetsTheReplyToItsOwnCall() async throws {
         let metrics = TestMetrics()
         let pool = try await RedisPipelinePool.connect(
-            url: try TestServices.redisURL(), connections: 2, maxPipelineLength: 64, maxQueueDepth: 10_000, metrics: metrics)
+            url: try TestServices.redisURL(), connections: 2, maxPipelineLength: 64, maxQueueDepth: 10_000, limits: Limits().withoutShedding(),
+            metrics: metrics)
         async let running: Void = pool.run()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for call in 0..<5_000 {

@@ -48,6 +48,23 @@ public struct LedgerHarness: Sendable {
         }
     }
 
+    /// A fresh, migrated database with a writer connection and a reader, for a test that makes
+    /// its own `LedgerWriter` (its own limits, metrics or batch hook); both closed after `body`.
+    public static func withWriterConnection(
+        limits: Limits, _ body: (_ writerConnection: PostgresConnection, _ reader: LedgerReader) async throws -> Void
+    ) async throws {
+        try await TestServices.withTemporaryDatabase { url in
+            try await migrate(url)
+            let writerConnection = try await LedgerWriter.connection(url: url, name: "writer")
+            let readerConnection = try await PostgresConnection.connect(url: url, name: "reader")
+            let outcome: Result<Void, Error>
+            do { outcome = .success(try await body(writerConnection, LedgerReader(connection: readerConnection, limits: limits))) } catch { outcome = .failure(error) }
+            await writerConnection.close()
+            await readerConnection.close()
+            try outcome.get()
+        }
+    }
+
     public static func migrate(_ url: String) async throws {
         let connection = try await PostgresConnection.connect(url: url)
         _ = try await Migrator(migrations: try Migration.load(directory: migrationsDirectory)).migrate(connection)
@@ -83,5 +100,18 @@ public struct LedgerHarness: Sendable {
         var problems = folded.invariantViolations()
         problems += folded.differences(from: tables).map(\.description)
         return problems
+    }
+}
+
+extension Limits {
+    /// These limits without shedding (by waiting time or attempts in flight): for tests that queue
+    /// thousands of commands at once on purpose, to race batches, and expect every one decided. A
+    /// busy machine can hold such a backlog past the shedding target; shedding has its own tests.
+    public func withoutShedding() -> Limits {
+        var limits = self
+        limits.sheddingTargetMs = 3_600_000
+        limits.sheddingIntervalMs = 3_600_000
+        limits.maxReservationAttemptsInFlight = 1_000_000
+        return limits
     }
 }
