@@ -32,7 +32,7 @@ public struct Limits: Sendable, Hashable {
     /// Reservation attempts between the gate and the ledger's answer at once; past it, 503
     /// `overloaded` at once. A few batches' worth: at ~6,000 reservations/s on two cores, 256
     /// in flight wait ~40 ms, while the rest are refused before they cost a core.
-    public var maxReservationAttemptsInFlight = 384
+    public var maxReservationAttemptsInFlight = 256
     /// A batch decides without locking a product's inventory row while at least this many units
     /// would stay available after it; the row's CHECK still refuses an oversell, and the batch is
     /// then decided again under the lock. Below it (the end of a sale) batches lock and serialise.
