@@ -92,10 +92,12 @@ import Testing
     }
 
     @Test func anUnreachableServerFailsTheRun() async throws {
-        let server = try await ScriptedHTTPServer.start { _ in .hang }
-        let url = server.baseURL
-        try await server.stop()
-        let runner = HTTPLoadRunner(baseURL: url, mode: .closed(connections: 2), scenario: scenario())
+        // A port held bound without listening: connections to it are refused, and neither
+        // another test's server nor a connect of the runner's own (a source port equal to the
+        // destination connects to itself) can take it meanwhile, as a stopped server's could.
+        let unreachable = try BoundPort()
+        defer { unreachable.close() }
+        let runner = HTTPLoadRunner(baseURL: "http://127.0.0.1:\(unreachable.port)", mode: .closed(connections: 2), scenario: scenario())
         await #expect(throws: (any Error).self) { _ = try await runner.run(duration: .seconds(1), maxRequests: nil) }
         await #expect(throws: LoadGeneratorError.self) {
             _ = try await HTTPLoadRunner(baseURL: "https://example.org", mode: .closed(connections: 1), scenario: scenario())
@@ -111,4 +113,29 @@ import Testing
         #expect(server.observed.requests.map(\.uri) == ["/v1/products"])
         try await server.stop()
     }
+}
+
+/// A loopback TCP port bound but not listening.
+private struct BoundPort {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard descriptor >= 0, bound else {
+            Glibc.close(descriptor)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { Glibc.close(descriptor) }
 }
