@@ -98,7 +98,7 @@ public struct LedgerAPI: Sendable {
 
     typealias Handler = @Sendable (Request, LedgerRequestContext) async throws -> Response
 
-    /// Every route of the contract (DESIGN.md §5, `/openapi.yaml`).
+    /// Every route of the contract (`/openapi.yaml`).
     var routes: [(method: HTTPRequest.Method, path: String, handler: Handler)] {
         [
             (.get, "/health", { _, _ in try JSONResponse.make(.ok, ["status": "ok"]) }),

@@ -3,7 +3,7 @@ import Ledger
 import Logging
 import Projections
 
-/// The write path of `POST /v1/seckill` (DESIGN.md §3): local checks, the Redis gate, the
+/// The write path of `POST /v1/seckill` (docs/architecture.md, the write path): local checks, the Redis gate, the
 /// group-commit append, the gate's rollback when the ledger says no. Answers only after the
 /// ledger decided; every refusal is a `Problem` with the ledger's (or the gate's) reason.
 struct SeckillService: Sendable {

@@ -171,7 +171,7 @@ public final class OutboxRelay: Service, Sendable {
         return round
     }
 
-    /// The Kafka form of a ledger event (DESIGN.md §4).
+    /// The Kafka form of a ledger event (docs/architecture.md, the relay).
     public static func message(for event: RecordedEvent, topic: String) -> KafkaOutgoingMessage {
         KafkaOutgoingMessage(
             topic: topic, key: .decimal(event.productId), value: event.json,
