@@ -14,8 +14,14 @@ struct AuditCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Compare the Redis read model.")
     var redis = true
 
-    @Flag(help: "Also read the whole Kafka topic and compare it (needs LEDGER_KAFKA_BROKERS).")
+    @Flag(help: "Also read the Kafka topic and compare it (needs LEDGER_KAFKA_BROKERS): every position from the first its partition still retains must be there, in product order.")
     var kafka = false
+
+    @Option(help: "With --kafka: compare the topic from this ledger position on (earlier positions are neither compared nor counted).")
+    var kafkaFromPosition: Int64 = 0
+
+    @Option(help: "With --kafka: how long reading the whole topic may take, in milliseconds.")
+    var kafkaTimeoutMs = 60_000
 
     @Option(help: "How long the read model may take to catch up with the ledger, in milliseconds.")
     var projectionWaitMs = 10_000
@@ -31,7 +37,11 @@ struct AuditCommand: AsyncParsableCommand {
         do {
             report = try await LedgerAuditor(reader: LedgerReader(connection: postgres), namespace: connections.redisNamespace).audit(
                 redis: redisConnection,
-                kafka: kafka ? (KafkaConfiguration(brokers: connections.kafkaBrokers), connections.kafkaTopic) : nil,
+                kafka: kafka
+                    ? .init(
+                        configuration: KafkaConfiguration(brokers: connections.kafkaBrokers), topic: connections.kafkaTopic,
+                        fromPosition: kafkaFromPosition, timeoutMs: kafkaTimeoutMs)
+                    : nil,
                 projectionWaitMs: projectionWaitMs)
         } catch {
             await redisConnection?.close()
@@ -42,6 +52,10 @@ struct AuditCommand: AsyncParsableCommand {
         await postgres.close()
         let compared = ["inline tables"] + (redis ? ["Redis"] : []) + (kafka ? ["Kafka topic \(connections.kafkaTopic)"] : [])
         print("audited \(report.eventCount) events (head position \(report.head)) against \(compared.joined(separator: ", "))")
+        if kafka && kafkaFromPosition > 0 { print("topic compared from position \(kafkaFromPosition)") }
+        if report.kafkaTrimmedPositions > 0 {
+            print("\(report.kafkaTrimmedPositions) position(s) trimmed from the topic by retention (before the first retained message of their partition): not compared")
+        }
         guard !report.differences.isEmpty else {
             print("no differences")
             return

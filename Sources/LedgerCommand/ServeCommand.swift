@@ -134,7 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if projector {
             let consumer = try await KafkaConsumer.connect(
-                configuration: RedisProjector.consumerConfiguration(brokers: brokers), groupID: RedisProjector.groupID(namespace: namespace), name: "projector-consumer")
+                configuration: RedisProjector.consumerConfiguration(brokers: brokers, limits: limits), groupID: RedisProjector.groupID(namespace: namespace), name: "projector-consumer")
             try await consumer.subscribe(topics: [connections.kafkaTopic])
             let rebuilder = ProjectionReplayer(
                 reader: LedgerReader(connection: try await postgres("projector-rebuild"), limits: limits), redis: try await redis("projector-rebuild"),

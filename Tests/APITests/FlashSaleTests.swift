@@ -47,7 +47,7 @@ import Testing
             }
             // …and on the topic, and in Redis once projected: the audit compares all three.
             let audit = try await LedgerAuditor(reader: world.world.harness.reader, namespace: world.world.fixture.namespace).audit(
-                redis: world.world.fixture.redis, kafka: (KafkaConfiguration(brokers: world.world.brokers), world.world.topic),
+                redis: world.world.fixture.redis, kafka: .init(configuration: KafkaConfiguration(brokers: world.world.brokers), topic: world.world.topic),
                 projectionWaitMs: 30_000)
             #expect(audit.differences == [])
             let projected = try await world.world.fixture.product(7)

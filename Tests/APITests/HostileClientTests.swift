@@ -76,7 +76,7 @@ import Testing
             for id in Int64(60)...63 { #expect(try await world.world.harness.reader.product(id) == nil) }
             #expect(try await world.world.harness.ledgerIsConsistent() == [])
             let audit = try await LedgerAuditor(reader: world.world.harness.reader, namespace: world.world.fixture.namespace).audit(
-                redis: world.world.fixture.redis, kafka: (KafkaConfiguration(brokers: world.world.brokers), world.world.topic),
+                redis: world.world.fixture.redis, kafka: .init(configuration: KafkaConfiguration(brokers: world.world.brokers), topic: world.world.topic),
                 projectionWaitMs: 30_000)
             #expect(audit.differences == [])
         }

@@ -160,7 +160,7 @@ import Testing
             let settled = try await eventually(timeout: .seconds(30)) { try await ProjectedProduct.read(keys, on: redis).tentatives.isEmpty }
             #expect(settled, "no tentative is left")
             let audit = try await auditor(setup, connection).audit(
-                redis: redis, kafka: (KafkaConfiguration(brokers: try TestServices.kafkaBrokers()), setup.topic), projectionWaitMs: 30_000)
+                redis: redis, kafka: .init(configuration: KafkaConfiguration(brokers: try TestServices.kafkaBrokers()), topic: setup.topic), projectionWaitMs: 30_000)
             #expect(audit.differences.isEmpty, "\(audit.differences.count) differences, first: \(audit.differences.prefix(5))")
             second.signal(SIGTERM)
             #expect(try await second.waitForExit() == 0)

@@ -72,17 +72,18 @@ import Testing
 
     @Test func aBrokerDownForAWhileLosesAndReordersNothing() async throws {
         try await ProjectionWorld.run(partitions: 2) { world in
+            let cluster = try #require(world.cluster)
             for partition: Int32 in 0..<2 {
-                try await world.cluster.setPartitionLeader(topic: world.topic, partition: partition, brokerID: 2)
+                try await cluster.setPartitionLeader(topic: world.topic, partition: partition, brokerID: 2)
             }
             try await world.runWorkload(products: 1...2)
             try await withRunning([world.relay]) {
                 #expect(try await caughtUp(world))
-                try await world.cluster.setBrokerDown(2)
+                try await cluster.setBrokerDown(2)
                 try await world.runWorkload(products: 3...4)
                 try await Task.sleep(for: .seconds(2))
                 #expect(try await world.checkpoint() < world.head(), "nothing is checkpointed while the leader is down")
-                try await world.cluster.setBrokerUp(2)
+                try await cluster.setBrokerUp(2)
                 #expect(try await caughtUp(world), "the relay catches up once the broker is back")
             }
             #expect(try await world.topicPositionsByKcat() == world.ledgerPositions())

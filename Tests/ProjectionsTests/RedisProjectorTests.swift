@@ -37,7 +37,7 @@ import Testing
             let report = try await withRunning([world.relay, world.projector]) {
                 try await world.runWorkload(products: 4...5)
                 return try await auditor(world).audit(
-                    redis: world.fixture.redis, kafka: (KafkaConfiguration(brokers: world.brokers), world.topic), projectionWaitMs: 30_000)
+                    redis: world.fixture.redis, kafka: .init(configuration: KafkaConfiguration(brokers: world.brokers), topic: world.topic), projectionWaitMs: 30_000)
             }
             #expect(report.eventCount > 200)
             #expect(report.differences == [], "tables, Redis and the topic all agree with the events")
@@ -114,15 +114,7 @@ import Testing
 
             // While no projector runs: products 3 and 4, then enough of product 5 to push them out.
             try await world.runWorkload(products: 3...4)
-            _ = try await world.harness.submit(.listProduct(LedgerHarness.listing(productId: 5, stock: 1_000_000, limitPerUser: 1)))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for lane in 0..<32 {
-                    group.addTask {
-                        for user in stride(from: Int64(lane), to: 9_000, by: 32) { _ = try await world.harness.reserve(productId: 5, userId: user) }
-                    }
-                }
-                try await group.waitForAll()
-            }
+            try await world.outgrowRetention(productId: 5)
             while try await world.relay.publishNextBatch() > 0 {}
             let partition = KafkaTopicPartition(topic: world.topic, partition: 0)
             let admin = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: world.brokers))

@@ -70,7 +70,7 @@ import Testing
             try await world.runWorkload(products: 1...2)
             while try await world.relay.publishNextBatch() > 0 {}
             _ = try await replayer(world).replay()
-            let kafka = (configuration: KafkaConfiguration(brokers: world.brokers), topic: world.topic)
+            let kafka = LedgerAuditor.TopicAudit(configuration: KafkaConfiguration(brokers: world.brokers), topic: world.topic)
             #expect(try await auditor(world).audit(redis: world.fixture.redis, kafka: kafka).differences == [], "a clean system reports nothing")
 
             // A Redis counter changed by hand.
@@ -93,14 +93,44 @@ import Testing
             let events = try await world.harness.reader.log(after: 0, limit: 100_000)
             let dropped = events[events.count / 2]
             let topic = "ledger.events.copy"
-            try await world.cluster.createTopic(topic, partitions: 3, replicationFactor: 3)
+            try await #require(world.cluster).createTopic(topic, partitions: 3, replicationFactor: 3)
             let producer = try KafkaProducer(configuration: KafkaConfiguration(brokers: world.brokers))
             for result in await producer.send(events.filter { $0 != dropped }.map { OutboxRelay.message(for: $0, topic: topic) }) {
                 _ = try result.get()
             }
             await producer.close()
-            differences = try await auditor(world).audit(redis: nil, kafka: (kafka.configuration, topic)).differences.filter { $0.source == "kafka" }
+            differences = try await auditor(world).audit(redis: nil, kafka: .init(configuration: kafka.configuration, topic: topic)).differences.filter { $0.source == "kafka" }
             #expect(differences == [AuditDifference(source: "kafka", subject: "product \(dropped.productId) position \(dropped.position)", ledger: "event", other: "missing")])
+        }
+    }
+
+    /// The mock broker keeps 5 MB a partition, so a few thousand events trim the topic from the
+    /// front: the audit counts what retention removed and still finds events a relay skipped.
+    @Test func theTopicAuditTellsRetentionFromARealGap() async throws {
+        try await ProjectionWorld.run(partitions: 1) { world in
+            try await world.outgrowRetention(productId: 1)
+            while try await world.relay.publishNextBatch() > 0 {}
+            let kafka = LedgerAuditor.TopicAudit(configuration: KafkaConfiguration(brokers: world.brokers), topic: world.topic)
+            let trimmed = try await auditor(world).audit(redis: nil, kafka: kafka)
+            #expect(trimmed.differences == [], "\(trimmed.differences.prefix(3))")
+            #expect(trimmed.kafkaTrimmedPositions > 1_000, "retention trimmed the partition: \(trimmed.kafkaTrimmedPositions)")
+            #expect(trimmed.kafkaTrimmedPositions < trimmed.eventCount)
+
+            // A relay that skipped three events: its checkpoint moved past them by hand.
+            for user: Int64 in 9_000..<9_003 { _ = try await world.harness.reserve(productId: 1, userId: user) }
+            let skippedThrough = try await world.head()
+            try await world.database.query("UPDATE relay_checkpoints SET position = $1", [.int64(skippedThrough)])
+            for user: Int64 in 9_003..<9_005 { _ = try await world.harness.reserve(productId: 1, userId: user) }
+            while try await world.relay.publishNextBatch() > 0 {}
+            let gap = try await auditor(world).audit(redis: nil, kafka: kafka)
+            #expect(gap.differences.map(\.subject) == (skippedThrough - 2...skippedThrough).map { "product 1 position \($0)" })
+            #expect(gap.differences.allSatisfy { $0.other == "missing" })
+
+            var afterTheGap = kafka
+            afterTheGap.fromPosition = skippedThrough + 1
+            let later = try await auditor(world).audit(redis: nil, kafka: afterTheGap)
+            #expect(later.differences == [])
+            #expect(later.kafkaTrimmedPositions == 0, "nothing after the starting point was trimmed")
         }
     }
 }

@@ -3,13 +3,16 @@ import Ledger
 import MetricsTestKit
 import Projections
 
-/// The whole projection pipeline for one test: a migrated ledger with its writer, an in-process
-/// mock Kafka cluster (so brokers can be taken down), the relay, the projector and a Redis
-/// namespace of its own.
+/// The whole projection pipeline for one test: a migrated ledger with its writer, a mock Kafka
+/// cluster (in-process, so brokers can be taken down, or a `kafka-dev` process, so the whole
+/// broker can be frozen), the relay, the projector and a Redis namespace of its own.
 public struct ProjectionWorld: Sendable {
     public let harness: LedgerHarness
     public let fixture: ProjectionFixture
-    public let cluster: KafkaMockCluster
+    /// The in-process cluster; nil when the brokers run in `brokerProcess`.
+    public let cluster: KafkaMockCluster?
+    public let brokerProcess: KafkaDevProcess?
+    public let brokers: String
     public let topic: String
     public let relay: OutboxRelay
     public let projector: RedisProjector
@@ -18,26 +21,26 @@ public struct ProjectionWorld: Sendable {
     /// What the relay and the projector report.
     public let metrics: TestMetrics
 
-    public var brokers: String { cluster.bootstrapServers }
-
     public static func run<T: Sendable>(
-        partitions: Int32 = 3, limits: Limits = Limits(), _ body: @escaping @Sendable (ProjectionWorld) async throws -> T
+        partitions: Int32 = 3, limits: Limits = Limits(), brokersInProcess: Bool = true, _ body: @escaping @Sendable (ProjectionWorld) async throws -> T
     ) async throws -> T {
         try await LedgerHarness.run(limits: limits) { harness in
             try await ProjectionFixture.run { fixture in
-                let cluster = try await KafkaMockCluster.start(brokers: 3)
                 let topic = "ledger.events"
-                try await cluster.createTopic(topic, partitions: partitions, replicationFactor: 3)
+                let cluster = brokersInProcess ? try await KafkaMockCluster.start(brokers: 3) : nil
+                try await cluster?.createTopic(topic, partitions: partitions, replicationFactor: 3)
+                let brokerProcess = brokersInProcess ? nil : try await KafkaDevProcess.start(topic: topic, partitions: partitions)
+                let brokers = cluster?.bootstrapServers ?? brokerProcess!.bootstrapServers
                 let database = try await PostgresConnection.connect(url: harness.databaseURL, name: "relay")
                 let listener = try await PostgresConnection.connect(url: harness.databaseURL, name: "relay-listener")
-                let producer = try KafkaProducer(configuration: OutboxRelay.producerConfiguration(brokers: cluster.bootstrapServers))
-                let admin = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: cluster.bootstrapServers))
+                let producer = try KafkaProducer(configuration: OutboxRelay.producerConfiguration(brokers: brokers))
+                let admin = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: brokers))
                 let consumer = try await KafkaConsumer.connect(
-                    configuration: RedisProjector.consumerConfiguration(brokers: cluster.bootstrapServers), groupID: RedisProjector.groupID(namespace: fixture.namespace))
+                    configuration: RedisProjector.consumerConfiguration(brokers: brokers, limits: limits), groupID: RedisProjector.groupID(namespace: fixture.namespace))
                 try await consumer.subscribe(topics: [topic])
                 let metrics = TestMetrics()
                 let world = ProjectionWorld(
-                    harness: harness, fixture: fixture, cluster: cluster, topic: topic,
+                    harness: harness, fixture: fixture, cluster: cluster, brokerProcess: brokerProcess, brokers: brokers, topic: topic,
                     relay: OutboxRelay(topic: topic, database: database, listener: listener, producer: producer, admin: admin, limits: limits, metrics: metrics),
                     projector: RedisProjector(
                         consumer: consumer, redis: try await RedisConnection.connect(url: fixture.redisURL),
@@ -65,7 +68,8 @@ public struct ProjectionWorld: Sendable {
         await admin.close()
         await listener.close()
         await database.close()
-        await cluster.stop()
+        await cluster?.stop()
+        try? await brokerProcess?.stop()
     }
 
     /// Lists `products` and runs a mixed, concurrent workload on them: reservations (some with
@@ -95,6 +99,20 @@ public struct ProjectionWorld: Sendable {
             }
         }
         _ = try await harness.submit(.addStock(productId: products.lowerBound, quantity: 5))
+    }
+
+    /// Lists `productId` with ample stock and reserves one unit for each of 9,000 users: more
+    /// than the mock broker keeps in one partition (5 MB), so retention trims its front.
+    public func outgrowRetention(productId: Int64) async throws {
+        _ = try await harness.submit(.listProduct(LedgerHarness.listing(productId: productId, stock: 1_000_000, limitPerUser: 1)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<32 {
+                group.addTask {
+                    for user in stride(from: Int64(lane), to: 9_000, by: 32) { _ = try await harness.reserve(productId: productId, userId: user) }
+                }
+            }
+            try await group.waitForAll()
+        }
     }
 
     /// Position of the last ledger event.

@@ -111,6 +111,11 @@ public struct Limits: Sendable, Hashable {
     public var projectorBatchSize = 1_000
     public var projectorEventsPerScriptCall = 64
     public var projectorRetryDelayMs = 500
+    /// How long the consumer group waits for a silent projector before handing its partitions
+    /// to the others (6 s is the least a Kafka broker accepts by default). A projector that was
+    /// dropped (brokers frozen or unreachable past it) rejoins by itself; the rejoin can take
+    /// up to two of these, while the coordinator expires requests a dead connection left behind.
+    public var projectorSessionTimeoutMs = 6_000
 
     /// Reconciler: a tentative older than this with no ledger event is rolled back. Longer than
     /// any request can take from the gate to the commit, so it never races a live request.

@@ -7,6 +7,25 @@ public struct LedgerAuditor: Sendable {
         public var eventCount: Int
         public var head: Int64
         public var differences: [AuditDifference]
+        /// Ledger positions the topic no longer holds because retention trimmed their partition
+        /// (before its first retained message): counted, not differences.
+        public var kafkaTrimmedPositions = 0
+    }
+
+    /// Where the topic comparison starts and how long reading the topic may take.
+    public struct TopicAudit: Sendable {
+        public var configuration: KafkaConfiguration
+        public var topic: String
+        /// Positions below this are not compared (nor counted as trimmed).
+        public var fromPosition: Int64
+        public var timeoutMs: Int
+
+        public init(configuration: KafkaConfiguration, topic: String, fromPosition: Int64 = 0, timeoutMs: Int = 60_000) {
+            self.configuration = configuration
+            self.topic = topic
+            self.fromPosition = fromPosition
+            self.timeoutMs = timeoutMs
+        }
     }
 
     private let reader: LedgerReader
@@ -26,9 +45,7 @@ public struct LedgerAuditor: Sendable {
 
     /// `redis` nil skips the read model; `kafka` nil skips the topic. The read model may lag the
     /// ledger: it is given up to `projectionWaitMs` to reach the snapshot's positions.
-    public func audit(
-        redis: RedisConnection?, kafka: (configuration: KafkaConfiguration, topic: String)?, projectionWaitMs: Int = 10_000
-    ) async throws -> Report {
+    public func audit(redis: RedisConnection?, kafka: TopicAudit?, projectionWaitMs: Int = 10_000) async throws -> Report {
         let snapshot = try await reader.snapshot(includingTables: true)
         var differences = snapshot.folded.invariantViolations().map {
             AuditDifference(source: "events", subject: "invariant", ledger: "holds", other: $0)
@@ -37,10 +54,15 @@ public struct LedgerAuditor: Sendable {
         if let redis {
             differences += try await redisDifferences(snapshot, redis: redis, waitMs: projectionWaitMs)
         }
+        var trimmed = 0
         if let kafka {
-            differences += try await kafkaDifferences(snapshot, configuration: kafka.configuration, topic: kafka.topic)
+            let ledger = try await reader.positionsByProduct(through: snapshot.head)
+            let topic = try await TopicReader.read(configuration: kafka.configuration, topic: kafka.topic, timeoutMs: kafka.timeoutMs)
+            let compared = TopicCompleteness.compare(ledger: ledger, topic: topic, head: snapshot.head, fromPosition: kafka.fromPosition)
+            differences += compared.differences
+            trimmed = compared.trimmedPositions
         }
-        return Report(eventCount: snapshot.eventCount, head: snapshot.head, differences: differences)
+        return Report(eventCount: snapshot.eventCount, head: snapshot.head, differences: differences, kafkaTrimmedPositions: trimmed)
     }
 
     // MARK: Redis
@@ -79,38 +101,6 @@ public struct LedgerAuditor: Sendable {
         for productId in expected.keys.sorted() where !projected.contains(productId) {
             differences.append(AuditDifference(
                 source: "redis", subject: "product \(productId)", ledger: "listed", other: "missing from \(keys.products)"))
-        }
-        return differences
-    }
-
-    // MARK: Kafka
-
-    func kafkaDifferences(_ snapshot: LedgerSnapshot, configuration: KafkaConfiguration, topic: String) async throws -> [AuditDifference] {
-        let ledger = try await reader.positionsByProduct(through: snapshot.head)
-        let seen = try await TopicReader.positionsByProduct(configuration: configuration, topic: topic, timeoutMs: 60_000)
-        var differences = [AuditDifference]()
-        // What a consumer that skips positions at or below the highest it applied (the projector)
-        // takes from the topic: redeliveries (the relay is at-least-once) are harmless, a gap or
-        // an event behind a later one of its product is lost to it.
-        for productId in Set(ledger.keys).union(seen.keys).sorted() {
-            let expected = ledger[productId] ?? []
-            let published = (seen[productId] ?? []).filter { $0 <= snapshot.head }
-            let expectedSet = Set(expected)
-            var applied = Set<Int64>()
-            var highest: Int64 = 0
-            for position in published where position > highest {
-                applied.insert(position)
-                highest = position
-            }
-            let present = Set(published)
-            for position in expected where !applied.contains(position) {
-                differences.append(AuditDifference(
-                    source: "kafka", subject: "product \(productId) position \(position)", ledger: "event",
-                    other: present.contains(position) ? "only after a later position" : "missing"))
-            }
-            for position in present.subtracting(expectedSet).sorted() {
-                differences.append(AuditDifference(source: "kafka", subject: "product \(productId) position \(position)", ledger: "no such event", other: "published"))
-            }
         }
         return differences
     }

@@ -4,8 +4,13 @@ import CRdKafka
 public struct KafkaConfiguration: Sendable {
     public var properties: [String: String]
 
+    /// What every client of the service uses unless told otherwise: after an outage of any
+    /// length a client reconnects within a second of the broker's return (librdkafka's
+    /// default backoff grows to 10 s, which a consumer group pays again on every rejoin step).
+    public static let defaults = ["reconnect.backoff.max.ms": "1000"]
+
     public init(brokers: String, _ properties: [String: String] = [:]) {
-        self.properties = properties
+        self.properties = Self.defaults.merging(properties) { _, given in given }
         self.properties["bootstrap.servers"] = brokers
     }
 

@@ -4,12 +4,20 @@ import Ledger
 /// A group consumer with manual offset commits (`enable.auto.commit=false`): a message counts
 /// as consumed only once `commit` says so, so a crash re-delivers instead of losing.
 /// Every librdkafka call, including the blocking poll, runs on the consumer's own thread.
+///
+/// Rebalances (a rejoin after the group forgot this member included) are served only while
+/// the consumer polls: a caller that stops polling to retry something stays out of its group.
 public final class KafkaConsumer: Sendable {
     private let confined: ThreadConfined<ConsumerClient>
+    private let observer: KafkaRebalanceObserver
 
-    private init(confined: ThreadConfined<ConsumerClient>) {
+    private init(confined: ThreadConfined<ConsumerClient>, observer: KafkaRebalanceObserver) {
         self.confined = confined
+        self.observer = observer
     }
+
+    /// Membership, lost assignments and lag as of the last poll.
+    public var groupStatus: KafkaGroupStatus { observer.status }
 
     public static func connect(
         configuration: KafkaConfiguration, groupID: String, name: String = "kafka-consumer"
@@ -19,15 +27,22 @@ public final class KafkaConsumer: Sendable {
         configuration["enable.auto.commit"] = "false"
         if configuration["auto.offset.reset"] == nil { configuration["auto.offset.reset"] = "earliest" }
         let finalConfiguration = configuration
+        let observer = KafkaRebalanceObserver()
         let confined = try await ThreadConfined.open(
             name: name,
             closedError: { KafkaError(RD_KAFKA_RESP_ERR__DESTROY, "consumer is closed") },
-            { try ConsumerClient(configuration: finalConfiguration) })
-        return KafkaConsumer(confined: confined)
+            { try ConsumerClient(configuration: finalConfiguration, observer: observer) })
+        return KafkaConsumer(confined: confined, observer: observer)
     }
 
     public func subscribe(topics: [String]) async throws {
         try await confined.run { try $0.subscribe(topics) }
+    }
+
+    /// Reads the given partitions from the given offsets, outside any group assignment (no
+    /// join, no rebalance): for one-off reads such as the topic audit.
+    public func assign(_ offsets: [KafkaTopicPartition: Int64]) async throws {
+        try await confined.run { try $0.assign(offsets) }
     }
 
     /// The next message, or nil when none arrived within `timeoutMs`.
@@ -36,29 +51,28 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Up to `maxMessages` messages in one hop to the consumer's thread: waits up to `timeoutMs`
-    /// for the first, then takes only what is already fetched.
+    /// for the first, then takes only what is already fetched. Updates `groupStatus`' lag.
     public func poll(maxMessages: Int, timeoutMs: Int32) async throws -> [KafkaMessage] {
-        try await confined.run { client in
+        let observer = self.observer
+        return try await confined.run { client in
             var messages = [KafkaMessage]()
             while messages.count < maxMessages, let message = try client.poll(timeoutMs: messages.isEmpty ? timeoutMs : 0) {
                 messages.append(message)
             }
+            if let lag = client.lagMessages() { observer.recordLag(lag) }
             return messages
         }
     }
 
-    /// Consumed messages; the sequence ends when the consuming task is cancelled or the consumer closes.
-    public var messages: KafkaMessageSequence {
-        KafkaMessageSequence(consumer: self)
-    }
-
     /// Commits `message.offset + 1` for its partition, synchronously with the group coordinator.
     public func commit(_ message: KafkaMessage) async throws {
-        try await confined.run { try $0.commit([KafkaTopicPartition(topic: message.topic, partition: message.partition): message.offset + 1]) }
+        try await confined.run { try $0.commit([KafkaTopicPartition(topic: message.topic, partition: message.partition): message.offset + 1], waitForAcknowledgement: true) }
     }
 
-    /// Commits, for each partition, the offset after the last of `messages` in it.
-    public func commit(_ messages: [KafkaMessage]) async throws {
+    /// Commits, for each partition, the offset after the last of `messages` in it. With
+    /// `waitForAcknowledgement` false the commit is only queued: it never blocks the consumer's
+    /// thread behind a frozen coordinator, and its outcome lands in `groupStatus.failedCommits`.
+    public func commit(_ messages: [KafkaMessage], waitForAcknowledgement: Bool = true) async throws {
         var next = [KafkaTopicPartition: Int64]()
         for message in messages {
             let partition = KafkaTopicPartition(topic: message.topic, partition: message.partition)
@@ -66,7 +80,7 @@ public final class KafkaConsumer: Sendable {
         }
         guard !next.isEmpty else { return }
         let offsets = next
-        try await confined.run { try $0.commit(offsets) }
+        try await confined.run { try $0.commit(offsets, waitForAcknowledgement: waitForAcknowledgement) }
     }
 
     /// The group's committed offsets (the next offset to consume) for `partitions`; a partition
@@ -82,37 +96,18 @@ public final class KafkaConsumer: Sendable {
     }
 }
 
-/// Pulls messages with short polls so cancellation is noticed within `pollTimeoutMs`.
-public struct KafkaMessageSequence: AsyncSequence, Sendable {
-    public typealias Element = KafkaMessage
-    let consumer: KafkaConsumer
-
-    public func makeAsyncIterator() -> Iterator { Iterator(consumer: consumer) }
-
-    public struct Iterator: AsyncIteratorProtocol {
-        let consumer: KafkaConsumer
-        static let pollTimeoutMs: Int32 = 100
-
-        public mutating func next() async throws -> KafkaMessage? {
-            while !Task.isCancelled {
-                do {
-                    if let message = try await consumer.poll(timeoutMs: Self.pollTimeoutMs) { return message }
-                } catch let error as KafkaError where error.code == RD_KAFKA_RESP_ERR__DESTROY.rawValue {
-                    return nil
-                }
-            }
-            return nil
-        }
-    }
-}
-
 final class ConsumerClient {
     private var handle: OpaquePointer?
+    /// Held for as long as the handle: librdkafka calls back into it.
+    private let observer: KafkaRebalanceObserver
 
-    init(configuration: KafkaConfiguration) throws {
-        let handle = try makeKafkaHandle(RD_KAFKA_CONSUMER, conf: try configuration.makeConf())
+    init(configuration: KafkaConfiguration, observer: KafkaRebalanceObserver) throws {
+        let conf = try configuration.makeConf()
+        observer.install(on: conf)
+        let handle = try makeKafkaHandle(RD_KAFKA_CONSUMER, conf: conf)
         rd_kafka_poll_set_consumer(handle)
         self.handle = handle
+        self.observer = observer
     }
 
     deinit {
@@ -142,6 +137,22 @@ final class ConsumerClient {
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(error) }
     }
 
+    func assign(_ offsets: [KafkaTopicPartition: Int64]) throws {
+        let handle = try live()
+        let list = Self.partitionList(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let error = rd_kafka_assign(handle, list)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(error) }
+    }
+
+    private static func partitionList(_ offsets: [KafkaTopicPartition: Int64]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+        for (partition, offset) in offsets {
+            rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)!.pointee.offset = offset
+        }
+        return list
+    }
+
     func poll(timeoutMs: Int32) throws -> KafkaMessage? {
         let handle = try live()
         guard let message = rd_kafka_consumer_poll(handle, timeoutMs) else { return nil }
@@ -158,6 +169,28 @@ final class ConsumerClient {
             if kafkaError.isRetriable { return nil }
             throw kafkaError
         }
+    }
+
+    /// Messages past the position summed over the assignment, from the watermarks the last
+    /// fetches brought (no request); nil when the consumer has no assignment to measure.
+    func lagMessages() -> Int64? {
+        guard let handle else { return nil }
+        var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return nil }
+        defer { rd_kafka_topic_partition_list_destroy(assignment) }
+        guard assignment.pointee.cnt > 0, rd_kafka_position(handle, assignment) == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        var lag: Int64 = 0
+        for index in 0..<Int(assignment.pointee.cnt) {
+            let element = assignment.pointee.elems[index]
+            var low: Int64 = 0
+            var high: Int64 = 0
+            // A partition not fetched yet has no position and no watermarks: nothing to count.
+            guard element.offset >= 0, rd_kafka_get_watermark_offsets(handle, element.topic, element.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                high >= 0
+            else { continue }
+            lag += max(0, high - element.offset)
+        }
+        return lag
     }
 
     func committed(_ partitions: [KafkaTopicPartition], timeoutMs: Int32) throws -> [KafkaTopicPartition: Int64] {
@@ -177,14 +210,11 @@ final class ConsumerClient {
         return offsets
     }
 
-    func commit(_ offsets: [KafkaTopicPartition: Int64]) throws {
+    func commit(_ offsets: [KafkaTopicPartition: Int64], waitForAcknowledgement: Bool) throws {
         let handle = try live()
-        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+        let list = Self.partitionList(offsets)
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        for (partition, nextOffset) in offsets {
-            rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)!.pointee.offset = nextOffset
-        }
-        let error = rd_kafka_commit(handle, list, 0)
+        let error = rd_kafka_commit(handle, list, waitForAcknowledgement ? 0 : 1)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(error) }
     }
 }

@@ -19,6 +19,11 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
         self.message = message
     }
 
+    /// A wait for the brokers that ran out (`_TIMED_OUT`), with what was waited for.
+    static func timedOut(_ message: String) -> KafkaError {
+        KafkaError(RD_KAFKA_RESP_ERR__TIMED_OUT, message)
+    }
+
     /// Errors a later attempt can get past: timeouts, brokers down, full local queue, leader moves.
     public var isRetriable: Bool {
         let retriable: [rd_kafka_resp_err_t] = [

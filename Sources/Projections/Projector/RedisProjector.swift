@@ -37,12 +37,12 @@ public final class RedisProjector: Service, Sendable {
 
     /// Consumer settings: a fetch returns after at most 20 ms even when the broker (librdkafka's
     /// mock cluster does this) holds it until `fetch.wait.max.ms` (default 500); a projector that
-    /// died gives up its partitions after 10 s instead of 45; a topic created after the
-    /// subscription is noticed within 5 s.
-    public static func consumerConfiguration(brokers: String) -> KafkaConfiguration {
+    /// died gives up its partitions after `projectorSessionTimeoutMs` instead of 45 s, with
+    /// heartbeats three to a session; a topic created after the subscription is noticed within 5 s.
+    public static func consumerConfiguration(brokers: String, limits: Limits = Limits()) -> KafkaConfiguration {
         KafkaConfiguration(brokers: brokers, [
-            "fetch.wait.max.ms": "20", "session.timeout.ms": "10000", "heartbeat.interval.ms": "2000",
-            "topic.metadata.refresh.interval.ms": "5000",
+            "fetch.wait.max.ms": "20", "session.timeout.ms": "\(limits.projectorSessionTimeoutMs)",
+            "heartbeat.interval.ms": "\(limits.projectorSessionTimeoutMs / 3)", "topic.metadata.refresh.interval.ms": "5000",
         ])
     }
 
@@ -53,6 +53,7 @@ public final class RedisProjector: Service, Sendable {
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
             var continuity = PartitionContinuity()
+            var membership = GroupMembershipWatch()
             // The ledger position the last rebuild included; a skip before it needs no new one.
             var rebuiltThrough: Int64 = 0
             // A batch that failed is tried again rather than dropped: the consumer has moved past it.
@@ -61,6 +62,7 @@ public final class RedisProjector: Service, Sendable {
                 do {
                     if batch.isEmpty {
                         batch = try await self.consumer.poll(maxMessages: self.limits.projectorBatchSize, timeoutMs: 100)
+                        self.observe(&membership)
                         guard !batch.isEmpty else { continue }
                     }
                     try await self.project(batch, continuity: &continuity, rebuiltThrough: &rebuiltThrough)
@@ -89,8 +91,29 @@ public final class RedisProjector: Service, Sendable {
             }
         }
         try await applyRetrying(messages)
-        try await consumer.commit(messages)
         continuity.advance(past: messages)
+        // Queued, not awaited: Redis holds the batch, and a commit the coordinator refuses (the
+        // group dropped this member) is covered by the next one or by redelivery to the new owner.
+        try await consumer.commit(messages, waitForAcknowledgement: false)
+    }
+
+    /// Reports the consumer's group membership: a loss and the rejoin once each, at the time
+    /// they happen, and the member and lag gauges.
+    private func observe(_ membership: inout GroupMembershipWatch) {
+        let status = consumer.groupStatus
+        for change in membership.changes(status) {
+            switch change {
+            case .lost(let times):
+                metrics.groupRejoins.increment(by: times)
+                logger.warning("projector: the consumer group dropped this member (session timed out, or fenced); rejoining")
+            case .rejoined:
+                logger.notice("projector: rejoined the consumer group; resuming from the committed offsets")
+            case .commitsFailed(let count):
+                metrics.failedCommits.increment(by: count)
+            }
+        }
+        metrics.groupMember.record(status.isMember ? 1 : 0)
+        metrics.lagMessages.record(status.lagMessages)
     }
 
     /// Leaves the consumer group and closes the Redis connection (`run` does this when it ends).
@@ -118,13 +141,17 @@ public final class RedisProjector: Service, Sendable {
         message.integerHeader("position") ?? .max
     }
 
+    /// Applies `messages`, waiting out a Redis outage; says so once when it begins and once when it ends.
     private func applyRetrying(_ messages: [KafkaMessage]) async throws {
+        var failures = 0
         while true {
             do {
                 try await apply(messages)
+                if failures > 0 { logger.notice("projector: Redis is back; applying again", metadata: ["attempts": "\(failures + 1)"]) }
                 return
             } catch let error as RedisError where error.isRetriable {
-                logger.warning("projector: Redis unavailable; retrying the batch", metadata: ["error": "\(error)"])
+                if failures == 0 { logger.warning("projector: Redis unavailable; retrying the batch until it returns", metadata: ["error": "\(error)"]) }
+                failures += 1
                 try await Task.sleep(for: .milliseconds(limits.projectorRetryDelayMs))
             }
         }
