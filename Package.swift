@@ -74,6 +74,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            // The contract is compiled into the binary, so it serves it wherever it is installed.
+            resources: [.embedInCode("openapi.yaml")],
             // The API has no actors: its async functions run where their caller runs, without
             // an executor switch per call (`swift_task_switch` was ~5 % of the cooperative pool).
             swiftSettings: [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]

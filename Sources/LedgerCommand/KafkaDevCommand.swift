@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Ledger
 import Logging
 import Projections
 import ServiceLifecycle
@@ -10,7 +11,7 @@ struct KafkaDevCommand: AsyncParsableCommand {
         abstract: "Run librdkafka's mock Kafka cluster on loopback until SIGTERM/SIGINT (development and tests only).")
 
     @Option(help: "Number of mock brokers.")
-    var brokers: Int32 = 3
+    var brokers = Limits().devKafkaBrokers
 
     @Option(help: "Write the bootstrap address to this file once the cluster is up.")
     var bootstrapFile: String?
@@ -19,7 +20,7 @@ struct KafkaDevCommand: AsyncParsableCommand {
     var topic: [String] = []
 
     @Option(help: "Partitions for topics created up front.")
-    var partitions: Int32 = 6
+    var partitions = Limits().devTopicPartitions
 
     func run() async throws {
         LedgerTool.bootstrapLogging()

@@ -70,111 +70,53 @@ struct ServeCommand: AsyncParsableCommand {
         limits.reconcilerTentativeAgeMs = reconcilerAgeMs
         // Look at least twice per bound, so an abandoned tentative waits at most 1.5 bounds.
         limits.reconcilerIntervalMs = max(100, min(limits.reconcilerIntervalMs, Int(reconcilerAgeMs / 2)))
-        let namespace = connections.redisNamespace
         var services: [any Service] = []
         var brokers = connections.kafkaBrokers
         if brokers.isEmpty {
-            let cluster = try await KafkaMockCluster.start()
+            let cluster = try await KafkaMockCluster.start(brokers: limits.devKafkaBrokers)
             brokers = cluster.bootstrapServers
-            try await cluster.createTopic(connections.kafkaTopic, partitions: 6, replicationFactor: 3)
+            try await cluster.createTopic(connections.kafkaTopic, partitions: limits.devTopicPartitions, replicationFactor: limits.devKafkaBrokers)
             services.append(MockClusterService(cluster: cluster))
             logger.warning(
                 "LEDGER_KAFKA_BROKERS is not set: using an in-process mock Kafka cluster; its topic does not outlive this process (the ledger keeps every event and the relay republishes)",
                 metadata: ["bootstrap": "\(brokers)"])
         }
-        func postgres(_ name: String) async throws -> PostgresConnection {
-            try await PostgresConnection.connect(url: connections.databaseURL, name: name)
-        }
-        func redis(_ name: String) async throws -> RedisConnection {
-            try await RedisConnection.connect(url: connections.redisURL, name: name)
-        }
-        let probePostgres = try await postgres("probe-postgres")
-        let probeRedis = try await redis("probe-redis")
-        let kafka = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: brokers))
-        let probe = ReadinessProbe(postgres: probePostgres, redis: probeRedis, kafka: kafka, kafkaTopic: connections.kafkaTopic)
-        func closeProbes() async {
-            await kafka.close()
-            await probeRedis.close()
-            await probePostgres.close()
-        }
-        let report = await probe.check()
-        guard report.isReady else {
-            for (dependency, failure) in report.failures.sorted(by: { $0.key < $1.key }) {
-                logger.error("dependency is not ready", metadata: ["dependency": "\(dependency)", "error": "\(failure)"])
-            }
-            await closeProbes()
+        var components = LedgerSystem.Components()
+        if relay { components.insert(.relay) }
+        if projector { components.insert(.projector) }
+        if reconciler { components.insert(.reconciler) }
+        if expiry { components.insert(.expiry) }
+        let system: LedgerSystem
+        do {
+            system = try await LedgerSystem.start(
+                .init(
+                    databaseURL: connections.databaseURL, redisURL: connections.redisURL, redisNamespace: connections.redisNamespace,
+                    kafkaBrokers: brokers, kafkaTopic: connections.kafkaTopic, authentication: try await authentication(logger: logger),
+                    components: components, limits: limits),
+                metrics: registry, logger: logger)
+        } catch let error as LedgerSystem.StartError {
+            logger.error("cannot start", metadata: ["reason": "\(error)"])
             throw ExitCode(3)
         }
-        let schemaVersion = try await Migrator.appliedSchemaVersion(probePostgres)
-        guard schemaVersion >= Migrator.requiredSchemaVersion else {
-            logger.error(
-                "the database schema is behind this build: run `ledger migrate` first",
-                metadata: ["applied": "\(schemaVersion)", "required": "\(Migrator.requiredSchemaVersion)"])
-            await closeProbes()
-            throw ExitCode(3)
-        }
-
-        let writer = LedgerWriter(
-            connections: try await LedgerWriter.connections(url: connections.databaseURL, count: limits.writerConnections), limits: limits)
-        // The API's reads: clients can ask for as many as they like, so its queue is bounded.
-        let reader = LedgerReader(
-            connection: try await PostgresConnection.connect(url: connections.databaseURL, name: "reader", maxQueueDepth: limits.readerMaxQueueDepth),
-            limits: limits)
-        let pool = try await RedisPipelinePool.connect(
-            url: connections.redisURL, connections: limits.gateConnections, maxPipelineLength: limits.gateMaxPipelineLength,
-            maxQueueDepth: limits.gateMaxQueueDepth, limits: limits)
-        let generation = ProjectionGeneration(connection: try await redis("generation"), namespace: namespace, refreshMs: limits.generationRefreshMs)
-        var producer: KafkaProducer?
-        if relay {
-            let relayProducer = try KafkaProducer(configuration: OutboxRelay.producerConfiguration(brokers: brokers), name: "relay-producer")
-            producer = relayProducer
-            services.append(OutboxRelay(
-                topic: connections.kafkaTopic, database: try await postgres("relay"), listener: try await postgres("relay-listener"),
-                producer: relayProducer, admin: kafka, limits: limits))
-        }
-        if projector {
-            let consumer = try await KafkaConsumer.connect(
-                configuration: RedisProjector.consumerConfiguration(brokers: brokers, limits: limits), groupID: RedisProjector.groupID(namespace: namespace), name: "projector-consumer")
-            try await consumer.subscribe(topics: [connections.kafkaTopic])
-            let rebuilder = ProjectionReplayer(
-                reader: LedgerReader(connection: try await postgres("projector-rebuild"), limits: limits), redis: try await redis("projector-rebuild"),
-                namespace: namespace, limits: limits)
-            services.append(RedisProjector(
-                consumer: consumer, redis: try await redis("projector"), rebuilder: rebuilder, namespace: namespace, limits: limits))
-        }
-        if reconciler {
-            services.append(TentativeReconciler(
-                redis: try await redis("reconciler"), namespace: namespace, reader: LedgerReader(connection: try await postgres("reconciler")), limits: limits))
-        }
-        if expiry {
-            services.append(ExpiryWorker(reader: LedgerReader(connection: try await postgres("expiry")), writer: writer, limits: limits))
-        }
-        let authentication: AuthenticationMode
-        if auth.authMode == "trusted-header" {
-            authentication = .trustedHeaders(userHeader: HTTPField.Name(auth.trustedUserHeader)!, roleHeader: HTTPField.Name(auth.trustedRoleHeader)!)
-            logger.warning(
-                "trusted-header authentication: only a gateway that strips these headers from clients may reach this port",
-                metadata: ["userHeader": "\(auth.trustedUserHeader)", "roleHeader": "\(auth.trustedRoleHeader)"])
-        } else {
-            authentication = .bearer(try await auth.tokenAuthority())
-        }
-        let api = LedgerAPI(.init(
-            writer: writer, reader: reader, gate: ReservationGate(pool: pool, generation: generation), redis: probeRedis,
-            generation: generation, probe: probe, authentication: authentication, limits: limits, metrics: registry))
-        // Shut down in reverse: the HTTP server drains first, then the pool and the writer
-        // answer what they hold, then the background services stop.
-        let serving: Logger.Metadata = ["postgres": "\(probePostgres.redactedURL)", "kafka": "\(brokers)"]
-        services += [writer, pool, api.application(host: host, port: port) { address in
+        let serving: Logger.Metadata = ["postgres": "\(ConnectionURL.redacted(connections.databaseURL))", "kafka": "\(brokers)"]
+        // The HTTP server last, so that it stops first and drains before the writer and the pool.
+        services += system.services + [system.application(host: host, port: port) { address in
             logger.notice("serving", metadata: serving.merging(["http": "\(address)"]) { $1 })
         }]
-        if demo { try await listDemoSale(reader: reader, logger: logger) }
+        if demo { try await listDemoSale(reader: system.reader, logger: logger) }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        await producer?.close()
-        await generation.close()
-        await closeProbes()
+        await system.close()
         logger.notice("stopped")
+    }
+
+    private func authentication(logger: Logger) async throws -> AuthenticationMode {
+        guard auth.authMode == "trusted-header" else { return .bearer(try await auth.tokenAuthority()) }
+        logger.warning(
+            "trusted-header authentication: only a gateway that strips these headers from clients may reach this port",
+            metadata: ["userHeader": "\(auth.trustedUserHeader)", "roleHeader": "\(auth.trustedRoleHeader)"])
+        return .trustedHeaders(userHeader: HTTPField.Name(auth.trustedUserHeader)!, roleHeader: HTTPField.Name(auth.trustedRoleHeader)!)
     }
 
     /// Product 1 on sale for a day with 100 units (unless it exists), and how to buy one.

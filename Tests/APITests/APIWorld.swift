@@ -7,14 +7,13 @@ import Projections
 import TestSupport
 import API
 
-/// The API over the whole pipeline of a `ProjectionWorld` (ledger, mock Kafka, relay,
-/// projector, Redis), tested through Hummingbird's router test client.
+/// The API as `ledger serve` assembles it (`LedgerSystem`), over the pipeline of a
+/// `ProjectionWorld` (ledger, mock Kafka, relay, projector, Redis), tested through Hummingbird's
+/// router test client.
 struct APIWorld: Sendable {
     let world: ProjectionWorld
     let tokens: TokenAuthority
-    let api: LedgerAPI
-    /// The gate's connections (a test shuts it down to see the gate fail).
-    let pool: RedisPipelinePool
+    let system: LedgerSystem
 
     static let secret = "test-secret-0123456789abcdef-\(UInt64.random(in: 0...UInt64.max))"
 
@@ -33,27 +32,24 @@ struct APIWorld: Sendable {
         limits: Limits = APIWorld.limits, _ body: @escaping @Sendable (APIWorld, any TestClientProtocol) async throws -> T
     ) async throws -> T {
         try await ProjectionWorld.run(limits: limits) { world in
-            let limits = world.harness.limits
-            let pool = try await RedisPipelinePool.connect(
-                url: world.fixture.redisURL, connections: 2, maxPipelineLength: limits.gateMaxPipelineLength, maxQueueDepth: limits.gateMaxQueueDepth,
-                limits: limits)
-            let generation = ProjectionGeneration(
-                connection: try await RedisConnection.connect(url: world.fixture.redisURL), namespace: world.fixture.namespace,
-                refreshMs: limits.generationRefreshMs)
-            let kafka = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: world.brokers))
-            let probe = ReadinessProbe(postgres: world.database, redis: world.fixture.redis, kafka: kafka, kafkaTopic: world.topic)
             let tokens = try await TokenAuthority(secret: secret)
-            let api = LedgerAPI(.init(
-                writer: world.harness.writer, reader: world.harness.reader, gate: ReservationGate(pool: pool, generation: generation),
-                redis: world.fixture.redis, generation: generation, probe: probe, authentication: .bearer(tokens), limits: limits))
-            let apiWorld = APIWorld(world: world, tokens: tokens, api: api, pool: pool)
-            let app = Application(router: api.router())
-            let value = try await withRunning([pool, world.relay, world.projector]) {
-                try await app.test(.router) { client in try await body(apiWorld, client) }
+            // The world runs the relay and the projector; the system brings the rest of a node.
+            let system = try await LedgerSystem.start(.init(
+                databaseURL: world.harness.databaseURL, redisURL: world.fixture.redisURL, redisNamespace: world.fixture.namespace,
+                kafkaBrokers: world.brokers, kafkaTopic: world.topic, authentication: .bearer(tokens), components: [],
+                limits: world.harness.limits))
+            let apiWorld = APIWorld(world: world, tokens: tokens, system: system)
+            let app = Application(router: system.api.router())
+            do {
+                let value = try await withRunning(system.services + [world.relay, world.projector]) {
+                    try await app.test(.router) { client in try await body(apiWorld, client) }
+                }
+                await system.close()
+                return value
+            } catch {
+                await system.close()
+                throw error
             }
-            await generation.close()
-            await kafka.close()
-            return value
         }
     }
 

@@ -98,7 +98,7 @@ import Testing
             #expect(try await world.list(client, id: 31, stock: 2, limitPerUser: 2).status == .created)
             let projected = try await eventually { try await world.world.fixture.product(31).config["available"] == "2" }
             #expect(projected, "the read model holds the product, so the gate takes units")
-            world.world.harness.writer.shutdown()
+            world.system.writer.shutdown()
             let refused = try await world.reserve(client, token: try await world.token(300), productId: 31)
             #expect(refused.status == .serviceUnavailable)
             #expect(refused.problemCode == "unavailable")
@@ -113,7 +113,7 @@ import Testing
     @Test func aGateThatFailsAnswers503AndTheLedgerTakesNothing() async throws {
         try await APIWorld.run { world, client in
             #expect(try await world.list(client, id: 32, stock: 2, limitPerUser: 2).status == .created)
-            world.pool.shutdown()
+            world.system.gatePool.shutdown()
             let refused = try await world.reserve(client, token: try await world.token(301), productId: 32)
             #expect(refused.status == .serviceUnavailable)
             #expect(refused.problemCode == "unavailable")

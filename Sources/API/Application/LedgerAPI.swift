@@ -105,7 +105,7 @@ public struct LedgerAPI: Sendable {
             (.get, "/ready", ready),
             (.get, "/metrics", metrics),
             (.get, "/openapi.yaml", { _, _ in
-                Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+                Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
             }),
             (.post, "/v1/products", listProduct),
             (.post, "/v1/products/:id/stock", addStock),

@@ -24,20 +24,10 @@ public struct ExpiryWorker: Service {
     }
 
     public func run() async throws {
-        // Shutdown cancels the wait between passes; a pass in progress finishes its submits.
-        try? await cancelWhenGracefulShutdown { try await loop() }
-    }
-
-    private func loop() async throws {
-        while !Task.isCancelled {
-            do {
-                let expired = try await pass()
-                if expired > 0 { logger.info("expired reservations", metadata: ["count": "\(expired)"]) }
-            } catch {
-                logger.warning("expiry pass failed; trying again next interval", metadata: ["error": "\(error)"])
-            }
-            try await Task.sleep(for: .milliseconds(limits.expiryIntervalMs))
-        }
+        try await PeriodicService(name: "expiry", intervalMs: limits.expiryIntervalMs, logger: logger) {
+            let expired = try await pass()
+            if expired > 0 { logger.info("expired reservations", metadata: ["count": "\(expired)"]) }
+        }.run()
     }
 
     /// One pass: returns how many reservations this worker expired.

@@ -123,6 +123,11 @@ public struct Limits: Sendable, Hashable {
     public var reconcilerIntervalMs = 5_000
     public var reconcilerBatchSize = 1_000
 
+    /// librdkafka's mock cluster (`ledger kafka-dev`, or in-process when no brokers are given):
+    /// brokers, and partitions of the topics it creates up front.
+    public var devKafkaBrokers: Int32 = 3
+    public var devTopicPartitions: Int32 = 6
+
     /// Replay: events per ledger page, commands per Redis pipeline, and how long it waits after
     /// switching generations before the final catch-up (longer than `generationRefreshMs`).
     public var replayPageSize = 20_000

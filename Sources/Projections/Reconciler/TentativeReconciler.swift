@@ -27,17 +27,10 @@ public final class TentativeReconciler: Service, Sendable {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let reverted = try await self.pass()
-                    if reverted > 0 { self.logger.info("rolled back abandoned tentatives", metadata: ["count": "\(reverted)"]) }
-                } catch {
-                    self.logger.warning("reconciler pass failed; trying again next interval", metadata: ["error": "\(error)"])
-                }
-                try await Task.sleep(for: .milliseconds(self.limits.reconcilerIntervalMs))
-            }
-        }
+        try await PeriodicService(name: "reconciler", intervalMs: limits.reconcilerIntervalMs, logger: logger) {
+            let reverted = try await self.pass()
+            if reverted > 0 { self.logger.info("rolled back abandoned tentatives", metadata: ["count": "\(reverted)"]) }
+        }.run()
     }
 
     /// One pass over every product of the live generation; returns how many tentatives it rolled back.
