@@ -32,7 +32,7 @@ import Testing
         #expect(refused.retryAfterSeconds == 2, "a quarter token is back after 0.5 s; the rest takes 1.5 s, rounded up")
         #expect(refused.policy.headerValue == #""anonymous";q=2;w=4"#)
         let problem = Problem.rateLimited(refused, "slow down")
-        #expect(problem.status == .tooManyRequests && problem.code == "rate-limited" && problem.retryAfterSeconds == 2)
+        #expect(problem.status == .tooManyRequests && problem.code == .rateLimited && problem.retryAfterSeconds == 2)
     }
 
     /// Ids nobody listed must not grow the cache: unknown answers stop at their bound, and

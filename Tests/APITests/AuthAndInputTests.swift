@@ -142,6 +142,8 @@ import Testing
             #expect(documented.count > 15)
             #expect(registered.subtracting(documented).sorted() == [], "every route the router serves is documented")
             #expect(documented.subtracting(registered).sorted() == [], "every documented operation is served")
+            let codes = try #require(String(buffer: document.body).firstMatch(of: /code: \{type: string, enum: \[([^\]]*)\]\}/)?.output.1)
+            #expect(codes.split(separator: ", ").map(String.init) == ProblemCode.allCases.map(\.rawValue), "the problem codes, documented once")
         }
     }
 

@@ -26,9 +26,9 @@ import Testing
     @Test func thePreparedSoldOutAnswerIsTheOneTheGeneralPathWrites() async throws {
         // Built field by field from other string instances: equal to `soldOut`, so it is answered
         // from the prepared body; the general path's body is what that must match.
-        let rebuilt = Problem(.conflict, code: "sold-" + "out", title: "Sold out", detail: ["no units of this", "product are left"].joined(separator: " "))
+        let rebuilt = Problem(ProblemCode(rawValue: "sold-" + "out")!, detail: ["no units of this", "product are left"].joined(separator: " "))
         #expect(rebuilt == Problem.soldOut)
-        let fewer = Problem(.conflict, code: "sold-out", title: "Sold out", detail: "fewer than 2 units of product 7 are left")
+        let fewer = Problem(.soldOut, detail: "fewer than 2 units of product 7 are left")
         let router = Router()
         router.get("/prepared") { request, context in try Problem.soldOut.response(from: request, context: context) }
         router.get("/fewer") { request, context in try fewer.response(from: request, context: context) }

@@ -16,7 +16,7 @@ import Testing
                 reservationId: UUID.v7().lowercased, productId: 1, userId: 7, orderId: UUID.v7().lowercased, paymentRef: "pay\u{0}ref")))
             let connection = try await PostgresConnection.connect(url: ledger.databaseURL)
             let error = await #expect(throws: PostgresError.self) { try await connection.query("SELECT $1::jsonb", [.text(event)]) }
-            #expect(error?.sqlState?.hasPrefix("22") == true, "\(String(describing: error))")
+            #expect(error?.sqlState?.errorClass == SQLState.dataExceptionClass, "\(String(describing: error))")
             #expect(error.map(LedgerWriter.isDataRefusal) == true)
             await connection.close()
 

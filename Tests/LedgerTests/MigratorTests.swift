@@ -1,5 +1,5 @@
 import Foundation
-import Ledger
+@testable import Ledger
 import TestSupport
 import Testing
 
@@ -23,6 +23,24 @@ import Testing
             #expect(try await Migrator.appliedSchemaVersion(connection) == 0)
             try await LedgerHarness.migrate(url)
             #expect(try await Migrator.appliedSchemaVersion(connection) == newest.version)
+            await connection.close()
+        }
+    }
+
+    /// The constraints the writer turns into rejections exist under those names in the migrated
+    /// schema, and so does the SQLSTATE of the guard tables' own check.
+    @Test func theNamedContractsExistInTheMigratedSchema() async throws {
+        try await TestServices.withTemporaryDatabase { url in
+            try await LedgerHarness.migrate(url)
+            let connection = try await PostgresConnection.connect(url: url)
+            let names = Set(try await connection.query(
+                "SELECT conname AS name FROM pg_constraint UNION SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
+            ).map { try $0["name"].string() })
+            for constraint in LedgerConstraint.allCases {
+                #expect(names.contains(constraint.rawValue), "\(constraint.rawValue) is in the schema")
+            }
+            let guardCheck = try await connection.query("SELECT prosrc FROM pg_proc WHERE proname = 'ledger_expect_rows'").map { try $0["prosrc"].string() }
+            #expect(guardCheck.count == 1 && guardCheck[0].contains(SQLState.ledgerGuardMismatch.rawValue))
             await connection.close()
         }
     }

@@ -209,7 +209,7 @@ public struct LedgerAPI: Sendable {
         } else {
             try spend(reads, "address:\(context.clientAddress)")
         }
-        guard let product = try await catalog.product(productId) else { throw Problem.notFound("unknown-product", "no product \(productId)") }
+        guard let product = try await catalog.product(productId) else { throw Problem(.unknownProduct, detail: "no product \(productId)") }
         // Live availability from the read model (it counts open tentatives); the ledger's
         // figure when Redis has not projected the product or does not answer.
         var available = product.available
@@ -236,7 +236,7 @@ public struct LedgerAPI: Sendable {
         let caller = try context.user()
         let id = try RequestDecoding.uuid(context, "id")
         guard let state = try await parts.reader.reservation(id), caller.isAdmin || state.userId == caller.userId else {
-            throw Problem.notFound("unknown-reservation", "no reservation \(id)")
+            throw Problem(.unknownReservation, detail: "no reservation \(id)")
         }
         return JSONResponse.make(.ok, bytes: ReservationView(state).json)
     }

@@ -30,7 +30,7 @@ enum RequestDecoding {
         do {
             return try await request.collectBody(upTo: maxBytes)
         } catch is NIOTooManyBytesError {
-            throw Problem(.contentTooLarge, code: "too-large", title: "Request body too large", detail: "bodies are limited to \(maxBytes) bytes")
+            throw Problem(.tooLarge, detail: "bodies are limited to \(maxBytes) bytes")
         }
     }
 
@@ -75,8 +75,8 @@ enum RequestDecoding {
 
     /// A path parameter that must be a reservation id (a lower-case UUID).
     static func uuid(_ context: LedgerRequestContext, _ name: String) throws -> String {
-        guard let text = context.parameters.get(name), UUID(uuidString: text) != nil, text == text.lowercased() else {
-            throw Problem.notFound("unknown-reservation", "no reservation \(context.parameters.get(name) ?? "")")
+        guard let text = context.parameters.get(name), UUID.isCanonical(text) else {
+            throw Problem(.unknownReservation, detail: "no reservation \(context.parameters.get(name) ?? "")")
         }
         return text
     }

@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import Ledger
 
 /// Issues and checks HS256 bearer tokens: `sub` is the user id, `role: "admin"` marks an admin,
 /// `exp` is required; `iss` and `aud` must match when an issuer or audience is configured.
@@ -26,7 +27,7 @@ public struct TokenAuthority: Sendable {
 
     private let keys: JWTKeyCollection
     private let fastCheck: HS256TokenCheck
-    private let verified = VerifiedTokens(capacity: 200_000)
+    private let verified = VerifiedTokens(capacity: Limits().verifiedTokensCached)
     private let issuer: String?
     private let audience: String?
 

@@ -1,4 +1,5 @@
 import Hummingbird
+import Ledger
 import NIOCore
 
 /// Per-request state: the authenticated caller, once the auth middleware found one.
@@ -20,7 +21,8 @@ public struct LedgerRequestContext: RequestContext {
     }
 
     /// Bodies are collected by the routes with the API's own limit; this caps anything else.
-    public var maxUploadSize: Int { 4_096 }
+    public var maxUploadSize: Int { Self.maxUploadBytes }
+    private static let maxUploadBytes = Limits().maxBodyBytes
 
     /// The caller, or 401.
     public func user() throws -> Identity {

@@ -20,17 +20,20 @@ public struct ReadinessProbe: Sendable {
     let kafka: KafkaAdmin
     let kafkaTopic: String
 
-    public init(postgres: PostgresConnection, redis: RedisConnection, kafka: KafkaAdmin, kafkaTopic: String) {
+    private let limits: Limits
+
+    public init(postgres: PostgresConnection, redis: RedisConnection, kafka: KafkaAdmin, kafkaTopic: String, limits: Limits = Limits()) {
         self.postgres = postgres
         self.redis = redis
         self.kafka = kafka
         self.kafkaTopic = kafkaTopic
+        self.limits = limits
     }
 
     public func check() async -> Report {
         async let postgresFailure = failure { try await postgres.query("SELECT 1") }
         async let redisFailure = failure { try await redis.command(["PING"]) }
-        async let kafkaFailure = failure { _ = try await kafka.partitionCount(kafkaTopic, timeoutMs: 2_000) }
+        async let kafkaFailure = failure { _ = try await kafka.partitionCount(kafkaTopic, timeoutMs: limits.readinessKafkaTimeoutMs) }
         var failures = [String: String]()
         failures["postgres"] = await postgresFailure
         failures["redis"] = await redisFailure

@@ -6,7 +6,7 @@ import Ledger
 /// machine-readable `code`. Details never carry credentials or internal state.
 public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
     public var status: HTTPResponse.Status
-    public var code: String
+    public var code: ProblemCode
     public var title: String
     public var detail: String
     /// Seconds a client should wait before retrying (503, 429).
@@ -16,44 +16,28 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
     /// The bucket that refused the request (429): its `RateLimit` and `RateLimit-Policy`.
     public var rateLimit: RateLimitDecision?
 
-    public init(_ status: HTTPResponse.Status, code: String, title: String, detail: String, retryAfterSeconds: Int? = nil) {
-        self.status = status
+    /// The code's own status and title unless given (an `invalid` 4xx keeps the status it came with).
+    public init(_ code: ProblemCode, detail: String, status: HTTPResponse.Status? = nil, title: String? = nil, retryAfterSeconds: Int? = nil) {
+        self.status = status ?? code.status
         self.code = code
-        self.title = title
+        self.title = title ?? code.title
         self.detail = detail
         self.retryAfterSeconds = retryAfterSeconds
     }
 
-    public static func invalid(_ detail: String) -> Problem {
-        Problem(.badRequest, code: "invalid", title: "The request is not valid", detail: detail)
-    }
-
-    public static func unauthorized(_ detail: String) -> Problem {
-        Problem(.unauthorized, code: "unauthorized", title: "Authentication is required", detail: detail)
-    }
-
-    public static func forbidden(_ detail: String) -> Problem {
-        Problem(.forbidden, code: "forbidden", title: "Not allowed", detail: detail)
-    }
-
-    public static func notFound(_ code: String, _ detail: String) -> Problem {
-        Problem(.notFound, code: code, title: "Not found", detail: detail)
-    }
+    public static func invalid(_ detail: String) -> Problem { Problem(.invalid, detail: detail) }
+    public static func unauthorized(_ detail: String) -> Problem { Problem(.unauthorized, detail: detail) }
+    public static func forbidden(_ detail: String) -> Problem { Problem(.forbidden, detail: detail) }
 
     public static func unavailable(_ detail: String, retryAfterSeconds: Int = 1) -> Problem {
-        Problem(.serviceUnavailable, code: "unavailable", title: "A dependency is unavailable", detail: detail, retryAfterSeconds: retryAfterSeconds)
+        Problem(.unavailable, detail: detail, retryAfterSeconds: retryAfterSeconds)
     }
 
-    /// The service is past what it can answer in time (a queue full, or waiting longer than
-    /// the shedding target): nothing was done, retry after a moment.
-    public static func overloaded(_ detail: String) -> Problem {
-        Problem(.serviceUnavailable, code: "overloaded", title: "The service is overloaded", detail: detail, retryAfterSeconds: 1)
-    }
+    public static func overloaded(_ detail: String) -> Problem { Problem(.overloaded, detail: detail, retryAfterSeconds: 1) }
 
     /// A refusal by a rate limit, with the headers that tell the client when to come back.
     public static func rateLimited(_ decision: RateLimitDecision, _ detail: String) -> Problem {
-        var problem = Problem(
-            .tooManyRequests, code: "rate-limited", title: "Too many requests", detail: detail, retryAfterSeconds: decision.retryAfterSeconds)
+        var problem = Problem(.rateLimited, detail: detail, retryAfterSeconds: decision.retryAfterSeconds)
         problem.rateLimit = decision
         return problem
     }
@@ -61,7 +45,7 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
     /// The answer most requests of a sale get (none left), built once with its body: a detail
     /// string, its JSON and the copy into a buffer per answer were ~4 % of a sold-out answer's CPU
     /// on the cooperative pool.
-    public static let soldOut = Problem(.conflict, code: "sold-out", title: "Sold out", detail: "no units of this product are left")
+    public static let soldOut = Problem(.soldOut, detail: "no units of this product are left")
     private static let soldOutBody = ByteBuffer(bytes: soldOut.body)
 
     /// Built once: the losing 99 % are answered with a problem.
@@ -82,11 +66,11 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
     /// Written by hand: JSONSerialization was a third of the sold-out path's CPU.
     var body: [UInt8] {
         var json = JSONObjectWriter(capacity: 160 + detail.utf8.count)
-        json.field("code", code)
+        json.field("code", code.rawValue)
         json.field("detail", detail)
         json.field("status", Int64(status.code))
         json.field("title", title)
-        json.field("type", "/problems/" + code)
+        json.field("type", "/problems/" + code.rawValue)
         return json.finishedBytes()
     }
 }

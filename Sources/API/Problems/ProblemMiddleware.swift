@@ -20,9 +20,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError where error.status == .notFound {
             let allowed = routes.filter { Self.matches(request.uri.path, $0.path) }.map(\.method.rawValue)
             guard !allowed.isEmpty else { return try Self.problem(for: error, logger: context.logger).response(from: request, context: context) }
-            var problem = Problem(
-                .methodNotAllowed, code: "method-not-allowed", title: "Method not allowed",
-                detail: "\(request.uri.path) takes \(allowed.joined(separator: ", "))")
+            var problem = Problem(.methodNotAllowed, detail: "\(request.uri.path) takes \(allowed.joined(separator: ", "))")
             problem.allowedMethods = allowed
             return try problem.response(from: request, context: context)
         } catch {
@@ -45,16 +43,16 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as HTTPError:
             switch error.status {
             case .notFound:
-                return .notFound("not-found", "No such route: check the path against /openapi.yaml")
+                return Problem(.notFound, detail: "No such route: check the path against /openapi.yaml")
             case .methodNotAllowed:
-                return Problem(.methodNotAllowed, code: "method-not-allowed", title: "Method not allowed", detail: "This route does not take that method")
+                return Problem(.methodNotAllowed, detail: "This route does not take that method")
             case .contentTooLarge:
-                return Problem(.contentTooLarge, code: "too-large", title: "Request body too large", detail: error.body ?? "The body is larger than allowed")
+                return Problem(.tooLarge, detail: error.body ?? "The body is larger than allowed")
             case .unauthorized:
                 return .unauthorized(error.body ?? "Missing or invalid credentials")
             default:
                 if error.status.code < 500 {
-                    return Problem(error.status, code: "invalid", title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
+                    return Problem(.invalid, detail: error.body ?? error.status.reasonPhrase, status: error.status, title: error.status.reasonPhrase)
                 }
                 logger.error("request failed", metadata: ["error": "\(error)"])
                 return .unavailable("The server could not answer")
@@ -76,7 +74,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return .unavailable("PostgreSQL is unavailable")
         default:
             logger.error("unexpected error", metadata: ["error": "\(error)"])
-            return Problem(.internalServerError, code: "internal", title: "Internal error", detail: "The server failed to answer; it has been logged")
+            return Problem(.internal, detail: "The server failed to answer; it has been logged")
         }
     }
 }

@@ -155,17 +155,16 @@ struct SeckillService: Sendable {
     /// The API's answer for a ledger (or gate) refusal.
     static func problem(for rejection: LedgerRejection) -> Problem {
         switch rejection.code {
-        case .soldOut: return Problem(.conflict, code: "sold-out", title: "Sold out", detail: rejection.detail)
-        case .limitExceeded: return Problem(.conflict, code: "limit-exceeded", title: "Per-user limit reached", detail: rejection.detail)
-        case .notStarted: return Problem(.unprocessableContent, code: "not-started", title: "The sale has not started", detail: rejection.detail)
-        case .ended: return Problem(.unprocessableContent, code: "ended", title: "The sale has ended", detail: rejection.detail)
-        case .unknownProduct: return .notFound("unknown-product", rejection.detail)
-        case .unknownReservation: return .notFound("unknown-reservation", rejection.detail)
-        case .alreadyEnded: return Problem(.conflict, code: "already-ended", title: "The reservation has already ended", detail: rejection.detail)
-        case .productConflict: return Problem(.conflict, code: "product-conflict", title: "A different listing exists", detail: rejection.detail)
-        case .idempotencyKeyReused:
-            return Problem(.unprocessableContent, code: "idempotency-key-reused", title: "The Idempotency-Key names another request", detail: rejection.detail)
-        case .invalid: return .invalid(rejection.detail)
+        case .soldOut: Problem(.soldOut, detail: rejection.detail)
+        case .limitExceeded: Problem(.limitExceeded, detail: rejection.detail)
+        case .notStarted: Problem(.notStarted, detail: rejection.detail)
+        case .ended: Problem(.ended, detail: rejection.detail)
+        case .unknownProduct: Problem(.unknownProduct, detail: rejection.detail)
+        case .unknownReservation: Problem(.unknownReservation, detail: rejection.detail)
+        case .alreadyEnded: Problem(.alreadyEnded, detail: rejection.detail)
+        case .productConflict: Problem(.productConflict, detail: rejection.detail)
+        case .idempotencyKeyReused: Problem(.idempotencyKeyReused, detail: rejection.detail)
+        case .invalid: .invalid(rejection.detail)
         }
     }
 }

@@ -118,7 +118,7 @@ public final class LedgerSystem: Sendable {
         let probeRedis = try await redis("probe-redis")
         let kafka = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: configuration.kafkaBrokers))
         await closers.add { await kafka.close() }
-        let probe = ReadinessProbe(postgres: probePostgres, redis: probeRedis, kafka: kafka, kafkaTopic: configuration.kafkaTopic)
+        let probe = ReadinessProbe(postgres: probePostgres, redis: probeRedis, kafka: kafka, kafkaTopic: configuration.kafkaTopic, limits: limits)
         let report = await probe.check()
         guard report.isReady else { throw StartError.notReady(failures: report.failures) }
         let schemaVersion = try await Migrator.appliedSchemaVersion(probePostgres)

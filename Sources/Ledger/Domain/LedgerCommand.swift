@@ -78,17 +78,13 @@ public enum LedgerCommand: Sendable, Hashable {
         case .expire, .revert:
             break
         }
-        if let reservationId, !Self.isCanonicalUUID(reservationId) {
+        if let reservationId, !UUID.isCanonical(reservationId) {
             return invalid("reservation id must be a lower-case UUID")
         }
-        if case .confirm(_, _, let orderId, _) = self, !Self.isCanonicalUUID(orderId) {
+        if case .confirm(_, _, let orderId, _) = self, !UUID.isCanonical(orderId) {
             return invalid("order id must be a lower-case UUID")
         }
         return nil
-    }
-
-    static func isCanonicalUUID(_ text: String) -> Bool {
-        UUID.isCanonical(text)
     }
 
     public static func isValidIdempotencyKey(_ key: String, _ limits: Limits) -> Bool {

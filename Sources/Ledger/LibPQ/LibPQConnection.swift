@@ -238,7 +238,7 @@ final class LibPQConnection {
     private static func serverError(_ result: OpaquePointer, handle: OpaquePointer) -> PostgresError {
         PostgresError(
             code: .server,
-            sqlState: field(result, "C"),
+            sqlState: field(result, "C").map(SQLState.init(rawValue:)),
             message: field(result, "M") ?? lastError(of: handle),
             constraint: field(result, "n"))
     }

@@ -17,13 +17,13 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     }
 
     public let code: Code
-    /// The five-character SQLSTATE for `.server` errors (e.g. `23505` unique violation).
-    public let sqlState: String?
+    /// The SQLSTATE of `.server` errors.
+    public let sqlState: SQLState?
     public let message: String
     /// Constraint name for integrity violations, when the server reports one.
     public let constraint: String?
 
-    public init(code: Code, sqlState: String? = nil, message: String, constraint: String? = nil) {
+    public init(code: Code, sqlState: SQLState? = nil, message: String, constraint: String? = nil) {
         self.code = code
         self.sqlState = sqlState
         self.message = message
@@ -39,14 +39,15 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
             return false
         case .server:
             guard let sqlState else { return false }
-            // 40001 serialization failure, 40P01 deadlock, 08* connection, 57P0x shutdown/crash,
-            // 53* insufficient resources (too many connections, out of memory, disk full).
-            return sqlState == "40001" || sqlState == "40P01" || sqlState.hasPrefix("08")
-                || sqlState.hasPrefix("57P") || sqlState.hasPrefix("53")
+            // Conflicts, a lost connection, a server shutting down or crashed (57P0x), and
+            // insufficient resources (too many connections, out of memory, disk full).
+            return sqlState.isTransientConflict || sqlState.errorClass == SQLState.connectionExceptionClass
+                || sqlState.rawValue.hasPrefix(SQLState.operatorInterventionClass + "P")
+                || sqlState.errorClass == SQLState.insufficientResourcesClass
         }
     }
 
-    public var isUniqueViolation: Bool { sqlState == "23505" }
+    public var isUniqueViolation: Bool { sqlState == .uniqueViolation }
 
     public var description: String {
         var text = "PostgreSQL \(code.rawValue)"

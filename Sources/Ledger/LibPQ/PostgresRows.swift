@@ -77,15 +77,6 @@ public struct PostgresCell: Sendable {
         return bytes
     }
 
-    public func int64Array() throws -> [Int64?] {
-        guard let elements = PostgresArrayLiteral.decode(try required()) else { throw mismatch("int8[]") }
-        return try elements.map { element in
-            guard let element else { return nil }
-            guard let value = Int64(element) else { throw mismatch("int8[]") }
-            return value
-        }
-    }
-
     public func stringArray() throws -> [String?] {
         guard let elements = PostgresArrayLiteral.decode(try required()) else { throw mismatch("text[]") }
         return elements

@@ -37,7 +37,7 @@ public struct PostgresSession {
     /// transaction "succeeds" with the tag ROLLBACK.
     public static func expectCommitted(_ commit: PostgresRows) throws {
         guard commit.commandTag == "COMMIT" else {
-            throw PostgresError(code: .server, sqlState: "40000", message: "transaction was rolled back")
+            throw PostgresError(code: .server, sqlState: .transactionRollback, message: "transaction was rolled back")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 /// Reads of the ledger: streams, the global log, audit views and current reservation state.
 /// Uses its own connection so reads never queue behind the writer's transactions.
 public final class LedgerReader: Sendable {
@@ -43,7 +44,7 @@ public final class LedgerReader: Sendable {
 
     /// Which of `reservationIds` the ledger holds.
     public func existingReservations(_ reservationIds: [UUIDString]) async throws -> Set<UUIDString> {
-        let canonical = reservationIds.filter(LedgerCommand.isCanonicalUUID)
+        let canonical = reservationIds.filter(UUID.isCanonical)
         guard !canonical.isEmpty else { return [] }
         return Set(try await connection.query(
             "SELECT reservation_id::text AS id FROM reservations WHERE reservation_id = ANY($1::uuid[])", [.textArray(canonical)]
@@ -69,7 +70,7 @@ public final class LedgerReader: Sendable {
     }
 
     public func reservation(_ reservationId: UUIDString) async throws -> ReservationState? {
-        guard LedgerCommand.isCanonicalUUID(reservationId) else { return nil }
+        guard UUID.isCanonical(reservationId) else { return nil }
         return try await connection.query(
             "SELECT \(LedgerRows.reservationColumns) FROM reservations r WHERE r.reservation_id = $1::uuid", [.text(reservationId)]
         ).first.map(LedgerRows.reservation)
@@ -98,16 +99,12 @@ public final class LedgerReader: Sendable {
         ).map { try $0["id"].string() }
     }
 
-    /// Folds every event of the ledger, in pages, into a `LedgerState`.
-    public func foldAll(pageSize: Int = 10_000) async throws -> LedgerState {
-        try await snapshot(includingTables: false, pageSize: pageSize).folded
-    }
-
     /// The fold of every event and (optionally) the inline tables, both read in one
     /// repeatable-read snapshot so they describe the same moment of a live ledger. Decoding runs
     /// on the connection's thread, off the cooperative pool.
-    public func snapshot(includingTables: Bool, pageSize: Int = 10_000) async throws -> LedgerSnapshot {
-        try await connection.withSession { session in
+    public func snapshot(includingTables: Bool) async throws -> LedgerSnapshot {
+        let pageSize = limits.replayPageSize
+        return try await connection.withSession { session in
             try session.transaction { session in
                 try session.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 var snapshot = LedgerSnapshot()
@@ -127,7 +124,7 @@ public final class LedgerReader: Sendable {
     /// which only grows in commit order, so every page continues the previous one exactly. The
     /// next page is fetched while this one is folded (replay: the database and the fold each
     /// get a core).
-    public func foldLog(pageSize: Int = 20_000) async throws -> LedgerSnapshot {
+    public func foldLog(pageSize: Int) async throws -> LedgerSnapshot {
         var snapshot = LedgerSnapshot()
         snapshot.reserveCapacity(events: try await connection.query("SELECT position FROM ledger_head")[0]["position"].int64())
         var page = try await connection.query(Self.foldPageSQL, [.int64(0), .int64(Int64(pageSize))])

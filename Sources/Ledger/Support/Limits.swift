@@ -70,6 +70,10 @@ public struct Limits: Sendable, Hashable {
     public var maxTokenTTLSeconds = 7 * 86_400
     /// How old an answer of `/ready` may be: its dependency checks run at most this often.
     public var readinessCacheMs = 1_000
+    /// How long `/ready` waits for the Kafka brokers' metadata before calling them unavailable.
+    public var readinessKafkaTimeoutMs: Int32 = 2_000
+    /// Verified tokens remembered (so a repeated token skips the signature check).
+    public var verifiedTokensCached = 200_000
     /// Writes per user (reserve, confirm, cancel share one budget): a steady rate and a burst.
     public var seckillAttemptsPerUserPerSecond = 10.0
     public var seckillAttemptBurst = 20
@@ -132,6 +136,8 @@ public struct Limits: Sendable, Hashable {
     /// switching generations before the final catch-up (longer than `generationRefreshMs`).
     public var replayPageSize = 20_000
     public var replayPipelineLength = 1_000
+    /// Redis arguments one replay pipeline carries at most (a few products' whole user lists).
+    public var replayPipelineArguments = 65_536
     public var replaySwitchGraceMs = 600
 
     public init() {}

@@ -26,11 +26,6 @@ struct LedgerBatch: Sendable {
         var metadata: EventMetadata
     }
 
-    /// The SQLSTATE `ledger_expect_rows` raises when a guard table disagreed with the decisions
-    /// (a concurrent writer won a race the row locks could not cover, e.g. on a row that did not
-    /// exist yet).
-    static let guardMismatchState = "LG001"
-
     let items: [Item]
     let now: Timestamp
     let limits: Limits

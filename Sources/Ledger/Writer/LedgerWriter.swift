@@ -338,7 +338,7 @@ public final class LedgerWriter: Service, Sendable {
     /// A deadlock or serialization failure: the transaction left nothing behind and may run again.
     static func isTransient(_ error: Error) -> Bool {
         guard let error = error as? PostgresError else { return false }
-        return error.sqlState == "40P01" || error.sqlState == "40001"
+        return error.sqlState?.isTransientConflict == true
     }
 
     /// The database refused a value of the data itself: a data exception (class 22: NUL in
@@ -346,26 +346,26 @@ public final class LedgerWriter: Service, Sendable {
     /// entry too large). Retrying the same command cannot succeed; its neighbours may.
     static func isDataRefusal(_ error: Error) -> Bool {
         guard let error = error as? PostgresError, error.code == .server, let state = error.sqlState else { return false }
-        return state.hasPrefix("22") || state.hasPrefix("54")
+        return state.isDataRefusal
     }
 
     static func isGuardRefusal(_ error: Error) -> Bool {
         guard let error = error as? PostgresError, let state = error.sqlState else { return false }
-        return state == "23514" || state == "23505" || state == "23503" || state == LedgerBatch.guardMismatchState
+        return [.checkViolation, .uniqueViolation, .foreignKeyViolation, .ledgerGuardMismatch].contains(state)
     }
 
     /// The rejection a guard's refusal of a single command stands for; nil when a second
     /// look should decide (a row that appeared concurrently).
     static func rejection(for error: PostgresError, command: LedgerCommand) -> LedgerRejection? {
-        switch error.constraint {
-        case "inventory_never_oversold":
+        switch error.constraint.flatMap(LedgerConstraint.init(rawValue:)) {
+        case .inventoryNeverOversold:
             return LedgerRejection(.soldOut, "no units left")
-        case "purchases_within_limit":
+        case .purchasesWithinLimit:
             return LedgerRejection(.limitExceeded, "the per-user limit is reached")
-        case "events_stream_version", "events_reservation_ends_once", "reservations_pkey":
+        case .eventsStreamVersion, .eventsReservationEndsOnce, .reservationsPrimaryKey:
             if case .reserve = command { return LedgerRejection(.invalid, "reservation id is already used") }
             return LedgerRejection(.alreadyEnded, "the reservation has already ended")
-        default:
+        case nil:
             return nil
         }
     }

@@ -139,7 +139,7 @@ public struct ProjectionReplayer: Sendable {
                 batch.append(command)
                 arguments += command.count
                 count += 1
-                if batch.count >= limits.replayPipelineLength || arguments >= 65_536 { try await flush() }
+                if batch.count >= limits.replayPipelineLength || arguments >= limits.replayPipelineArguments { try await flush() }
             }
             // Commands are built on one task (a core) while this one sends them (Redis, the other).
             let (commands, output) = AsyncStream<[RedisArgument]>.makeStream()
