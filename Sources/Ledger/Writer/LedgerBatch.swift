@@ -218,232 +218,28 @@ struct LedgerBatch: Sendable {
 
     /// Writes the batch's events (positions relative to the batch) and table changes and
     /// commits; returns the ledger head the batch was appended behind.
+    ///
+    /// Phase 1 only read and locked rows; every change comes from here on, where this batch
+    /// holds (or now takes) its inventory rows and then the head. A batch holding those never
+    /// waits for one still in phase 1, so the two cannot deadlock. A listing inserts its
+    /// product here: a second listing of the same id waits for this batch, which waits for
+    /// nobody that waits for it.
     private func write(
         _ appended: [(position: Int64, event: LedgerEvent, metadata: EventMetadata)], before: LedgerState,
         _ session: PostgresSession
     ) throws -> Int64 {
-        var productVersions = before.products.mapValues(\.streamVersion)
-        var events = EventColumns()
-        var listings = [ProductListed]()
-        var inventoryDelta = [Int64: (total: Int64, reserved: Int64)]()
-        var purchaseDelta = [PurchaseKey: (quantity: Int64, limit: Int64)]()
-        var limitByProduct = before.products.mapValues(\.listing.limitPerUser)
-        var newReservations = ReservationColumns()
-        var endings = EndingColumns()
-
-        for (position, event, metadata) in appended {
-            let streamVersion: Int64
-            switch event {
-            case .productListed(let listed):
-                listings.append(listed)
-                limitByProduct[listed.productId] = listed.limitPerUser
-                productVersions[listed.productId] = 1
-                streamVersion = 1
-            case .stockAdded(let added):
-                inventoryDelta[added.productId, default: (0, 0)].total += added.quantity
-                productVersions[added.productId, default: 0] += 1
-                streamVersion = productVersions[added.productId]!
-            case .stockReserved(let reserved):
-                inventoryDelta[reserved.productId, default: (0, 0)].reserved += reserved.quantity
-                purchaseDelta[PurchaseKey(productId: reserved.productId, userId: reserved.userId), default: (0, limitByProduct[reserved.productId]!)].quantity += reserved.quantity
-                newReservations.append(reserved, position: position)
-                streamVersion = 1
-            case .reservationReverted(let reverted):
-                inventoryDelta[reverted.productId, default: (0, 0)].reserved -= reverted.quantity
-                purchaseDelta[PurchaseKey(productId: reverted.productId, userId: reverted.userId), default: (0, limitByProduct[reverted.productId]!)].quantity -= reverted.quantity
-                endings.append(id: reverted.reservationId, status: ReservationStatus(reverted.reason), position: position, orderId: nil, paymentRef: nil)
-                streamVersion = 2
-            case .orderConfirmed(let confirmed):
-                endings.append(id: confirmed.reservationId, status: .confirmed, position: position, orderId: confirmed.orderId, paymentRef: confirmed.paymentRef)
-                streamVersion = 2
-            }
-            events.append(event, position: position, streamVersion: streamVersion, metadata: metadata)
-        }
-
-        let purchaseKeys = purchaseDelta.keys.sorted()
-        let existing = purchaseKeys.filter { before.purchases[$0] != nil }
-        let fresh = purchaseKeys.filter { before.purchases[$0] == nil }
-
-        // Phase 1 only read and locked rows; every change comes from here on, where this batch
-        // holds (or now takes) its inventory rows and then the head. A batch holding those never
-        // waits for one still in phase 1, so the two cannot deadlock. A listing inserts its
-        // product here: a second listing of the same id waits for this batch, which waits for
-        // nobody that waits for it.
-        var writes = [PostgresStatement]()
-        for listed in listings {
-            writes.append(PostgresStatement(
-                """
-                INSERT INTO products (product_id, name, price_minor, currency, initial_stock, starts_at, ends_at, limit_per_user, reservation_ttl_seconds, stream_version)
-                VALUES ($1, $2, $3, $4, $5, ledger_time($6), ledger_time($7), $8, $9, 1)
-                """,
-                [.int64(listed.productId), .text(listed.name), .int64(listed.priceMinor), .text(listed.currency), .int64(listed.stock),
-                 .int64(listed.startsAt.epochMs), .int64(listed.endsAt.epochMs), .int64(listed.limitPerUser), .int64(listed.reservationTTLSeconds)]))
-            writes.append(PostgresStatement(
-                "INSERT INTO inventory (product_id, total, reserved) VALUES ($1, $2, 0)", [.int64(listed.productId), .int64(listed.stock)]))
-        }
-        // A product listed in this batch has its row at version 1 already.
-        let stockVersions = productVersions.filter { id, version in version != (before.products[id]?.streamVersion ?? 1) }
-        if !stockVersions.isEmpty {
-            let ids = stockVersions.keys.sorted()
-            writes.append(PostgresStatement(
-                "UPDATE products p SET stream_version = v.version FROM unnest($1::int8[], $2::int8[]) AS v(product_id, version) WHERE p.product_id = v.product_id",
-                [.int64Array(ids), .int64Array(ids.map { stockVersions[$0]! })], plansEachRun: true))
-        }
-
-        // A batch touches a product or two: looking each delta up in the arrays costs nothing, and
-        // the ids' index scan is the plan whatever the table held when it was made.
-        let inventoryIds = inventoryDelta.keys.sorted()
-        if !inventoryIds.isEmpty {
-            writes.append(PostgresStatement(
-                """
-                WITH updated AS (
-                    UPDATE inventory i
-                    SET total = i.total + $2[array_position($1, i.product_id)], reserved = i.reserved + $3[array_position($1, i.product_id)]
-                    WHERE i.product_id = ANY($1::int8[])
-                    RETURNING 1
-                )
-                SELECT ledger_expect_rows((SELECT count(*) FROM updated), cardinality($1::int8[]), 'inventory rows updated')
-                """,
-                [.int64Array(inventoryIds), .int64Array(inventoryIds.map { inventoryDelta[$0]!.total }),
-                 .int64Array(inventoryIds.map { inventoryDelta[$0]!.reserved })]))
-        }
-
-        // Purchase rows that existed at the load are locked since then and change by their
-        // delta, possibly negative (a revert). New rows go in with the append below; one that a
-        // batch committed since our load is not overwritten there (DO NOTHING, which also never
-        // waits for a batch that merely locked it): the count falls short and the batch is decided
-        // again, locked, seeing it. CHECKs apply to a proposed insert too, which is why negative
-        // deltas never take the insert path. Up to a batch of rows: its join is planned per run.
-        if !existing.isEmpty {
-            writes.append(PostgresStatement(
-                """
-                WITH updated AS (
-                    UPDATE purchases pu SET quantity = pu.quantity + d.quantity
-                    FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(product_id, user_id, quantity)
-                    WHERE pu.product_id = d.product_id AND pu.user_id = d.user_id
-                    RETURNING 1
-                )
-                SELECT ledger_expect_rows((SELECT count(*) FROM updated), cardinality($1::int8[]), 'purchase rows updated')
-                """,
-                [.int64Array(existing.map(\.productId)), .int64Array(existing.map(\.userId)),
-                 .int64Array(existing.map { purchaseDelta[$0]!.quantity })], plansEachRun: true))
-        }
-
-        // The head row lock, held to COMMIT, makes positions follow commit order (invariant 6).
-        // One statement: every part reads the head's new value, none waits on another batch.
+        let changes = BatchChanges(appended, before: before)
+        var writes = changes.listings.flatMap(BatchStatements.list)
+        if let versions = BatchStatements.setStreamVersions(changes) { writes.append(versions) }
+        if let inventory = BatchStatements.applyInventoryDeltas(changes) { writes.append(inventory) }
+        if let purchases = BatchStatements.applyPurchaseDeltas(changes) { writes.append(purchases) }
         let appendAt = writes.count
-        writes.append(PostgresStatement(Self.appendStatement, [.int64(Int64(appended.count))] + events.parameters + newReservations.parameters + [
-            .int64Array(fresh.map(\.productId)), .int64Array(fresh.map(\.userId)),
-            .int64Array(fresh.map { purchaseDelta[$0]!.quantity }), .int64Array(fresh.map { purchaseDelta[$0]!.limit }),
-        ]))
-
-        // Apart, because the parts of one statement do not see each other's rows and a
-        // reservation may end in the batch that made it. The head row already holds this
-        // batch's last position.
-        if !endings.ids.isEmpty {
-            writes.append(PostgresStatement(
-                """
-                WITH ended AS (
-                    UPDATE reservations r SET status = e.status, ended_position = h.position - $1 + e.position, order_id = e.order_id::uuid, payment_ref = e.payment_ref
-                    FROM ledger_head h, unnest($2::text[], $3::text[], $4::int8[], $5::text[], $6::text[]) AS e(id, status, position, order_id, payment_ref)
-                    WHERE h.id = 1 AND r.reservation_id = e.id::uuid AND r.status = 'reserved'
-                    RETURNING 1
-                )
-                SELECT ledger_expect_rows((SELECT count(*) FROM ended), cardinality($2::text[]), 'reservations ended')
-                """, [.int64(Int64(appended.count))] + endings.parameters, plansEachRun: true))
-        }
+        writes.append(BatchStatements.append(changes))
+        if let endings = BatchStatements.endReservations(changes) { writes.append(endings) }
         writes.append(PostgresStatement("COMMIT"))
 
         let results = try session.pipeline(writes)
         try PostgresSession.expectCommitted(results[results.count - 1])
-        return try results[appendAt][0]["base"].int64()
-    }
-
-    /// $1 events appended; $2…$11 the event columns, $12…$19 the new reservations, $20…$23
-    /// the new purchase rows; positions in the arrays count from 1 of this batch. Every part
-    /// reads `head`, so none runs before the head's row lock is held.
-    private static let appendStatement = """
-        WITH head AS (
-            UPDATE ledger_head SET position = position + $1 WHERE id = 1 RETURNING position - $1 AS base
-        ), appended AS (
-            INSERT INTO events (position, stream_id, stream_version, event_id, type, schema_version, data, metadata, product_id, user_id)
-            SELECT head.base + e.position, e.stream_id, e.stream_version, e.event_id::uuid, e.type, e.schema_version, e.data::jsonb, e.metadata::jsonb, e.product_id, e.user_id
-            FROM head, unnest($2::int8[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::int8[], $8::text[], $9::text[], $10::int8[], $11::int8[])
-                AS e(position, stream_id, stream_version, event_id, type, schema_version, data, metadata, product_id, user_id)
-        ), reserved AS (
-            INSERT INTO reservations (reservation_id, product_id, user_id, quantity, unit_price_minor, expires_at, idempotency_key, status, reserved_position)
-            SELECT n.id::uuid, n.product_id, n.user_id, n.quantity, n.price, ledger_time(n.expires_ms), n.key, 'reserved', head.base + n.position
-            FROM head, unnest($12::text[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::int8[], $18::text[], $19::int8[])
-                AS n(id, product_id, user_id, quantity, price, expires_ms, key, position)
-        ), bought AS (
-            INSERT INTO purchases (product_id, user_id, quantity, limit_per_user)
-            SELECT b.product_id, b.user_id, b.quantity, b.limit_per_user
-            FROM head, unnest($20::int8[], $21::int8[], $22::int8[], $23::int8[]) AS b(product_id, user_id, quantity, limit_per_user)
-            ON CONFLICT (product_id, user_id) DO NOTHING
-            RETURNING 1
-        )
-        SELECT base, ledger_expect_rows((SELECT count(*) FROM bought), cardinality($20::int8[]), 'purchase rows inserted') FROM head
-        """
-}
-
-/// Column arrays for one multi-row INSERT INTO events.
-private struct EventColumns {
-    var positions: [Int64?] = [], streams: [String?] = [], versions: [Int64?] = [], ids: [String?] = []
-    var types: [String?] = [], schemaVersions: [Int64?] = [], data: [String?] = [], metadata: [String?] = []
-    var products: [Int64?] = [], users: [Int64?] = []
-
-    mutating func append(_ event: LedgerEvent, position: Int64, streamVersion: Int64, metadata eventMetadata: EventMetadata) {
-        positions.append(position)
-        streams.append(event.streamId)
-        versions.append(streamVersion)
-        ids.append(UUID.v7().lowercased)
-        types.append(event.type)
-        schemaVersions.append(Int64(event.schemaVersion))
-        data.append(EventCodec.encode(event))
-        metadata.append(EventCodec.encode(eventMetadata))
-        products.append(event.productId)
-        users.append(event.userId)
-    }
-
-    var parameters: [PostgresValue] {
-        [.int64Array(positions), .textArray(streams), .int64Array(versions), .textArray(ids), .textArray(types),
-         .int64Array(schemaVersions), .textArray(data), .textArray(metadata), .int64Array(products), .int64Array(users)]
-    }
-}
-
-private struct ReservationColumns {
-    var ids: [String?] = [], products: [Int64?] = [], users: [Int64?] = [], quantities: [Int64?] = []
-    var prices: [Int64?] = [], expiries: [Int64?] = [], keys: [String?] = [], positions: [Int64?] = []
-
-    mutating func append(_ reserved: StockReserved, position: Int64) {
-        ids.append(reserved.reservationId)
-        products.append(reserved.productId)
-        users.append(reserved.userId)
-        quantities.append(reserved.quantity)
-        prices.append(reserved.unitPriceMinor)
-        expiries.append(reserved.expiresAt.epochMs)
-        keys.append(reserved.idempotencyKey)
-        positions.append(position)
-    }
-
-    var parameters: [PostgresValue] {
-        [.textArray(ids), .int64Array(products), .int64Array(users), .int64Array(quantities), .int64Array(prices),
-         .int64Array(expiries), .textArray(keys), .int64Array(positions)]
-    }
-}
-
-private struct EndingColumns {
-    var ids: [String?] = [], statuses: [String?] = [], positions: [Int64?] = [], orderIds: [String?] = [], paymentRefs: [String?] = []
-
-    mutating func append(id: UUIDString, status: ReservationStatus, position: Int64, orderId: UUIDString?, paymentRef: String?) {
-        ids.append(id)
-        statuses.append(status.rawValue)
-        positions.append(position)
-        orderIds.append(orderId)
-        paymentRefs.append(paymentRef)
-    }
-
-    var parameters: [PostgresValue] {
-        [.textArray(ids), .textArray(statuses), .int64Array(positions), .textArray(orderIds), .textArray(paymentRefs)]
+        return try results[appendAt][0][BatchStatements.appendedBaseColumn].int64()
     }
 }
