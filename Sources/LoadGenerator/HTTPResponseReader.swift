@@ -5,8 +5,8 @@ import NIOCore
 /// tested without sockets.
 ///
 /// The generator shares the cores of the machine it measures. NIO's HTTP client handlers made
-/// header strings and objects for every answer and encoded every request in three writes: ~80,000
-/// instructions a request under callgrind, about what the server's event loop spent on it. What
+/// header strings and objects for every answer and encoded every request in three writes, about
+/// as much work as the server's event loop spent on the request (docs/performance.md). What
 /// the generator needs of an answer is what `wrk` reads: the status and the body.
 struct HTTPResponseReader {
     enum Outcome: Equatable {
@@ -127,7 +127,7 @@ struct HTTPResponseReader {
     }
 
     /// The status, the `Content-Length` and whether the body is chunked. Over the head's bytes in
-    /// place: splitting it into slices and strings cost ~33,000 instructions an answer.
+    /// place: splitting it into slices and strings cost more than the rest of reading an answer.
     private static func parseHead(_ head: ByteBuffer) throws(InvalidHead) -> (status: Int, length: Int?, chunked: Bool) {
         let parsed = head.withUnsafeReadableBytes { bytes -> Result<(status: Int, length: Int?, chunked: Bool), InvalidHead> in
             var status: Int?

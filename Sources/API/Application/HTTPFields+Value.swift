@@ -3,8 +3,7 @@ import HTTPTypes
 extension HTTPFields {
     /// The field's value, as `self[name]` gives it, without its cost in the usual case: the
     /// subscript joins the values of every field of that name into a new string even when there
-    /// is one, and for the bearer token on every request that was ~4 % of a sold-out answer's
-    /// CPU on the cooperative pool. A repeated field still comes back joined.
+    /// is one, and the bearer token is read on every request. A repeated field still comes back joined.
     func value(_ name: HTTPField.Name) -> String? {
         guard let first = firstIndex(where: { $0.name == name }) else { return nil }
         guard self[index(after: first)...].contains(where: { $0.name == name }) else { return self[first].value }

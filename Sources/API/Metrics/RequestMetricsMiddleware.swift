@@ -5,8 +5,8 @@ import Synchronization
 
 /// Counts answered requests by route template, method and status (`http_requests_total`). One
 /// short lock and one atomic increment a request: Hummingbird's `MetricsMiddleware`, which also
-/// keeps a latency histogram and an in-flight gauge per request, cost ~6 µs of the ~45 µs a
-/// request takes on the sold-out path. Latency is measured by the stages' own timers (writer
+/// keeps a latency histogram and an in-flight gauge per request, cost a seventh of a sold-out
+/// answer (docs/performance.md). Latency is measured by the stages' own timers (writer
 /// batches, Redis pipelines) and by `ledger bench`, not per request here.
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     private let counters: RequestCounters

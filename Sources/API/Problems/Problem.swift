@@ -42,9 +42,8 @@ public struct Problem: Error, Sendable, Equatable, ResponseGenerator {
         return problem
     }
 
-    /// The answer most requests of a sale get (none left), built once with its body: a detail
-    /// string, its JSON and the copy into a buffer per answer were ~4 % of a sold-out answer's CPU
-    /// on the cooperative pool.
+    /// The answer most requests of a sale get (none left), built once with its body rather than
+    /// a detail string, its JSON and a copy into a buffer per answer.
     public static let soldOut = Problem(.soldOut, detail: "no units of this product are left")
     private static let soldOutBody = ByteBuffer(bytes: soldOut.body)
 

@@ -157,8 +157,8 @@ public enum EventCodec {
         return json.finish()
     }
 
-    /// The flat parser first: the relay reads every event's metadata, and JSONDecoder was 5 %
-    /// of the server's CPU under load. JSONDecoder stays for anything the parser refuses.
+    /// The flat parser first: the relay reads every event's metadata, and JSONDecoder was a
+    /// visible share of the server's CPU under load. JSONDecoder stays for anything the parser refuses.
     public static func decodeMetadata(_ text: String) throws -> EventMetadata {
         if let object = FlatJSONObject(text), let actor = object.string("actor"),
             case .some(let correlationId) = object.optionalString("correlationId"),

@@ -44,8 +44,8 @@ public struct JSONObjectWriter {
         return bytes
     }
 
-    // Appending a literal's String.UTF8View goes through its generic iterator (~400 instructions
-    // a field name under callgrind); single bytes and buffers are copies.
+    // Appending a literal's String.UTF8View goes through its generic iterator, byte by byte;
+    // single bytes and buffers are copies.
     private mutating func name(_ key: StaticString) {
         if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
         bytes.append(UInt8(ascii: "\""))

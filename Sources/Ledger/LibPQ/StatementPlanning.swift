@@ -4,8 +4,8 @@ public enum StatementPlanning: Sendable {
     /// connections whose queries depend on what the tables hold (readers, the relay, audits).
     case perRun
     /// One plan per prepared statement and session, made once without the parameters
-    /// (`force_generic_plan`), for the writer: planning its batch statements anew was ~40 % of
-    /// its PostgreSQL time. Sequential and bitmap scans, hash and merge joins are priced out;
+    /// (`force_generic_plan`), for the writer: planning its batch statements anew was a large
+    /// share of its PostgreSQL time. Sequential and bitmap scans, hash and merge joins are priced out;
     /// with the statements written so that the join order is fixed (an array drives a lateral
     /// key lookup), the only plan left is index lookups, whatever the tables held when it was
     /// made — a generic plan made on a fresh, vacuumed ledger once scanned a whole index that

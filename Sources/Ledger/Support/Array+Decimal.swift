@@ -1,7 +1,6 @@
 extension Array where Element == UInt8 {
     /// Appends `value` in decimal ASCII. Appending `String(value).utf8` instead goes through the
-    /// string view's generic iterator, a few hundred instructions a number on hot paths (JSON
-    /// fields, Redis's wire lengths).
+    /// string view's generic iterator, byte by byte, on hot paths (JSON fields, Redis's wire lengths).
     @inlinable
     public mutating func appendDecimal(_ value: Int64) {
         if value < 0 { append(UInt8(ascii: "-")) }

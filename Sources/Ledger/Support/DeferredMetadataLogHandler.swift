@@ -5,7 +5,7 @@ import Logging
 ///
 /// `StreamLogHandler` formats its whole metadata into a string on every change, and Hummingbird
 /// gives every request's logger a request id: that formatting, for lines almost never written,
-/// was ~2 % of the cooperative pool's CPU in a flash sale.
+/// ran on every request of a flash sale.
 public struct DeferredMetadataLogHandler<Wrapped: LogHandler>: LogHandler {
     private var wrapped: Wrapped
     public var metadata: Logger.Metadata = [:]

@@ -18,7 +18,7 @@ public struct Limits: Sendable, Hashable {
     public var writerBatchDelayMs = 2
     /// Batches in flight at once. One: on a box that PostgreSQL shares with the service, a second
     /// connection halves the batches and queues on the ledger head lock, so each reservation costs
-    /// the database more CPU (measured: ~15 % more at a fixed rate, no more throughput).
+    /// the database more CPU at a fixed rate for no more throughput (docs/performance.md).
     public var writerConnections = 1
     /// Commands waiting for the writer; past this, callers get a retriable `overloaded` error.
     public var writerMaxQueueDepth = 20_000

@@ -117,7 +117,7 @@ private final class ProducerClient: @unchecked Sendable {
         }
         // The topic and header names as C strings and the header values, in one buffer alive
         // until produceva returns (librdkafka copies them into the message). A buffer and a growing
-        // array each were ~10,000 instructions a message, more than produceva itself.
+        // array each cost more than produceva itself.
         var arenaBytes = message.topic.utf8.count + 1
         for header in message.headers { arenaBytes += header.name.utf8.count + 1 + header.value.count }
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 1)

@@ -106,8 +106,8 @@ final class HiredisContext {
         return replies
     }
 
-    /// Keyed by the script's short name (hashing a whole Lua source per call was 2 % of a busy
-    /// server); the source comparison, instant for the same static text, keeps a reused name safe.
+    /// Keyed by the script's short name (not by hashing a whole Lua source on every call); the
+    /// source comparison, instant for the same static text, keeps a reused name safe.
     private func hash(of script: RedisScript) throws -> String {
         if let known = scriptHashes[script.name], known.source == script.source { return known.hash }
         guard let hash = try send(["SCRIPT", "LOAD", RedisArgument(script.source)]).orThrow().string else {

@@ -6,7 +6,7 @@ public struct RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Exp
 
     public init(bytes: [UInt8]) { self.bytes = bytes }
     public init(_ string: String) { self.bytes = Array(string.utf8) }
-    /// `String(value)` here went through the generic integer description, ~600 instructions a number.
+    /// Written as decimal bytes directly: `String(value)` goes through the generic integer description.
     public init<I: BinaryInteger>(_ value: I) {
         if let value = Int64(exactly: value) { self.bytes = .decimal(value) } else { self.bytes = Array(String(value).utf8) }
     }

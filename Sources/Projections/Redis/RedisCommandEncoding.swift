@@ -1,8 +1,8 @@
 import Ledger
 
 /// Commands in Redis's wire form (RESP arrays of bulk strings), written here and handed to
-/// hiredis already formatted: its own formatter (`sdscatfmt` per argument, an sds per
-/// command) cost ~7,000 instructions a reservation under callgrind.
+/// hiredis already formatted: its own formatter allocates and formats per argument
+/// (`sdscatfmt`) and per command (an sds), on every reservation's path.
 enum RedisCommandEncoding {
     /// Appends one command: `*<count>\r\n` then `$<length>\r\n<bytes>\r\n` per argument.
     static func append(_ arguments: [RedisArgument], to wire: inout [UInt8]) {
