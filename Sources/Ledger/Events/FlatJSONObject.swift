@@ -64,120 +64,35 @@ public struct FlatJSONObject: Sendable {
 
     /// `keeping` nil keeps every field.
     private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, keeping: [StaticString]? = nil) -> [(key: String, value: Value)]? {
-        var index = 0
+        var cursor = FlatJSONCursor(bytes)
         var fields = [(key: String, value: Value)]()
         fields.reserveCapacity(keeping?.count ?? 10)
-        func skipSpace() {
-            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 { index += 1 }
-        }
-        func expect(_ byte: UInt8) -> Bool {
-            skipSpace()
-            guard index < bytes.count, bytes[index] == byte else { return false }
-            index += 1
-            return true
-        }
-        /// A string's bytes between the quotes, and whether they hold escapes.
-        func rawString() -> (bytes: UnsafeBufferPointer<UInt8>, escaped: Bool)? {
-            guard expect(0x22) else { return nil }
-            let start = index
-            var escaped = false
-            while index < bytes.count, bytes[index] != 0x22 {
-                if bytes[index] == 0x5C { escaped = true; index += 1 }
-                index += 1
-            }
-            guard index < bytes.count else { return nil }
-            let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
-            index += 1
-            return (raw, escaped)
-        }
-        func text(_ raw: (bytes: UnsafeBufferPointer<UInt8>, escaped: Bool)) -> String? {
-            raw.escaped ? unescape(raw.bytes) : String(decoding: raw.bytes, as: UTF8.self)
-        }
-        func string() -> String? {
-            rawString().flatMap(text)
-        }
-        /// Whether a field is kept, nil for a key with a bad escape. Compared as bytes, so a
-        /// skipped field's key never becomes a string.
-        func isKept(_ key: (bytes: UnsafeBufferPointer<UInt8>, escaped: Bool)) -> Bool? {
-            guard let keeping else { return true }
-            guard key.escaped else { return keeping.contains { $0.withUTF8Buffer { $0.elementsEqual(key.bytes) } } }
-            return text(key).map { name in keeping.contains { $0.description == name } }
-        }
-        func literal(_ word: StaticString) -> Bool {
-            let count = word.utf8CodeUnitCount
-            guard index + count <= bytes.count else { return false }
-            for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { return false }
-            index += count
-            return true
-        }
-        /// The raw text of a balanced `{…}` (strings may hold braces and escaped quotes).
-        func nestedObject() -> UnsafeBufferPointer<UInt8>? {
-            let start = index
-            var depth = 0
-            var inString = false
-            while index < bytes.count {
-                let byte = bytes[index]
-                index += 1
-                if inString {
-                    if byte == 0x5C { index += 1 } else if byte == 0x22 { inString = false }
-                } else if byte == 0x22 {
-                    inString = true
-                } else if byte == 0x7B {
-                    depth += 1
-                } else if byte == 0x7D {
-                    depth -= 1
-                    if depth == 0 { return UnsafeBufferPointer(rebasing: bytes[start..<index]) }
+        guard cursor.expect(FlatJSONCursor.openBrace) else { return nil }
+        if !cursor.expect(FlatJSONCursor.closeBrace) {
+            repeat {
+                guard let key = cursor.rawString(), cursor.expect(FlatJSONCursor.colon), let keep = isKept(key, keeping: keeping),
+                    let value = cursor.value(keep: keep)
+                else { return nil }
+                if keep {
+                    guard let name = FlatJSONCursor.text(key) else { return nil }
+                    fields.append((name, value))
                 }
-            }
-            return nil
+            } while cursor.expect(FlatJSONCursor.comma)
+            guard cursor.expect(FlatJSONCursor.closeBrace) else { return nil }
         }
-        /// The next value; a skipped one is checked the same way and stands in as `.null`.
-        func value(keep: Bool) -> Value? {
-            skipSpace()
-            guard index < bytes.count else { return nil }
-            switch bytes[index] {
-            case 0x22:
-                // A skipped string's escapes are still checked (the rare case pays the unescape).
-                guard keep else { return rawString().flatMap { !$0.escaped || unescape($0.bytes) != nil ? .null : nil } }
-                return string().map(Value.string)
-            case 0x74: return literal("true") ? .bool(true) : nil
-            case 0x66: return literal("false") ? .bool(false) : nil
-            case 0x6E: return literal("null") ? .null : nil
-            case 0x7B: return nestedObject().map { keep ? .object(String(decoding: $0, as: UTF8.self)) : .null }
-            default:
-                var negative = false
-                if bytes[index] == 0x2D { negative = true; index += 1 }
-                var number: Int64 = 0
-                var digits = 0
-                while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
-                    let (times, overflow1) = number.multipliedReportingOverflow(by: 10)
-                    let (sum, overflow2) = times.addingReportingOverflow(Int64(bytes[index] - 0x30))
-                    guard !overflow1 && !overflow2 else { return nil }
-                    number = sum
-                    digits += 1
-                    index += 1
-                }
-                guard digits > 0 else { return nil }
-                if index < bytes.count, bytes[index] == 0x2E || bytes[index] == 0x65 || bytes[index] == 0x45 { return nil }
-                return .integer(negative ? -number : number)
-            }
-        }
-        guard expect(0x7B) else { return nil }
-        if expect(0x7D) { skipSpace(); return index == bytes.count ? fields : nil }
-        repeat {
-            guard let key = rawString(), expect(0x3A), let keep = isKept(key), let value = value(keep: keep) else { return nil }
-            if keep {
-                guard let name = text(key) else { return nil }
-                fields.append((name, value))
-            }
-        } while expect(0x2C)
-        guard expect(0x7D) else { return nil }
-        skipSpace()
-        return index == bytes.count ? fields : nil
+        return cursor.isAtEnd ? fields : nil
+    }
+
+    /// Whether a field is kept, nil for a key with a bad escape. Compared as bytes, so a skipped
+    /// field's key never becomes a string.
+    private static func isKept(_ key: FlatJSONCursor.RawString, keeping: [StaticString]?) -> Bool? {
+        guard let keeping else { return true }
+        guard key.escaped else { return keeping.contains { $0.withUTF8Buffer { $0.elementsEqual(key.bytes) } } }
+        return FlatJSONCursor.text(key).map { name in keeping.contains { $0.description == name } }
     }
 
     /// JSON string escapes, including `\uXXXX` with surrogate pairs.
-    private static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> String? {
+    static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> String? {
         var scalars = String.UnicodeScalarView()
         var bytes = [UInt8]()
         var index = 0
