@@ -1,6 +1,6 @@
 -- The ledger: append-only events plus the inline guard tables that the writer updates in the
 -- same transaction. The CHECK and UNIQUE constraints are the last line of defence for the
--- invariants in DESIGN.md §2, whatever the application or any cache believes.
+-- invariants in docs/architecture.md, whatever the application or any cache believes.
 
 -- Times cross the wire as integer epoch milliseconds; these convert exactly (no float rounding).
 CREATE FUNCTION ledger_time(ms bigint) RETURNS timestamptz

@@ -27,6 +27,35 @@ import Testing
         }
     }
 
+    /// An applied file whose comments were reworded is accepted (and its record brought up to
+    /// date) only for the listed earlier checksums, each of which is the hash of today's text
+    /// with the earlier comment put back.
+    @Test func aCommentOnlyRevisionOfAnAppliedFileIsAcceptedAndRecorded() async throws {
+        let current = try #require(try Migration.load(directory: LedgerHarness.migrationsDirectory).first { $0.name == "0001_ledger.sql" })
+        let earlier = current.sql.replacingOccurrences(
+            of: "-- invariants in docs/architecture.md,", with: "-- invariants in DESIGN.md §2,")
+        #expect(earlier != current.sql)
+        try await TestServices.withTemporaryDatabase { url in
+            try await LedgerHarness.migrate(url)
+            let connection = try await PostgresConnection.connect(url: url)
+            func sha256(_ text: String) async throws -> String {
+                try await connection.query("SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex') AS sum", [.text(text)])[0]["sum"].string()
+            }
+            let earlierSum = try await sha256(earlier)
+            #expect(Migrator.commentOnlyRevisions["0001_ledger.sql"] == [earlierSum], "the listed checksum is the earlier text's")
+            try await connection.query("UPDATE schema_migrations SET checksum = $1 WHERE name = '0001_ledger.sql'", [.text(earlierSum)])
+            try await LedgerHarness.migrate(url)
+            let recorded = try await connection.query("SELECT checksum FROM schema_migrations WHERE name = '0001_ledger.sql'")[0]["checksum"].string()
+            #expect(recorded == (try await sha256(current.sql)))
+
+            // Any other earlier checksum is still refused.
+            try await connection.query("UPDATE schema_migrations SET checksum = $1 WHERE name = '0001_ledger.sql'", [.text(try await sha256(earlier + "\n"))])
+            let error = await #expect(throws: MigrationError.self) { try await LedgerHarness.migrate(url) }
+            #expect(error?.code == .checksumMismatch)
+            await connection.close()
+        }
+    }
+
     /// The constraints the writer turns into rejections exist under those names in the migrated
     /// schema, and so does the SQLSTATE of the guard tables' own check.
     @Test func theNamedContractsExistInTheMigratedSchema() async throws {
