@@ -66,7 +66,7 @@ public final class KafkaConsumer: Sendable {
 
     /// Commits `message.offset + 1` for its partition, synchronously with the group coordinator.
     public func commit(_ message: KafkaMessage) async throws {
-        try await confined.run { try $0.commit([KafkaTopicPartition(topic: message.topic, partition: message.partition): message.offset + 1], waitForAcknowledgement: true) }
+        try await commit([message])
     }
 
     /// Commits, for each partition, the offset after the last of `messages` in it. With
