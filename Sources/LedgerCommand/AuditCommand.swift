@@ -21,10 +21,10 @@ struct AuditCommand: AsyncParsableCommand {
     var kafkaFromPosition: Int64 = 0
 
     @Option(help: "With --kafka: how long reading the whole topic may take, in milliseconds.")
-    var kafkaTimeoutMs = 60_000
+    var kafkaTimeoutMs = Limits().auditTopicTimeoutMs
 
     @Option(help: "How long the read model may take to catch up with the ledger, in milliseconds.")
-    var projectionWaitMs = 10_000
+    var projectionWaitMs = Limits().auditProjectionWaitMs
 
     func run() async throws {
         LedgerTool.bootstrapLogging()

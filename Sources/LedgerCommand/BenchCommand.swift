@@ -136,8 +136,9 @@ struct BenchCommand: AsyncParsableCommand {
         var found = 0
         var start = 0
         while start < acknowledged.count {
-            let chunk = Array(acknowledged[start..<min(start + 10_000, acknowledged.count)])
-            found += try await reader.existingReservations(chunk).count
+            let chunk = acknowledged[start..<min(start + 10_000, acknowledged.count)]
+            // An acknowledged id that is no reservation id counts as lost.
+            found += try await reader.existingReservations(chunk.compactMap(ReservationID.init)).count
             start += chunk.count
         }
         let product = try await reader.product(productId)

@@ -48,7 +48,7 @@ struct BenchLedgerCommand: AsyncParsableCommand {
             @Sendable func reserveOnce(_ sequence: Int) async {
                 let sent = ContinuousClock.now
                 let command = LedgerCommand.reserve(.init(
-                    reservationId: UUID.v7().lowercased, productId: productIds[sequence % productIds.count],
+                    reservationId: ReservationID.v7(), productId: productIds[sequence % productIds.count],
                     userId: Int64.random(in: 1...10_000_000), quantity: 1, idempotencyKey: nil))
                 let outcome = try? await writer.submit(command, metadata: metadata)
                 statistics.record(outcome: outcome, latency: .now - sent)

@@ -79,7 +79,7 @@ struct BenchProjectionsCommand: AsyncParsableCommand {
             // a reservation of each product shows in Redis.
             for productId in productIds {
                 _ = try await writer.submit(.reserve(.init(
-                    reservationId: UUID.v7().lowercased, productId: productId, userId: 1, quantity: 1, idempotencyKey: nil)), metadata: metadata)
+                    reservationId: ReservationID.v7(), productId: productId, userId: 1, quantity: 1, idempotencyKey: nil)), metadata: metadata)
                 try await sampler.waitUntilApplied()
             }
             let start = ContinuousClock.now
@@ -94,7 +94,7 @@ struct BenchProjectionsCommand: AsyncParsableCommand {
                     let productId = productIds[sequence % productIds.count]
                     requests.addTask {
                         let command = LedgerCommand.reserve(.init(
-                            reservationId: UUID.v7().lowercased, productId: productId, userId: Int64.random(in: 1...10_000_000),
+                            reservationId: ReservationID.v7(), productId: productId, userId: Int64.random(in: 1...10_000_000),
                             quantity: 1, idempotencyKey: nil))
                         if case .reservation? = try? await writer.submit(command, metadata: metadata) { return true }
                         return false

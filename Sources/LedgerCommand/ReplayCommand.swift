@@ -19,7 +19,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let postgres = try await PostgresConnection.connect(url: connections.databaseURL, name: "replay-postgres")
         let redis: RedisConnection
         do {
-            redis = try await RedisConnection.connect(url: connections.redisURL, timeoutMs: 60_000, name: "replay-redis")
+            redis = try await RedisConnection.connect(url: connections.redisURL, timeoutMs: Limits().replayRedisTimeoutMs, name: "replay-redis")
         } catch {
             await postgres.close()
             throw error

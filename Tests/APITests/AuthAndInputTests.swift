@@ -19,7 +19,7 @@ import Testing
                 uri: "/v1/reservations/\(id)/confirm", method: .post, headers: world.headers(mallory), body: ByteBuffer(string: #"{"paymentRef":"x"}"#)
             ).problemCode == "unknown-reservation")
             #expect(try await client.execute(uri: "/v1/reservations/\(id)/cancel", method: .post, headers: world.headers(mallory)).problemCode == "unknown-reservation")
-            #expect(try await world.world.harness.reader.reservation(id)?.status == .reserved, "nothing changed")
+            #expect(try await world.world.harness.reader.reservation(try #require(ReservationID(id)))?.status == .reserved, "nothing changed")
             let admin = try await world.token(1, admin: true)
             #expect(try await client.execute(uri: "/v1/reservations/\(id)", method: .get, headers: world.headers(admin)).status == .ok, "an admin reads any")
             #expect(try await client.execute(uri: "/v1/reservations/\(id)", method: .get, headers: world.headers(alice)).status == .ok)

@@ -42,7 +42,7 @@ import Testing
 
             // Every 201 is in the ledger…
             for id in reservations.keys {
-                let state = try await world.world.harness.reader.reservation(id)
+                let state = try await world.world.harness.reader.reservation(try #require(ReservationID(id)))
                 #expect(state?.status == .reserved)
             }
             // …and on the topic, and in Redis once projected: the audit compares all three.

@@ -71,7 +71,7 @@ import Testing
                 #expect(response.problemCode != nil, "a problem body")
             }
             for (_, id) in held {
-                #expect(try await world.world.harness.reader.reservation(id)?.status == .reserved, "no bad confirm went through")
+                #expect(try await world.world.harness.reader.reservation(try #require(ReservationID(id)))?.status == .reserved, "no bad confirm went through")
             }
             for id in Int64(60)...63 { #expect(try await world.world.harness.reader.product(id) == nil) }
             #expect(try await world.world.harness.ledgerIsConsistent() == [])
@@ -116,7 +116,7 @@ import Testing
                     uri: "/v1/seckill", method: .post, headers: headers, body: ByteBuffer(string: #"{"productId":72,"quantity":1}"#))
                 #expect(response.status == .created, "an odd header is dropped, the request still served")
                 let id = try #require(response.json["reservationId"] as? String)
-                stored.append(try await world.world.harness.reader.stream(StreamID.reservation(id)).first?.metadata.requestId)
+                stored.append(try await world.world.harness.reader.stream(StreamID.reservation(try #require(ReservationID(id)))).first?.metadata.requestId)
             }
             #expect(stored == ["req-72.1", nil, nil, nil])
         }

@@ -13,10 +13,10 @@ import Testing
 
     @Test(arguments: [
         ReservationState(
-            reservationId: "01a21176-ac64-7072-8005-c267cfce348e", productId: 42, userId: 7, quantity: 2, unitPriceMinor: 1999,
+            reservationId: ReservationID("01a21176-ac64-7072-8005-c267cfce348e")!, productId: 42, userId: 7, quantity: 2, unitPriceMinor: 1999,
             expiresAt: Timestamp(epochMs: 1_795_593_615_340), idempotencyKey: nil, status: .reserved, reservedPosition: 118_377),
         ReservationState(
-            reservationId: "01a21176-ac64-7072-8005-c267cfce348f", productId: 9_000_000_000, userId: 1, quantity: 1, unitPriceMinor: 0,
+            reservationId: ReservationID("01a21176-ac64-7072-8005-c267cfce348f")!, productId: 9_000_000_000, userId: 1, quantity: 1, unitPriceMinor: 0,
             expiresAt: Timestamp(epochMs: 0), idempotencyKey: "key \"quoted\" \\ /", status: .confirmed, reservedPosition: 1,
             endedPosition: 5, orderId: "01a21176-ac64-7072-8005-c267cfce3490", paymentRef: "pay\n\u{1}ü"),
     ])

@@ -149,7 +149,7 @@ import Testing
             let connection = try await PostgresConnection.connect(url: setup.databaseURL)
             let reader = LedgerReader(connection: connection)
             for id in ids {
-                #expect(try await reader.reservation(id) != nil, "acknowledged \(id) is in the ledger")
+                #expect(try await reader.reservation(try #require(ReservationID(id))) != nil, "acknowledged \(id) is in the ledger")
             }
             #expect(try await auditor(setup, connection).audit(redis: nil, kafka: nil).differences == [], "tables and invariants hold")
 
@@ -186,7 +186,7 @@ import Testing
             let connection = try await PostgresConnection.connect(url: setup.databaseURL)
             let reader = LedgerReader(connection: connection)
             for id in ids {
-                #expect(try await reader.reservation(id) != nil, "acknowledged \(id) is in the ledger")
+                #expect(try await reader.reservation(try #require(ReservationID(id))) != nil, "acknowledged \(id) is in the ledger")
             }
             #expect(try await auditor(setup, connection).audit(redis: nil, kafka: nil).differences == [])
             await connection.close()

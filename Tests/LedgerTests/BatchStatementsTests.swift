@@ -10,7 +10,7 @@ import Testing
     /// another, confirms one reservation and reverts another.
     private func changes() -> BatchChanges {
         let listed = LedgerHarness.listing(productId: 1, stock: 10, limitPerUser: 3)
-        let first = UUID.v7().lowercased, second = UUID.v7().lowercased, third = UUID.v7().lowercased
+        let first = ReservationID.v7(), second = ReservationID.v7(), third = ReservationID.v7()
         let expires = Timestamp.now().adding(seconds: 600)
         let events: [LedgerEvent] = [
             .productListed(listed),

@@ -13,7 +13,7 @@ import Testing
     @Test func postgresRefusesNULInEventJSONSoTheLedgerNeverSendsIt() async throws {
         try await LedgerHarness.run { ledger in
             let event = EventCodec.encode(.orderConfirmed(OrderConfirmed(
-                reservationId: UUID.v7().lowercased, productId: 1, userId: 7, orderId: UUID.v7().lowercased, paymentRef: "pay\u{0}ref")))
+                reservationId: ReservationID.v7(), productId: 1, userId: 7, orderId: UUID.v7().lowercased, paymentRef: "pay\u{0}ref")))
             let connection = try await PostgresConnection.connect(url: ledger.databaseURL)
             let error = await #expect(throws: PostgresError.self) { try await connection.query("SELECT $1::jsonb", [.text(event)]) }
             #expect(error?.sqlState?.errorClass == SQLState.dataExceptionClass, "\(String(describing: error))")
@@ -50,7 +50,7 @@ import Testing
                         submitters.addTask {
                             let key = user == 21 ? poisonKey : "key-\(user)"
                             let command = LedgerCommand.reserve(.init(
-                                reservationId: UUID.v7().lowercased, productId: 1, userId: user, quantity: 1, idempotencyKey: key))
+                                reservationId: ReservationID.v7(), productId: 1, userId: user, quantity: 1, idempotencyKey: key))
                             return (user, try await writer.submit(command, metadata: LedgerHarness.testMetadata))
                         }
                     }
@@ -92,7 +92,7 @@ import Testing
                 nextProduct += 1
                 _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: saleId, stock: 1_000, limitPerUser: 1)))
                 // Reservations of this sale, to confirm with random payment references.
-                var open = [UUIDString]()
+                var open = [ReservationID]()
                 for _ in 0..<6 {
                     if case .reservation(let state, _) = try await ledger.reserve(productId: saleId, userId: nextUser) { open.append(state.reservationId) }
                     nextUser += 1
@@ -117,17 +117,17 @@ import Testing
                     case 2 where !open.isEmpty:
                         command = .confirm(reservationId: open.removeLast(), userId: nil, orderId: UUID.v7().lowercased, paymentRef: text)
                     case 3:
-                        command = .reserve(.init(reservationId: UUID.v7().lowercased, productId: saleId, userId: nextUser, quantity: 1, idempotencyKey: text))
+                        command = .reserve(.init(reservationId: ReservationID.v7(), productId: saleId, userId: nextUser, quantity: 1, idempotencyKey: text))
                         nextUser += 1
                     default:
                         metadata.requestId = text
-                        command = .reserve(.init(reservationId: UUID.v7().lowercased, productId: saleId, userId: nextUser, quantity: 1, idempotencyKey: "k\(nextUser)"))
+                        command = .reserve(.init(reservationId: ReservationID.v7(), productId: saleId, userId: nextUser, quantity: 1, idempotencyKey: "k\(nextUser)"))
                         nextUser += 1
                     }
                     cases.append((command, metadata, Expected(command, metadata, ledger.limits)))
                     // A valid neighbour between any two random ones.
                     cases.append((
-                        .reserve(.init(reservationId: UUID.v7().lowercased, productId: saleId, userId: nextUser, quantity: 1, idempotencyKey: "ok-\(nextUser)")),
+                        .reserve(.init(reservationId: ReservationID.v7(), productId: saleId, userId: nextUser, quantity: 1, idempotencyKey: "ok-\(nextUser)")),
                         LedgerHarness.testMetadata, .commits))
                     nextUser += 1
                 }

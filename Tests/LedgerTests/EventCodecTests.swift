@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct EventCodecTests {
     @Test func everyEventRoundTripsThroughItsJSONForm() throws {
-        let reservationId = UUID.v7().lowercased
+        let reservationId = ReservationID.v7()
         let events: [LedgerEvent] = [
             .productListed(ProductListed(
                 productId: 1, name: "Phone \"X\" / 5G", priceMinor: 129_900, currency: "CNY", stock: 300,
@@ -30,7 +30,7 @@ import Testing
         let v1 = #"{"reservationId":"0190f3f0-0000-7000-8000-000000000001","productId":3,"userId":4,"quantity":1}"#
         let event = try EventCodec.decode(type: "ReservationReverted", schemaVersion: 1, data: v1)
         #expect(event == .reservationReverted(ReservationReverted(
-            reservationId: "0190f3f0-0000-7000-8000-000000000001", productId: 3, userId: 4, quantity: 1, reason: .cancelled)))
+            reservationId: ReservationID("0190f3f0-0000-7000-8000-000000000001")!, productId: 3, userId: 4, quantity: 1, reason: .cancelled)))
         #expect(event.schemaVersion == 2)
         #expect(throws: EventCodec.DecodingFailure.self) { try EventCodec.decode(type: "ReservationReverted", schemaVersion: 3, data: v1) }
         #expect(throws: EventCodec.DecodingFailure.self) { try EventCodec.decode(type: "Unheard", schemaVersion: 1, data: "{}") }
@@ -99,7 +99,7 @@ import Testing
             productId: 9, name: "quote \" back\\slash\nnew line \u{01} ünï 🛒", priceMinor: 1, currency: "USD", stock: 2,
             startsAt: Timestamp(epochMs: 5), endsAt: Timestamp(epochMs: 6), limitPerUser: 3, reservationTTLSeconds: 4)
         let reserved = StockReserved(
-            reservationId: "0190f3f0-0000-7000-8000-000000000001", productId: 1, userId: 2, quantity: 3, unitPriceMinor: 4,
+            reservationId: ReservationID("0190f3f0-0000-7000-8000-000000000001")!, productId: 1, userId: 2, quantity: 3, unitPriceMinor: 4,
             expiresAt: Timestamp(epochMs: 1_764_000_000_000), idempotencyKey: nil)
         #expect(EventCodec.encode(.productListed(listed)) == String(decoding: try encoder.encode(listed), as: UTF8.self))
         #expect(EventCodec.encode(.stockReserved(reserved)) == String(decoding: try encoder.encode(reserved), as: UTF8.self))

@@ -8,9 +8,9 @@ import Testing
 @Suite struct FlatJSONObjectTests {
     @Test func parsesWhatTheLedgerAndOtherWritersProduce() throws {
         let written = EventCodec.encode(.stockReserved(StockReserved(
-            reservationId: "r", productId: 1, userId: 2, quantity: 3, unitPriceMinor: -4, expiresAt: Timestamp(epochMs: 5), idempotencyKey: "k\"\\é")))
+            reservationId: ReservationID("0190f3f0-0000-7000-8000-000000000001")!, productId: 1, userId: 2, quantity: 3, unitPriceMinor: -4, expiresAt: Timestamp(epochMs: 5), idempotencyKey: "k\"\\é")))
         let object = try #require(FlatJSONObject(written))
-        #expect(object.string("reservationId") == "r")
+        #expect(object.string("reservationId") == "0190f3f0-0000-7000-8000-000000000001")
         #expect(object.int64("unitPriceMinor") == -4)
         #expect(object.string("idempotencyKey") == "k\"\\é")
         #expect(object.string("expiresAt") == "1970-01-01T00:00:00.005Z")

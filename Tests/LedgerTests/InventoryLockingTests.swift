@@ -13,7 +13,7 @@ import Testing
     }
 
     private static func reserve(_ productId: Int64, quantity: Int64 = 1) -> LedgerCommand {
-        .reserve(.init(reservationId: UUID.v7().lowercased, productId: productId, userId: 1, quantity: quantity, idempotencyKey: nil))
+        .reserve(.init(reservationId: ReservationID.v7(), productId: productId, userId: 1, quantity: quantity, idempotencyKey: nil))
     }
 
     @Test func plentyOfStockDecidesUnlockedAndTheEndOfASaleLocks() {
@@ -35,7 +35,7 @@ import Testing
         let products: [Int64: ProductState] = [1: Self.product(1, total: 1_000_000, reserved: 0)]
         #expect(InventoryLocking.mustLock([.addStock(productId: 1, quantity: 5)], unlockedProducts: products, headroomUnits: 0))
         #expect(InventoryLocking.mustLock([.listProduct(products[1]!.listing)], unlockedProducts: [:], headroomUnits: 0))
-        #expect(!InventoryLocking.mustLock([.cancel(reservationId: UUID.v7().lowercased, userId: 1)], unlockedProducts: [:], headroomUnits: 1_000_000))
+        #expect(!InventoryLocking.mustLock([.cancel(reservationId: ReservationID.v7(), userId: 1)], unlockedProducts: [:], headroomUnits: 1_000_000))
         #expect(!InventoryLocking.mustLock([Self.reserve(99)], unlockedProducts: products, headroomUnits: 1_000_000))
     }
 }

@@ -59,7 +59,7 @@ import Testing
         case 0, 1, 2:
             // Some reserves reuse one of a few keys, so retries and key collisions happen.
             let key = target % 3 == 0 ? "key-\(target % 4)" : nil
-            return .reserve(.init(reservationId: UUID.v7().lowercased, productId: productId, userId: Int64(user), quantity: Int64(quantity), idempotencyKey: key))
+            return .reserve(.init(reservationId: ReservationID.v7(), productId: productId, userId: Int64(user), quantity: Int64(quantity), idempotencyKey: key))
         case 3 where existing != nil:
             // Sometimes the owner, sometimes somebody else.
             return .cancel(reservationId: existing!.reservationId, userId: target % 2 == 0 ? existing!.userId : Int64(user))

@@ -19,7 +19,7 @@ extension ServerRestartTests {
                         var sequence = 0
                         while ContinuousClock.now < stop {
                             sequence += 1
-                            let id = UUID.v7().lowercased
+                            let id = ReservationID.v7()
                             do {
                                 let result = try await ledger.submit(.reserve(.init(
                                     reservationId: id, productId: 1, userId: Int64(submitter + 1), quantity: 1,
@@ -58,7 +58,7 @@ extension ServerRestartTests {
 }
 
 private final class Outcomes: Sendable {
-    let committed = Mutex<[(String, ContinuousClock.Instant)]>([])
+    let committed = Mutex<[(ReservationID, ContinuousClock.Instant)]>([])
     /// nil for a retriable `LedgerError`, else the unexpected error's text.
     let failures = Mutex<[String?]>([])
 }

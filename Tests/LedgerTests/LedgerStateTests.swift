@@ -10,7 +10,7 @@ import Testing
             endsAt: now.adding(seconds: 10), limitPerUser: 2, reservationTTLSeconds: 60)
     }
 
-    func reserve(_ state: inout LedgerState, user: Int64, quantity: Int64 = 1, key: String? = nil, id: String) -> CommandResult {
+    func reserve(_ state: inout LedgerState, user: Int64, quantity: Int64 = 1, key: String? = nil, id: ReservationID) -> CommandResult {
         var position: Int64 = 100
         return state.execute(
             .reserve(.init(reservationId: id, productId: 1, userId: user, quantity: quantity, idempotencyKey: key)),
@@ -18,7 +18,7 @@ import Testing
         ).result
     }
 
-    static let ids = (1...9).map { "0190f3f0-0000-7000-8000-00000000000\($0)" }
+    static let ids = (1...9).map { ReservationID("0190f3f0-0000-7000-8000-00000000000\($0)")! }
 
     @Test func stockLimitAndKeysAreDecidedInOrderWithinOneBatch() {
         var state = LedgerState()
@@ -48,7 +48,7 @@ import Testing
 
     @Test func inputValidationNeedsNoState() {
         let limits = Limits()
-        #expect(LedgerCommand.cancel(reservationId: "NOT-A-UUID", userId: 1).validate(limits)?.code == .invalid)
+        #expect(LedgerCommand.confirm(reservationId: Self.ids[0], userId: 1, orderId: "NOT-A-UUID", paymentRef: "p").validate(limits)?.code == .invalid)
         #expect(LedgerCommand.reserve(.init(reservationId: Self.ids[0], productId: 0, userId: 1, quantity: 1, idempotencyKey: nil)).validate(limits)?.code == .invalid)
         #expect(LedgerCommand.reserve(.init(reservationId: Self.ids[0], productId: 1, userId: 1, quantity: 1, idempotencyKey: String(repeating: "k", count: 65))).validate(limits)?.code == .invalid)
         var bad = listing

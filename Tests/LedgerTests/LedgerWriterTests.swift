@@ -37,7 +37,7 @@ import Testing
             // so that every one it caches is checked (those marked `plansEachRun` are not cached).
             _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 10)))
             _ = try await ledger.submit(.addStock(productId: 1, quantity: 5))
-            var ids = [String]()
+            var ids = [ReservationID]()
             for key in ["a", "b", "c"] {
                 ids.append(try #require(try await ledger.reserve(productId: 1, userId: 1, key: key).reservation).reservationId)
             }
@@ -218,12 +218,12 @@ import Testing
     @Test func confirmRacingExpiryEndsEachReservationExactlyOnce() async throws {
         try await LedgerHarness.run { ledger in
             _ = try await ledger.submit(.listProduct(LedgerHarness.listing(productId: 5, stock: 100, ttlSeconds: 1)))
-            var ids = [String]()
+            var ids = [ReservationID]()
             for user in 1...20 {
                 ids.append(try #require(try await ledger.reserve(productId: 5, userId: Int64(user)).reservation).reservationId)
             }
             try await Task.sleep(for: .milliseconds(1_100))
-            let outcomes = try await withThrowingTaskGroup(of: (String, String, CommandResult).self) { group in
+            let outcomes = try await withThrowingTaskGroup(of: (String, ReservationID, CommandResult).self) { group in
                 for id in ids {
                     group.addTask {
                         ("confirm", id, try await ledger.submit(.confirm(reservationId: id, userId: nil, orderId: UUID.v7().lowercased, paymentRef: "pay-\(id)")))

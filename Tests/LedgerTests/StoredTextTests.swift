@@ -31,7 +31,7 @@ import Testing
         #expect(LedgerCommand.listProduct(listing(named: "Phone\u{0}")).validate(limits)?.code == .invalid)
         #expect(LedgerCommand.listProduct(listing(named: "Phone")).validate(limits) == nil)
         let confirm = LedgerCommand.confirm(
-            reservationId: UUID.v7().lowercased, userId: 1, orderId: UUID.v7().lowercased, paymentRef: String(repeating: "p", count: limits.maxPaymentRefBytes + 1))
+            reservationId: ReservationID.v7(), userId: 1, orderId: UUID.v7().lowercased, paymentRef: String(repeating: "p", count: limits.maxPaymentRefBytes + 1))
         #expect(confirm.validate(limits)?.code == .invalid)
         #expect(EventMetadata(requestId: "req-1", actor: "user:1").validate(limits) == nil)
         #expect(EventMetadata(requestId: "req\u{0}", actor: "user:1").validate(limits)?.code == .invalid)

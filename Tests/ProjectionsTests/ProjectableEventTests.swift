@@ -10,7 +10,7 @@ import Testing
         position: 41, streamId: "reservation-r1", streamVersion: 1, eventId: "01a23c97-abcb-74a7-8fc3-b7bbd69b1fcd", type: "StockReserved",
         schemaVersion: 1,
         data: EventCodec.encode(.stockReserved(StockReserved(
-            reservationId: "r1", productId: 7, userId: 9, quantity: 2, unitPriceMinor: 1999, expiresAt: Timestamp(epochMs: 5),
+            reservationId: ReservationID("01a23c97-abcb-74a7-8fc3-b7bbd69b1fce")!, productId: 7, userId: 9, quantity: 2, unitPriceMinor: 1999, expiresAt: Timestamp(epochMs: 5),
             idempotencyKey: "k"))),
         metadata: EventMetadata(requestId: "q", actor: "user:9"), recordedAt: Timestamp(epochMs: 3), productId: 7, userId: 9)
 

@@ -5,6 +5,8 @@ import Testing
 
 /// The read model's pure parts: key names, script arguments, reply parsing, expected state.
 @Suite struct ProjectionModelTests {
+    private static let id = ReservationID("0190f3f0-0000-7000-8000-00000000000a")!
+
     @Test func keysOfOneProductShareAHashTagAndAGeneration() {
         let keys = ProjectionKeys(namespace: "shop", generation: 3).product(42)
         #expect(keys.all.allSatisfy { $0.hasPrefix("shop:g3:{p:42}:") })
@@ -15,18 +17,21 @@ import Testing
 
     @Test func gateRepliesParseAndUnknownOnesAreErrors() throws {
         #expect(try GateDecision(reply: .array([.bulk(Array("reserved".utf8))])) == .reserved)
-        #expect(try GateDecision(reply: .array([.bulk(Array("duplicate".utf8)), .bulk(Array("abc".utf8))])) == .duplicate("abc"))
+        #expect(try GateDecision(reply: .array([.bulk(Array("duplicate".utf8)), .bulk(Array(Self.id.text.utf8))])) == .duplicate(Self.id))
         #expect(try GateDecision(reply: .array([.bulk(Array("soldOut".utf8))])) == .soldOut)
         #expect(throws: RedisError.self) { try GateDecision(reply: .array([.bulk(Array("maybe".utf8))])) }
         #expect(throws: RedisError.self) { try GateDecision(reply: .integer(1)) }
         #expect(throws: RedisError.self) { try GateDecision(reply: .array([.bulk(Array("duplicate".utf8))])) }
+        #expect(throws: RedisError.self, "a duplicate names a reservation id") {
+            try GateDecision(reply: .array([.bulk(Array("duplicate".utf8)), .bulk(Array("abc".utf8))]))
+        }
     }
 
     @Test func applyArgumentsCarryPositionTypeAndFields() {
         let reserved = LedgerEvent.stockReserved(StockReserved(
-            reservationId: "r", productId: 1, userId: 7, quantity: 2, unitPriceMinor: 100, expiresAt: Timestamp(epochMs: 5), idempotencyKey: nil))
+            reservationId: Self.id, productId: 1, userId: 7, quantity: 2, unitPriceMinor: 100, expiresAt: Timestamp(epochMs: 5), idempotencyKey: nil))
         #expect(ProjectionScripts.applyArguments(reserved, position: 9).map { String(decoding: $0.bytes, as: UTF8.self) }
-            == ["6", "9", "StockReserved", "r", "7", "2", ""], "how many values follow, then position, type and fields")
+            == ["6", "9", "StockReserved", Self.id.text, "7", "2", ""], "how many values follow, then position, type and fields")
         let listing = LedgerHarness.listing(productId: 3, stock: 10, limitPerUser: 2)
         let listed = ProjectionScripts.applyArguments(.productListed(listing), position: 1).map { String(decoding: $0.bytes, as: UTF8.self) }
         #expect(listed == ["10", "1", "ProductListed", listing.name, "1999", "EUR", String(listing.startsAt.epochMs), String(listing.endsAt.epochMs), "2", "600", "10"])
@@ -36,7 +41,7 @@ import Testing
         var state = LedgerState()
         state.apply(.productListed(LedgerHarness.listing(productId: 1, stock: 3)), position: 1)
         state.apply(.stockReserved(StockReserved(
-            reservationId: "a", productId: 1, userId: 7, quantity: 2, unitPriceMinor: 1999, expiresAt: Timestamp(epochMs: 5), idempotencyKey: "k")), position: 2)
+            reservationId: Self.id, productId: 1, userId: 7, quantity: 2, unitPriceMinor: 1999, expiresAt: Timestamp(epochMs: 5), idempotencyKey: "k")), position: 2)
         var snapshot = LedgerSnapshot()
         snapshot.folded = state
         snapshot.lastPositions = [1: 2]
@@ -45,8 +50,8 @@ import Testing
         #expect(expected.config["soldOut"] == "0")
         #expect(expected.config["applied"] == "2")
         #expect(expected.users == ["7": "2"])
-        #expect(expected.reservations == ["a": "reserved|7|2|k"])
-        #expect(expected.idempotencyKeys == ["7:k": "a"])
+        #expect(expected.reservations == [Self.id.text: "reserved|7|2|k"])
+        #expect(expected.idempotencyKeys == ["7:k": Self.id.text])
 
         // The same model with a tentative of user 8 on top, as the gate leaves it.
         var live = expected

@@ -32,7 +32,7 @@ import Testing
         ).integer
     }
 
-    private func reserve(_ gate: ReservationGate, productId: Int64, userId: Int64, quantity: Int64 = 1, key: String? = nil, id: String = UUID.v7().lowercased) async throws -> GateDecision {
+    private func reserve(_ gate: ReservationGate, productId: Int64, userId: Int64, quantity: Int64 = 1, key: String? = nil, id: ReservationID = .v7()) async throws -> GateDecision {
         try await gate.reserve(productId: productId, userId: userId, quantity: quantity, reservationId: id, idempotencyKey: key, now: .now())
     }
 
@@ -75,19 +75,19 @@ import Testing
     @Test func oneIdempotencyKeyGivesOneReservation() async throws {
         try await withGate { gate, fixture in
             try await list(fixture, productId: 3, stock: 10)
-            let attempts = (1...20).map { _ in UUID.v7().lowercased }
-            let decisions = try await withThrowingTaskGroup(of: (String, GateDecision).self) { group in
+            let attempts = (1...20).map { _ in ReservationID.v7() }
+            let decisions = try await withThrowingTaskGroup(of: (ReservationID, GateDecision).self) { group in
                 for id in attempts {
                     group.addTask { (id, try await reserve(gate, productId: 3, userId: 9, key: "order-1", id: id)) }
                 }
-                return try await group.reduce(into: [(String, GateDecision)]()) { $0.append($1) }
+                return try await group.reduce(into: [(ReservationID, GateDecision)]()) { $0.append($1) }
             }
             let winners = decisions.filter { $0.1 == .reserved }.map(\.0)
             #expect(winners.count == 1)
             #expect(decisions.filter { $0.1 == .duplicate(winners[0]) }.count == 19)
             let product = try await fixture.product(3)
             #expect(product.config["available"] == "9")
-            #expect(product.idempotencyKeys == ["9:order-1": winners[0]])
+            #expect(product.idempotencyKeys == ["9:order-1": winners[0].text])
         }
     }
 
@@ -111,7 +111,7 @@ import Testing
             #expect(try await fixture.product(30).config["soldOut"] == "1", "a listing without stock is sold out")
             #expect(try await apply(fixture, .stockAdded(StockAdded(productId: 30, quantity: 2)), position: 2) == 1)
             #expect(try await fixture.product(30).config["soldOut"] == "0")
-            let last = UUID.v7().lowercased
+            let last = ReservationID.v7()
             #expect(try await reserve(gate, productId: 30, userId: 1) == .reserved)
             #expect(try await fixture.product(30).config["soldOut"] == "0", "one unit is left")
             #expect(try await reserve(gate, productId: 30, userId: 2, id: last) == .reserved)
@@ -128,7 +128,7 @@ import Testing
         try await withGate { gate, fixture in
             try await list(fixture, productId: 10, stock: 3)
             let before = try await fixture.dump()
-            let id = UUID.v7().lowercased
+            let id = ReservationID.v7()
             #expect(try await reserve(gate, productId: 10, userId: 5, quantity: 2, key: "k", id: id) == .reserved)
             #expect(try await gate.rollback(productId: 10, reservationId: id) == true)
             #expect(try await gate.rollback(productId: 10, reservationId: id) == false, "a second rollback changes nothing")
@@ -141,10 +141,10 @@ import Testing
     @Test func projectingAReservationConfirmsATentativeAndCountsAnUnseenOne() async throws {
         try await withGate { gate, fixture in
             try await list(fixture, productId: 20, stock: 10)
-            let seen = UUID.v7().lowercased
-            let unseen = UUID.v7().lowercased
+            let seen = ReservationID.v7()
+            let unseen = ReservationID.v7()
             #expect(try await reserve(gate, productId: 20, userId: 1, quantity: 2, key: "a", id: seen) == .reserved)
-            func reserved(_ id: String, user: Int64, quantity: Int64, key: String?) -> LedgerEvent {
+            func reserved(_ id: ReservationID, user: Int64, quantity: Int64, key: String?) -> LedgerEvent {
                 .stockReserved(StockReserved(
                     reservationId: id, productId: 20, userId: user, quantity: quantity, unitPriceMinor: 1999,
                     expiresAt: .now().adding(seconds: 600), idempotencyKey: key))
@@ -152,7 +152,7 @@ import Testing
             #expect(try await apply(fixture, reserved(seen, user: 1, quantity: 2, key: "a"), position: 2) == 1)
             var product = try await fixture.product(20)
             #expect(product.config["available"] == "8", "the gate already counted it")
-            #expect(product.reservations[seen] == "reserved|1|2|a")
+            #expect(product.reservations[seen.text] == "reserved|1|2|a")
             #expect(product.tentatives.isEmpty)
 
             #expect(try await apply(fixture, reserved(unseen, user: 2, quantity: 3, key: nil), position: 3) == 1)
@@ -169,12 +169,12 @@ import Testing
             product = try await fixture.product(20)
             #expect(product.config["available"] == "8")
             #expect(product.users == ["1": "2"])
-            #expect(product.reservations[unseen] == "expired|2|3|")
+            #expect(product.reservations[unseen.text] == "expired|2|3|")
             #expect(try await gate.rollback(productId: 20, reservationId: seen) == false, "a reservation the ledger holds is not rolled back")
 
             let confirm = LedgerEvent.orderConfirmed(OrderConfirmed(reservationId: seen, productId: 20, userId: 1, orderId: UUID.v7().lowercased, paymentRef: "pay"))
             #expect(try await apply(fixture, confirm, position: 5) == 1)
-            #expect(try await fixture.product(20).reservations[seen] == "confirmed|1|2|a")
+            #expect(try await fixture.product(20).reservations[seen.text] == "confirmed|1|2|a")
         }
     }
 }

@@ -20,23 +20,23 @@ import Testing
             let longAgo = Timestamp.now().adding(seconds: -120)
             try await withRunning([pool]) {
                 // A request that passed the gate and died before the ledger: nothing in PostgreSQL.
-                let abandoned = UUID.v7().lowercased
+                let abandoned = ReservationID.v7()
                 #expect(try await gate.reserve(productId: 1, userId: 10, quantity: 1, reservationId: abandoned, idempotencyKey: nil, now: longAgo) == .reserved)
                 // One that passed the gate long ago and did reach the ledger (projector not run since).
-                let committed = UUID.v7().lowercased
+                let committed = ReservationID.v7()
                 #expect(try await gate.reserve(productId: 1, userId: 11, quantity: 1, reservationId: committed, idempotencyKey: nil, now: longAgo) == .reserved)
                 let result = try await world.harness.submit(.reserve(.init(reservationId: committed, productId: 1, userId: 11, quantity: 1, idempotencyKey: nil)))
                 #expect(result.reservation?.reservationId == committed)
                 // A fresh tentative of a request still in flight.
-                let inFlight = UUID.v7().lowercased
+                let inFlight = ReservationID.v7()
                 #expect(try await gate.reserve(productId: 1, userId: 12, quantity: 1, reservationId: inFlight, idempotencyKey: nil, now: .now()) == .soldOut)
 
                 let reconciler = TentativeReconciler(redis: world.fixture.redis, namespace: world.fixture.namespace, reader: world.harness.reader)
                 #expect(try await reconciler.pass() == 1)
                 #expect(try await reconciler.pass() == 0, "a second pass finds nothing")
                 let product = try await world.fixture.product(1)
-                #expect(product.reservations[abandoned] == nil)
-                #expect(product.tentatives.keys.sorted() == [committed], "the committed one waits for the projector")
+                #expect(product.reservations[abandoned.text] == nil)
+                #expect(product.tentatives.keys.sorted() == [committed.text], "the committed one waits for the projector")
                 #expect(product.config["available"] == "1")
                 #expect(try await gate.reserve(productId: 1, userId: 12, quantity: 1, reservationId: inFlight, idempotencyKey: nil, now: .now()) == .reserved,
                         "the abandoned unit is for sale again")

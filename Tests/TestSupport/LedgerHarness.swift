@@ -89,7 +89,7 @@ public struct LedgerHarness: Sendable {
 
     public func reserve(productId: Int64, userId: Int64, quantity: Int64 = 1, key: String? = nil) async throws -> CommandResult {
         try await submit(.reserve(.init(
-            reservationId: UUID.v7().lowercased, productId: productId, userId: userId, quantity: quantity, idempotencyKey: key)))
+            reservationId: ReservationID.v7(), productId: productId, userId: userId, quantity: quantity, idempotencyKey: key)))
     }
 
     /// Folding the events gives exactly the inline tables, and every invariant holds.

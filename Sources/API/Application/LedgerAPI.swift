@@ -234,7 +234,7 @@ public struct LedgerAPI: Sendable {
 
     @Sendable func reservation(_ request: Request, context: LedgerRequestContext) async throws -> Response {
         let caller = try context.user()
-        let id = try RequestDecoding.uuid(context, "id")
+        let id = try RequestDecoding.reservationID(context, "id")
         guard let state = try await parts.reader.reservation(id), caller.isAdmin || state.userId == caller.userId else {
             throw Problem(.unknownReservation, detail: "no reservation \(id)")
         }
@@ -244,20 +244,20 @@ public struct LedgerAPI: Sendable {
     @Sendable func confirm(_ request: Request, context: LedgerRequestContext) async throws -> Response {
         let caller = try context.user()
         try spendWrite(caller)
-        let id = try RequestDecoding.uuid(context, "id")
+        let id = try RequestDecoding.reservationID(context, "id")
         let body = try await RequestDecoding.body(request, as: ConfirmRequest.self, maxBytes: parts.limits.maxBodyBytes)
         let state = try await end(
             .confirm(reservationId: id, userId: caller.isAdmin ? nil : caller.userId, orderId: UUID.v7().lowercased, paymentRef: body.paymentRef),
             request, caller)
-        return try JSONResponse.make(.ok, ["reservationId": state.reservationId, "orderId": state.orderId ?? "", "status": state.status.rawValue])
+        return try JSONResponse.make(.ok, ["reservationId": state.reservationId.text, "orderId": state.orderId ?? "", "status": state.status.rawValue])
     }
 
     @Sendable func cancel(_ request: Request, context: LedgerRequestContext) async throws -> Response {
         let caller = try context.user()
         try spendWrite(caller)
-        let id = try RequestDecoding.uuid(context, "id")
+        let id = try RequestDecoding.reservationID(context, "id")
         let state = try await end(.cancel(reservationId: id, userId: caller.isAdmin ? nil : caller.userId), request, caller)
-        return try JSONResponse.make(.ok, ["reservationId": state.reservationId, "status": state.status.rawValue])
+        return try JSONResponse.make(.ok, ["reservationId": state.reservationId.text, "status": state.status.rawValue])
     }
 
     private func end(_ command: LedgerCommand, _ request: Request, _ caller: Identity) async throws -> ReservationState {
@@ -280,7 +280,7 @@ public struct LedgerAPI: Sendable {
 
     @Sendable func reservationEvents(_ request: Request, context: LedgerRequestContext) async throws -> Response {
         _ = try context.admin()
-        let id = try RequestDecoding.uuid(context, "id")
+        let id = try RequestDecoding.reservationID(context, "id")
         let (after, limit) = try RequestDecoding.page(request, limits: parts.limits)
         let events = try await parts.reader.stream(StreamID.reservation(id)).filter { $0.position > after }.prefix(limit)
         return JSONResponse.events(Array(events), limit: limit)

@@ -73,12 +73,13 @@ enum RequestDecoding {
         return id
     }
 
-    /// A path parameter that must be a reservation id (a lower-case UUID).
-    static func uuid(_ context: LedgerRequestContext, _ name: String) throws -> String {
-        guard let text = context.parameters.get(name), UUID.isCanonical(text) else {
+    /// A path parameter that must be a reservation id (a lower-case UUID): anything else names no
+    /// reservation.
+    static func reservationID(_ context: LedgerRequestContext, _ name: String) throws -> ReservationID {
+        guard let text = context.parameters.get(name), let id = ReservationID(text) else {
             throw Problem(.unknownReservation, detail: "no reservation \(context.parameters.get(name) ?? "")")
         }
-        return text
+        return id
     }
 
     /// `after` and `limit` of a paged read.

@@ -58,7 +58,7 @@ struct SeckillService: Sendable {
         }
         defer { attemptsInFlight.leave() }
 
-        let reservationId = UUID.v7().lowercased
+        let reservationId = ReservationID.v7()
         let reserve = LedgerCommand.Reserve(
             reservationId: reservationId, productId: productId, userId: caller.userId, quantity: quantity, idempotencyKey: idempotencyKey)
         let gateDecision: GateDecision
@@ -144,7 +144,7 @@ struct SeckillService: Sendable {
 
     /// Gives a refused attempt's units back in Redis. A failure only delays that: the
     /// reconciler rolls back tentatives the ledger never took.
-    private func rollback(productId: Int64, reservationId: UUIDString) async {
+    private func rollback(productId: Int64, reservationId: ReservationID) async {
         do {
             try await gate.rollback(productId: productId, reservationId: reservationId)
         } catch {

@@ -17,7 +17,7 @@ struct ReservationView: Codable, Sendable, Equatable {
     var paymentRef: String?
 
     init(_ state: ReservationState) {
-        reservationId = state.reservationId
+        reservationId = state.reservationId.text
         productId = state.productId
         userId = state.userId
         quantity = state.quantity

@@ -9,22 +9,22 @@ public enum LedgerCommand: Sendable, Hashable {
     case addStock(productId: Int64, quantity: Int64)
     case reserve(Reserve)
     /// `userId` nil: an operator or system acting for the owner.
-    case confirm(reservationId: UUIDString, userId: Int64?, orderId: UUIDString, paymentRef: String)
-    case cancel(reservationId: UUIDString, userId: Int64?)
+    case confirm(reservationId: ReservationID, userId: Int64?, orderId: String, paymentRef: String)
+    case cancel(reservationId: ReservationID, userId: Int64?)
     /// Ends a reservation whose `expiresAt` has passed (the expiry worker's command).
-    case expire(reservationId: UUIDString)
+    case expire(reservationId: ReservationID)
     /// System reverts: a payment that failed, or a gate entry the ledger must give back.
-    case revert(reservationId: UUIDString, reason: RevertReason)
+    case revert(reservationId: ReservationID, reason: RevertReason)
 
     public struct Reserve: Sendable, Hashable {
         /// Chosen by the caller (the gate records it first), time-ordered UUID v7.
-        public var reservationId: UUIDString
+        public var reservationId: ReservationID
         public var productId: Int64
         public var userId: Int64
         public var quantity: Int64
         public var idempotencyKey: String?
 
-        public init(reservationId: UUIDString, productId: Int64, userId: Int64, quantity: Int64, idempotencyKey: String?) {
+        public init(reservationId: ReservationID, productId: Int64, userId: Int64, quantity: Int64, idempotencyKey: String?) {
             self.reservationId = reservationId
             self.productId = productId
             self.userId = userId
@@ -78,9 +78,6 @@ public enum LedgerCommand: Sendable, Hashable {
         case .expire, .revert:
             break
         }
-        if let reservationId, !UUID.isCanonical(reservationId) {
-            return invalid("reservation id must be a lower-case UUID")
-        }
         if case .confirm(_, _, let orderId, _) = self, !UUID.isCanonical(orderId) {
             return invalid("order id must be a lower-case UUID")
         }
@@ -92,7 +89,7 @@ public enum LedgerCommand: Sendable, Hashable {
     }
 
     /// The reservation a command acts on, if any.
-    public var reservationId: UUIDString? {
+    public var reservationId: ReservationID? {
         switch self {
         case .listProduct, .addStock: return nil
         case .reserve(let reserve): return reserve.reservationId

@@ -7,8 +7,8 @@ public struct LedgerState: Sendable, Hashable {
     public var products: [Int64: ProductState] = [:]
     /// Units of non-reverted reservations per (product, user).
     public var purchases: [PurchaseKey: Int64] = [:]
-    public var reservations: [UUIDString: ReservationState] = [:]
-    public var idempotencyKeys: [IdempotencyKey: UUIDString] = [:]
+    public var reservations: [ReservationID: ReservationState] = [:]
+    public var idempotencyKeys: [IdempotencyKey: ReservationID] = [:]
 
     public init() {}
 
@@ -158,7 +158,7 @@ public struct LedgerState: Sendable, Hashable {
         return .append([.stockReserved(event)]) { .reservation($0.reservations[reserve.reservationId]!, duplicate: false) }
     }
 
-    private func revert(_ reservationId: UUIDString, userId: Int64?, reason: RevertReason) -> Decision {
+    private func revert(_ reservationId: ReservationID, userId: Int64?, reason: RevertReason) -> Decision {
         ending(reservationId, userId: userId) { reservation in
             .reservationReverted(ReservationReverted(
                 reservationId: reservationId, productId: reservation.productId, userId: reservation.userId,
@@ -167,7 +167,7 @@ public struct LedgerState: Sendable, Hashable {
     }
 
     /// Invariant 3: a reservation ends once. Another user's reservation is reported unknown.
-    private func ending(_ reservationId: UUIDString, userId: Int64?, _ event: (ReservationState) -> LedgerEvent) -> Decision {
+    private func ending(_ reservationId: ReservationID, userId: Int64?, _ event: (ReservationState) -> LedgerEvent) -> Decision {
         guard let reservation = reservations[reservationId], userId == nil || userId == reservation.userId else {
             return .reject(LedgerRejection(.unknownReservation, "no reservation \(reservationId)"))
         }

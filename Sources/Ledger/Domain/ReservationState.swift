@@ -1,6 +1,6 @@
 /// A reservation and, once it ended, how.
 public struct ReservationState: Sendable, Hashable {
-    public var reservationId: UUIDString
+    public var reservationId: ReservationID
     public var productId: Int64
     public var userId: Int64
     public var quantity: Int64
@@ -12,13 +12,13 @@ public struct ReservationState: Sendable, Hashable {
     public var reservedPosition: Int64
     /// Position of the event that ended it.
     public var endedPosition: Int64?
-    public var orderId: UUIDString?
+    public var orderId: String?
     public var paymentRef: String?
 
     public init(
-        reservationId: UUIDString, productId: Int64, userId: Int64, quantity: Int64, unitPriceMinor: Int64,
+        reservationId: ReservationID, productId: Int64, userId: Int64, quantity: Int64, unitPriceMinor: Int64,
         expiresAt: Timestamp, idempotencyKey: String?, status: ReservationStatus, reservedPosition: Int64,
-        endedPosition: Int64? = nil, orderId: UUIDString? = nil, paymentRef: String? = nil
+        endedPosition: Int64? = nil, orderId: String? = nil, paymentRef: String? = nil
     ) {
         self.reservationId = reservationId
         self.productId = productId

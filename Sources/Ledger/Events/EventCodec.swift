@@ -48,20 +48,20 @@ public enum EventCodec {
             json.field("idempotencyKey", e.idempotencyKey)
             json.field("productId", e.productId)
             json.field("quantity", e.quantity)
-            json.field("reservationId", e.reservationId)
+            json.field("reservationId", e.reservationId.text)
             json.field("unitPriceMinor", e.unitPriceMinor)
             json.field("userId", e.userId)
         case .reservationReverted(let e):
             json.field("productId", e.productId)
             json.field("quantity", e.quantity)
             json.field("reason", e.reason.rawValue)
-            json.field("reservationId", e.reservationId)
+            json.field("reservationId", e.reservationId.text)
             json.field("userId", e.userId)
         case .orderConfirmed(let e):
             json.field("orderId", e.orderId)
             json.field("paymentRef", e.paymentRef)
             json.field("productId", e.productId)
-            json.field("reservationId", e.reservationId)
+            json.field("reservationId", e.reservationId.text)
             json.field("userId", e.userId)
         }
         return json.finish()
@@ -122,7 +122,7 @@ public enum EventCodec {
             guard let productId = object.int64("productId"), let quantity = object.int64("quantity") else { return nil }
             return .stockAdded(StockAdded(productId: productId, quantity: quantity))
         case "StockReserved":
-            guard let reservationId = object.string("reservationId"), let productId = object.int64("productId"),
+            guard let reservationId = object.string("reservationId").flatMap(ReservationID.init), let productId = object.int64("productId"),
                 let userId = object.int64("userId"), let quantity = object.int64("quantity"),
                 let unitPriceMinor = object.int64("unitPriceMinor"), let expiresAt = time("expiresAt"),
                 let key = object.optionalString("idempotencyKey")
@@ -131,14 +131,14 @@ public enum EventCodec {
                 reservationId: reservationId, productId: productId, userId: userId, quantity: quantity,
                 unitPriceMinor: unitPriceMinor, expiresAt: expiresAt, idempotencyKey: key))
         case "ReservationReverted":
-            guard let reservationId = object.string("reservationId"), let productId = object.int64("productId"),
+            guard let reservationId = object.string("reservationId").flatMap(ReservationID.init), let productId = object.int64("productId"),
                 let userId = object.int64("userId"), let quantity = object.int64("quantity"),
                 let reason = object.string("reason").flatMap(RevertReason.init(rawValue:))
             else { return nil }
             return .reservationReverted(ReservationReverted(
                 reservationId: reservationId, productId: productId, userId: userId, quantity: quantity, reason: reason))
         case "OrderConfirmed":
-            guard let reservationId = object.string("reservationId"), let productId = object.int64("productId"),
+            guard let reservationId = object.string("reservationId").flatMap(ReservationID.init), let productId = object.int64("productId"),
                 let userId = object.int64("userId"), let orderId = object.string("orderId"), let paymentRef = object.string("paymentRef")
             else { return nil }
             return .orderConfirmed(OrderConfirmed(

@@ -47,7 +47,7 @@ public struct StockAdded: Codable, Sendable, Hashable {
 
 /// `reservation-{id}`: units held for a user until `expiresAt`.
 public struct StockReserved: Codable, Sendable, Hashable {
-    public var reservationId: UUIDString
+    public var reservationId: ReservationID
     public var productId: Int64
     public var userId: Int64
     public var quantity: Int64
@@ -55,7 +55,7 @@ public struct StockReserved: Codable, Sendable, Hashable {
     public var expiresAt: Timestamp
     public var idempotencyKey: String?
 
-    public init(reservationId: UUIDString, productId: Int64, userId: Int64, quantity: Int64, unitPriceMinor: Int64, expiresAt: Timestamp, idempotencyKey: String?) {
+    public init(reservationId: ReservationID, productId: Int64, userId: Int64, quantity: Int64, unitPriceMinor: Int64, expiresAt: Timestamp, idempotencyKey: String?) {
         self.reservationId = reservationId
         self.productId = productId
         self.userId = userId
@@ -68,13 +68,13 @@ public struct StockReserved: Codable, Sendable, Hashable {
 
 /// `reservation-{id}`: the units go back on sale and the user's quota is returned.
 public struct ReservationReverted: Codable, Sendable, Hashable {
-    public var reservationId: UUIDString
+    public var reservationId: ReservationID
     public var productId: Int64
     public var userId: Int64
     public var quantity: Int64
     public var reason: RevertReason
 
-    public init(reservationId: UUIDString, productId: Int64, userId: Int64, quantity: Int64, reason: RevertReason) {
+    public init(reservationId: ReservationID, productId: Int64, userId: Int64, quantity: Int64, reason: RevertReason) {
         self.reservationId = reservationId
         self.productId = productId
         self.userId = userId
@@ -85,13 +85,14 @@ public struct ReservationReverted: Codable, Sendable, Hashable {
 
 /// `reservation-{id}`: paid; the units are sold for good.
 public struct OrderConfirmed: Codable, Sendable, Hashable {
-    public var reservationId: UUIDString
+    public var reservationId: ReservationID
     public var productId: Int64
     public var userId: Int64
-    public var orderId: UUIDString
+    /// The buyer's order, a lower-case UUID (checked by `LedgerCommand.validate`).
+    public var orderId: String
     public var paymentRef: String
 
-    public init(reservationId: UUIDString, productId: Int64, userId: Int64, orderId: UUIDString, paymentRef: String) {
+    public init(reservationId: ReservationID, productId: Int64, userId: Int64, orderId: String, paymentRef: String) {
         self.reservationId = reservationId
         self.productId = productId
         self.userId = userId
@@ -154,8 +155,6 @@ public enum LedgerEvent: Sendable, Hashable {
 
 public enum StreamID {
     public static func product(_ id: Int64) -> String { "product-\(id)" }
-    public static func reservation(_ id: UUIDString) -> String { "reservation-\(id)" }
+    public static func reservation(_ id: ReservationID) -> String { "reservation-\(id)" }
 }
 
-/// A UUID in its lower-case text form, as stored in JSON and PostgreSQL.
-public typealias UUIDString = String

@@ -3,7 +3,8 @@ public struct RecordedEvent: Sendable, Hashable {
     public let position: Int64
     public let streamId: String
     public let streamVersion: Int64
-    public let eventId: UUIDString
+    /// A UUID in its lower-case text form, as PostgreSQL prints it.
+    public let eventId: String
     public let type: String
     public let schemaVersion: Int
     /// `data` as stored (JSON object text).

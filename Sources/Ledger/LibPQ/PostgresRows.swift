@@ -77,11 +77,6 @@ public struct PostgresCell: Sendable {
         return bytes
     }
 
-    public func stringArray() throws -> [String?] {
-        guard let elements = PostgresArrayLiteral.decode(try required()) else { throw mismatch("text[]") }
-        return elements
-    }
-
     /// The value, or nil for SQL NULL, decoded with `decode`.
     public func optional<T>(_ decode: (PostgresCell) throws -> T) rethrows -> T? {
         isNull ? nil : try decode(self)

@@ -43,12 +43,11 @@ public final class LedgerReader: Sendable {
     }
 
     /// Which of `reservationIds` the ledger holds.
-    public func existingReservations(_ reservationIds: [UUIDString]) async throws -> Set<UUIDString> {
-        let canonical = reservationIds.filter(UUID.isCanonical)
-        guard !canonical.isEmpty else { return [] }
+    public func existingReservations(_ reservationIds: [ReservationID]) async throws -> Set<ReservationID> {
+        guard !reservationIds.isEmpty else { return [] }
         return Set(try await connection.query(
-            "SELECT reservation_id::text AS id FROM reservations WHERE reservation_id = ANY($1::uuid[])", [.textArray(canonical)]
-        ).map { try $0["id"].string() })
+            "SELECT reservation_id::text AS id FROM reservations WHERE reservation_id = ANY($1::uuid[])", [.textArray(reservationIds.map(\.text))]
+        ).map { try LedgerRows.reservationID($0["id"]) })
     }
 
     public func events(productId: Int64, after position: Int64 = 0, limit: Int) async throws -> [RecordedEvent] {
@@ -69,10 +68,9 @@ public final class LedgerReader: Sendable {
         ).map(LedgerRows.event)
     }
 
-    public func reservation(_ reservationId: UUIDString) async throws -> ReservationState? {
-        guard UUID.isCanonical(reservationId) else { return nil }
-        return try await connection.query(
-            "SELECT \(LedgerRows.reservationColumns) FROM reservations r WHERE r.reservation_id = $1::uuid", [.text(reservationId)]
+    public func reservation(_ reservationId: ReservationID) async throws -> ReservationState? {
+        try await connection.query(
+            "SELECT \(LedgerRows.reservationColumns) FROM reservations r WHERE r.reservation_id = $1::uuid", [.text(reservationId.text)]
         ).first.map(LedgerRows.reservation)
     }
 
@@ -92,11 +90,11 @@ public final class LedgerReader: Sendable {
     }
 
     /// Ids of reservations still `reserved` whose `expiresAt` is at or before `now`, soonest first.
-    public func dueReservations(at now: Timestamp, limit: Int) async throws -> [UUIDString] {
+    public func dueReservations(at now: Timestamp, limit: Int) async throws -> [ReservationID] {
         try await connection.query(
             "SELECT reservation_id::text AS id FROM reservations WHERE status = 'reserved' AND expires_at <= ledger_time($1) ORDER BY expires_at LIMIT $2",
             [.int64(now.epochMs), .int64(Int64(limit))]
-        ).map { try $0["id"].string() }
+        ).map { try LedgerRows.reservationID($0["id"]) }
     }
 
     /// The fold of every event and (optionally) the inline tables, both read in one

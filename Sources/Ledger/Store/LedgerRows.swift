@@ -36,12 +36,20 @@ enum LedgerRows {
             throw PostgresError(code: .decoding, message: "unknown reservation status \(row["status"].text ?? "")")
         }
         return ReservationState(
-            reservationId: try row["reservation_id"].string(), productId: try row["product_id"].int64(),
+            reservationId: try reservationID(row["reservation_id"]), productId: try row["product_id"].int64(),
             userId: try row["user_id"].int64(), quantity: try row["quantity"].int64(),
             unitPriceMinor: try row["unit_price_minor"].int64(), expiresAt: Timestamp(epochMs: try row["expires_ms"].int64()),
             idempotencyKey: row["idempotency_key"].text, status: status,
             reservedPosition: try row["reserved_position"].int64(), endedPosition: try row["ended_position"].optional { try $0.int64() },
             orderId: row["order_id"].text, paymentRef: row["payment_ref"].text)
+    }
+
+    /// A `uuid` column read as `::text`: PostgreSQL prints the canonical form.
+    static func reservationID(_ cell: PostgresCell) throws -> ReservationID {
+        guard let id = ReservationID(try cell.string()) else {
+            throw PostgresError(code: .decoding, message: "column \(cell.column) is not a lower-case uuid")
+        }
+        return id
     }
 
     static func event(_ row: PostgresRow) throws -> RecordedEvent {

@@ -118,7 +118,7 @@ public struct Limits: Sendable, Hashable {
     /// How long the consumer group waits for a silent projector before handing its partitions
     /// to the others (6 s is the least a Kafka broker accepts by default). A projector that was
     /// dropped (brokers frozen or unreachable past it) rejoins by itself; the rejoin can take
-    /// up to two of these, while the coordinator expires requests a dead connection left behind.
+    /// up to three of these, while the coordinator expires a member a dead connection left behind.
     public var projectorSessionTimeoutMs = 6_000
 
     /// Reconciler: a tentative older than this with no ledger event is rolled back. Longer than
@@ -126,6 +126,19 @@ public struct Limits: Sendable, Hashable {
     public var reconcilerTentativeAgeMs: Int64 = 30_000
     public var reconcilerIntervalMs = 5_000
     public var reconcilerBatchSize = 1_000
+
+    /// Waits on Kafka and Redis outside the request path: a metadata or offset query, creating a
+    /// topic, delivering what a producer still holds when it closes, connecting to Redis.
+    public var kafkaRequestTimeoutMs: Int32 = 5_000
+    public var kafkaCreateTopicTimeoutMs: Int32 = 10_000
+    public var kafkaFlushTimeoutMs: Int32 = 10_000
+    public var redisConnectTimeoutMs = 5_000
+
+    /// Audit: messages one poll of the topic returns, how long reading the whole topic may take,
+    /// and how long it waits for Redis to reach the ledger's position before comparing.
+    public var auditPollMessages = 10_000
+    public var auditTopicTimeoutMs = 60_000
+    public var auditProjectionWaitMs = 10_000
 
     /// librdkafka's mock cluster (`ledger kafka-dev`, or in-process when no brokers are given):
     /// brokers, and partitions of the topics it creates up front.
@@ -139,6 +152,8 @@ public struct Limits: Sendable, Hashable {
     /// Redis arguments one replay pipeline carries at most (a few products' whole user lists).
     public var replayPipelineArguments = 65_536
     public var replaySwitchGraceMs = 600
+    /// How long one replay pipeline may take in Redis (a big product's whole model is one).
+    public var replayRedisTimeoutMs = 60_000
 
     public init() {}
 }

@@ -59,7 +59,7 @@ struct ReservationColumns {
     var prices: [Int64?] = [], expiries: [Int64?] = [], keys: [String?] = [], positions: [Int64?] = []
 
     mutating func append(_ reserved: StockReserved, position: Int64) {
-        ids.append(reserved.reservationId)
+        ids.append(reserved.reservationId.text)
         products.append(reserved.productId)
         users.append(reserved.userId)
         quantities.append(reserved.quantity)
@@ -100,8 +100,8 @@ struct EndingColumns {
 
     var ids: [String?] = [], statuses: [String?] = [], positions: [Int64?] = [], orderIds: [String?] = [], paymentRefs: [String?] = []
 
-    mutating func append(id: UUIDString, status: ReservationStatus, position: Int64, orderId: UUIDString?, paymentRef: String?) {
-        ids.append(id)
+    mutating func append(id: ReservationID, status: ReservationStatus, position: Int64, orderId: String?, paymentRef: String?) {
+        ids.append(id.text)
         statuses.append(status.rawValue)
         positions.append(position)
         orderIds.append(orderId)

@@ -67,7 +67,7 @@ struct LedgerBatch: Sendable {
 
     /// Results decided with batch-relative positions, moved behind the ledger head `base`.
     private static func positioned(_ results: [CommandResult], base: Int64, appended: [LedgerEvent]) -> [CommandResult] {
-        var reservedHere = Set<UUIDString>(), endedHere = Set<UUIDString>()
+        var reservedHere = Set<ReservationID>(), endedHere = Set<ReservationID>()
         for event in appended {
             switch event {
             case .stockReserved(let reserved): reservedHere.insert(reserved.reservationId)
@@ -88,7 +88,7 @@ struct LedgerBatch: Sendable {
 
     private func load(_ session: PostgresSession) throws -> LedgerState {
         var state = LedgerState()
-        var reservationIds = Set<UUIDString>()
+        var reservationIds = Set<ReservationID>()
         var idempotencyUsers = [Int64]()
         var idempotencyKeys = [String?]()
         var productIds = Set<Int64>()
@@ -121,7 +121,7 @@ struct LedgerBatch: Sendable {
                 SELECT \(LedgerRows.reservationColumns) FROM unnest($1::text[]) AS k(id)
                 CROSS JOIN LATERAL (SELECT * FROM reservations r WHERE r.reservation_id = k.id::uuid OFFSET 0 FOR UPDATE) r
                 """,
-                [.textArray(reservationIds.sorted())]))
+                [.textArray(reservationIds.sorted().map(\.text))]))
         }
         let byKey = idempotencyKeys.isEmpty ? nil : reads.count
         if byKey != nil {

@@ -20,7 +20,7 @@ public struct LedgerAuditor: Sendable {
         public var fromPosition: Int64
         public var timeoutMs: Int
 
-        public init(configuration: KafkaConfiguration, topic: String, fromPosition: Int64 = 0, timeoutMs: Int = 60_000) {
+        public init(configuration: KafkaConfiguration, topic: String, fromPosition: Int64 = 0, timeoutMs: Int = Limits().auditTopicTimeoutMs) {
             self.configuration = configuration
             self.topic = topic
             self.fromPosition = fromPosition
@@ -45,7 +45,7 @@ public struct LedgerAuditor: Sendable {
 
     /// `redis` nil skips the read model; `kafka` nil skips the topic. The read model may lag the
     /// ledger: it is given up to `projectionWaitMs` to reach the snapshot's positions.
-    public func audit(redis: RedisConnection?, kafka: TopicAudit?, projectionWaitMs: Int = 10_000) async throws -> Report {
+    public func audit(redis: RedisConnection?, kafka: TopicAudit?, projectionWaitMs: Int = Limits().auditProjectionWaitMs) async throws -> Report {
         let snapshot = try await reader.snapshot(includingTables: true)
         var differences = snapshot.folded.invariantViolations().map {
             AuditDifference(source: "events", subject: "invariant", ledger: "holds", other: $0)

@@ -53,7 +53,7 @@ enum TopicReader {
             guard ContinuousClock.now < deadline else {
                 throw KafkaError.timedOut("could not read \(topic) to its end in time: \(remaining.count) partition(s) unfinished")
             }
-            for message in try await consumer.poll(maxMessages: 10_000, timeoutMs: 200) {
+            for message in try await consumer.poll(maxMessages: Limits().auditPollMessages, timeoutMs: 200) {
                 if let end = remaining[message.partition], message.offset + 1 >= end { remaining[message.partition] = nil }
                 guard let key = message.key.flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }),
                     let position = message.integerHeader("position")

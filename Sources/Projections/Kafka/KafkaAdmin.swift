@@ -19,17 +19,17 @@ public final class KafkaAdmin: Sendable {
     }
 
     /// Creates a topic; an existing topic is not an error.
-    public func createTopic(_ topic: String, partitions: Int32, replicationFactor: Int32, timeoutMs: Int32 = 10_000) async throws {
+    public func createTopic(_ topic: String, partitions: Int32, replicationFactor: Int32, timeoutMs: Int32 = Limits().kafkaCreateTopicTimeoutMs) async throws {
         try await confined.run { try $0.createTopic(topic, partitions: partitions, replicationFactor: replicationFactor, timeoutMs: timeoutMs) }
     }
 
     /// Number of partitions of `topic` from cluster metadata (nil when the topic does not exist).
-    public func partitionCount(_ topic: String, timeoutMs: Int32 = 5_000) async throws -> Int32? {
+    public func partitionCount(_ topic: String, timeoutMs: Int32 = Limits().kafkaRequestTimeoutMs) async throws -> Int32? {
         try await confined.run { try $0.partitionCount(topic, timeoutMs: timeoutMs) }
     }
 
     /// Low and high watermark offsets of one partition.
-    public func watermarks(topic: String, partition: Int32, timeoutMs: Int32 = 5_000) async throws -> (low: Int64, high: Int64) {
+    public func watermarks(topic: String, partition: Int32, timeoutMs: Int32 = Limits().kafkaRequestTimeoutMs) async throws -> (low: Int64, high: Int64) {
         try await confined.run { try $0.watermarks(topic: topic, partition: partition, timeoutMs: timeoutMs) }
     }
 

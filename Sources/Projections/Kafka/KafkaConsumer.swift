@@ -85,7 +85,7 @@ public final class KafkaConsumer: Sendable {
 
     /// The group's committed offsets (the next offset to consume) for `partitions`; a partition
     /// the group never committed is absent.
-    public func committed(_ partitions: [KafkaTopicPartition], timeoutMs: Int32 = 5_000) async throws -> [KafkaTopicPartition: Int64] {
+    public func committed(_ partitions: [KafkaTopicPartition], timeoutMs: Int32 = Limits().kafkaRequestTimeoutMs) async throws -> [KafkaTopicPartition: Int64] {
         try await confined.run { try $0.committed(partitions, timeoutMs: timeoutMs) }
     }
 
@@ -203,8 +203,11 @@ final class ConsumerClient {
         let error = rd_kafka_committed(handle, list, timeoutMs)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(error) }
         var offsets = [KafkaTopicPartition: Int64]()
-        for index in 0..<Int(list.pointee.cnt) where list.pointee.elems[index].offset >= 0 {
+        for index in 0..<Int(list.pointee.cnt) {
             let element = list.pointee.elems[index]
+            // A partition's own error (coordinator moving, timeout) must not read as "never committed".
+            guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(element.err) }
+            guard element.offset >= 0 else { continue }
             offsets[KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition)] = element.offset
         }
         return offsets

@@ -13,7 +13,7 @@ public final class KafkaProducer: Sendable {
     private let worker: BlockingWorker
     private let flushTimeoutMs: Int32
 
-    public init(configuration: KafkaConfiguration, flushTimeoutMs: Int32 = 10_000, name: String = "kafka-producer") throws {
+    public init(configuration: KafkaConfiguration, flushTimeoutMs: Int32 = Limits().kafkaFlushTimeoutMs, name: String = "kafka-producer") throws {
         var configuration = configuration
         configuration["enable.idempotence"] = "true"
         configuration["acks"] = "all"

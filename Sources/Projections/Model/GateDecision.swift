@@ -5,7 +5,7 @@ public enum GateDecision: Sendable, Hashable {
     /// Units taken tentatively under the caller's reservation id.
     case reserved
     /// The idempotency key already belongs to this reservation; nothing was taken.
-    case duplicate(UUIDString)
+    case duplicate(ReservationID)
     case soldOut
     case limitExceeded
     case notStarted
@@ -29,7 +29,7 @@ public enum GateDecision: Sendable, Hashable {
         switch tag {
         case "reserved": self = .reserved
         case "duplicate":
-            guard fields.count == 2, let id = fields[1].string else {
+            guard fields.count == 2, let id = fields[1].string.flatMap(ReservationID.init) else {
                 throw RedisError(code: .unexpectedReply, message: "gate answered duplicate without a reservation id")
             }
             self = .duplicate(id)

@@ -61,10 +61,10 @@ extension LedgerSnapshot {
         for reservation in folded.reservations.values where folded.products[reservation.productId] != nil {
             let key = reservation.idempotencyKey ?? ""
             try body(
-                reservation.productId, .reservations, reservation.reservationId,
+                reservation.productId, .reservations, reservation.reservationId.text,
                 ProjectedProduct.record(status: reservation.status.rawValue, userId: reservation.userId, quantity: reservation.quantity, key: key))
             if !key.isEmpty {
-                try body(reservation.productId, .idempotencyKeys, String(reservation.userId) + ":" + key, reservation.reservationId)
+                try body(reservation.productId, .idempotencyKeys, String(reservation.userId) + ":" + key, reservation.reservationId.text)
             }
         }
         for (key, quantity) in folded.purchases where quantity != 0 && folded.products[key.productId] != nil {

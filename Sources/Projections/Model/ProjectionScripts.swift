@@ -155,11 +155,11 @@ public enum ProjectionScripts {
         case .stockAdded(let e):
             arguments.append(RedisArgument(e.quantity))
         case .stockReserved(let e):
-            arguments += [RedisArgument(e.reservationId), RedisArgument(e.userId), RedisArgument(e.quantity), RedisArgument(e.idempotencyKey ?? "")]
+            arguments += [RedisArgument(e.reservationId.text), RedisArgument(e.userId), RedisArgument(e.quantity), RedisArgument(e.idempotencyKey ?? "")]
         case .reservationReverted(let e):
-            arguments += [RedisArgument(e.reservationId), RedisArgument(e.reason.rawValue)]
+            arguments += [RedisArgument(e.reservationId.text), RedisArgument(e.reason.rawValue)]
         case .orderConfirmed(let e):
-            arguments.append(RedisArgument(e.reservationId))
+            arguments.append(RedisArgument(e.reservationId.text))
         }
         arguments[0] = RedisArgument(arguments.count - 1)
         return arguments

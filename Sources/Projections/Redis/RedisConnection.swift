@@ -13,7 +13,7 @@ public final class RedisConnection: Sendable {
 
     /// Connects to `redis://[:password@]host[:port][/db]`. `timeoutMs` bounds connecting and
     /// each reply (a blocking command must finish within it).
-    public static func connect(url: String, timeoutMs: Int = 5_000, name: String = "redis") async throws -> RedisConnection {
+    public static func connect(url: String, timeoutMs: Int = Limits().redisConnectTimeoutMs, name: String = "redis") async throws -> RedisConnection {
         let parsed = try RedisURL(url)
         let confined = try await ThreadConfined.open(
             name: name,

@@ -13,7 +13,7 @@ public struct ReservationGate: Sendable {
 
     /// Takes `quantity` units tentatively for `reservationId` unless the read model says no.
     public func reserve(
-        productId: Int64, userId: Int64, quantity: Int64, reservationId: UUIDString, idempotencyKey: String?, now: Timestamp
+        productId: Int64, userId: Int64, quantity: Int64, reservationId: ReservationID, idempotencyKey: String?, now: Timestamp
     ) async throws -> GateDecision {
         let reserve = LedgerCommand.Reserve(
             reservationId: reservationId, productId: productId, userId: userId, quantity: quantity, idempotencyKey: idempotencyKey)
@@ -27,7 +27,7 @@ public struct ReservationGate: Sendable {
         return GateAttempt(call: RedisScriptCall(
             ProjectionScripts.gate, keys: keys.arguments,
             arguments: [
-                RedisArgument(reserve.userId), RedisArgument(reserve.quantity), RedisArgument(reserve.reservationId),
+                RedisArgument(reserve.userId), RedisArgument(reserve.quantity), RedisArgument(reserve.reservationId.text),
                 RedisArgument(reserve.idempotencyKey ?? ""), RedisArgument(now.epochMs),
             ]))
     }
@@ -43,10 +43,10 @@ public struct ReservationGate: Sendable {
 
     /// Gives a tentative's units back. Idempotent; true when there was a tentative to undo.
     @discardableResult
-    public func rollback(productId: Int64, reservationId: UUIDString) async throws -> Bool {
+    public func rollback(productId: Int64, reservationId: ReservationID) async throws -> Bool {
         let keys = try await generation.current().product(productId)
         let reply = try await pool.evaluate(RedisScriptCall(
-            ProjectionScripts.rollback, keys: keys.arguments, arguments: [RedisArgument(reservationId)]))
+            ProjectionScripts.rollback, keys: keys.arguments, arguments: [RedisArgument(reservationId.text)]))
         return reply.integer == 1
     }
 }

@@ -49,7 +49,8 @@ public final class TentativeReconciler: Service, Sendable {
                 ])
                 let ids = (reply.array ?? []).compactMap(\.string)
                 if ids.isEmpty { break }
-                let inLedger = try await reader.existingReservations(ids)
+                // An id that is no reservation id at all cannot be in the ledger either.
+                let inLedger = Set(try await reader.existingReservations(ids.compactMap(ReservationID.init)).map(\.text))
                 let abandoned = ids.filter { !inLedger.contains($0) }
                 let replies = try await redis.evaluate(abandoned.map {
                     RedisScriptCall(ProjectionScripts.rollback, keys: product.arguments, arguments: [RedisArgument($0)])

@@ -1,4 +1,5 @@
-/// PostgreSQL's text form of one-dimensional arrays, as results carry them: `{1,2,NULL}`, `{"a","b \"c\""}`.
+/// PostgreSQL's text form of one-dimensional arrays, as results carry them: `{1,2,NULL}`,
+/// `{"a","b \"c\""}`. Tests read arrays back; the service binds arrays but reads none.
 enum PostgresArrayLiteral {
     /// Parses a one-dimensional array literal. Returns nil when the text is not one.
     static func decode(_ text: String) -> [String?]? {
