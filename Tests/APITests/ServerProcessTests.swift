@@ -26,6 +26,13 @@ import Testing
         let namespace: String
         let topic: String
         let databaseURL: String
+
+        /// The same ledger, Redis namespace and topic served on another port: another node.
+        func node(port: Int) -> Setup {
+            var environment = environment
+            environment["LEDGER_HTTP_PORT"] = String(port)
+            return Setup(environment: environment, port: port, namespace: namespace, topic: topic, databaseURL: databaseURL)
+        }
     }
 
     func withSetup(migrated: Bool = true, _ body: @escaping @Sendable (Setup) async throws -> Void) async throws {
@@ -68,18 +75,18 @@ import Testing
         return process
     }
 
-    private func send(_ client: TestClient, _ method: HTTPRequest.Method, _ uri: String, token: String, body: String) async throws -> TestClient.Response {
+    func send(_ client: TestClient, _ method: HTTPRequest.Method, _ uri: String, token: String, body: String) async throws -> TestClient.Response {
         var headers = HTTPFields()
         headers[.authorization] = "Bearer \(token)"
         headers[.contentType] = "application/json"
         return try await client.execute(.init(uri, method: method, headers: headers, body: ByteBuffer(string: body)))
     }
 
-    private func listSale(_ setup: Setup, stock: Int) async throws {
+    func listSale(_ setup: Setup, stock: Int, productId: Int64 = 1) async throws {
         let admin = try await TokenAuthority(secret: Self.secret).token(userId: 1, admin: true, ttlSeconds: 600)
         let now = Timestamp.now()
         let body = """
-            {"id":1,"name":"Phone","priceMinor":100,"currency":"EUR","stock":\(stock),"startsAt":"\(now.adding(seconds: -60).iso8601)",\
+            {"id":\(productId),"name":"Phone","priceMinor":100,"currency":"EUR","stock":\(stock),"startsAt":"\(now.adding(seconds: -60).iso8601)",\
             "endsAt":"\(now.adding(seconds: 3_600).iso8601)","limitPerUser":2,"reservationTTLSeconds":600}
             """
         let status = try await TestClient.withClient(host: "127.0.0.1", port: setup.port) {
@@ -89,7 +96,7 @@ import Testing
     }
 
     /// 16 connections reserving for random users until the server goes away or `stopped`.
-    private func load(_ setup: Setup, into acknowledged: Acknowledged) async throws {
+    func load(_ setup: Setup, into acknowledged: Acknowledged) async throws {
         let authority = try await TokenAuthority(secret: Self.secret)
         var tokens = [String]()
         for user in 2...401 { tokens.append(try await authority.token(userId: Int64(user), admin: false, ttlSeconds: 600)) }
@@ -120,14 +127,14 @@ import Testing
     /// busy CI box a fixed 1.5 s saw as few as 16, and the signal must land mid-load either way.
     static let answersBeforeSignal = 40
 
-    private func waitForAnswers(_ acknowledged: Acknowledged) async throws {
+    func waitForAnswers(_ acknowledged: Acknowledged) async throws {
         let answered = try await eventually(timeout: .seconds(60)) {
             acknowledged.ids.withLock { $0.count } >= Self.answersBeforeSignal
         }
         #expect(answered, "the load got \(Self.answersBeforeSignal) answers within a minute")
     }
 
-    private func auditor(_ setup: Setup, _ connection: PostgresConnection) -> LedgerAuditor {
+    func auditor(_ setup: Setup, _ connection: PostgresConnection) -> LedgerAuditor {
         LedgerAuditor(reader: LedgerReader(connection: connection), namespace: setup.namespace)
     }
 

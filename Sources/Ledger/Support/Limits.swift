@@ -109,6 +109,15 @@ public struct Limits: Sendable, Hashable {
     public var relayPollIntervalMs = 500
     public var relayRetryDelayMs = 1_000
     public var relayResetCheckIntervalMs = 10_000
+    /// Relay leadership (one publisher among the nodes): how often a standby tries the lock and
+    /// a leader checks that its session still holds it. A take-over follows the end of the
+    /// leader's session within about this.
+    public var relayLeadershipPollMs = 1_000
+    /// TCP keepalives on the leader's session, so that PostgreSQL ends the session of a host
+    /// that vanished (freeing the lock) after about idle + interval × count seconds.
+    public var relayLeaderKeepaliveIdleSeconds = 2
+    public var relayLeaderKeepaliveIntervalSeconds = 1
+    public var relayLeaderKeepaliveCount = 2
 
     /// Projector: messages applied to Redis in one pipeline, and at most how many events of a
     /// product one script call applies (Redis runs nothing else while a script runs).

@@ -7,7 +7,8 @@ import ServiceLifecycle
 /// the log from a checkpoint kept in PostgreSQL, woken by NOTIFY and polling as a fallback,
 /// produces every event keyed by product id, and moves the checkpoint only over a contiguous
 /// prefix of delivered events. At-least-once: a crash between delivery and checkpoint
-/// publishes a few events again; consumers skip positions they have applied.
+/// publishes a few events again; consumers skip positions they have applied. Every node may
+/// run one: only the leader publishes (`RelayLeadership`), the others stand by.
 public final class OutboxRelay: Service, Sendable {
     public static let notificationChannel = "ledger_events"
 
@@ -21,6 +22,7 @@ public final class OutboxRelay: Service, Sendable {
     private let limits: Limits
     private let logger: Logger
     private let metrics: RelayMetrics
+    private let leadership: RelayLeadership
 
     /// `database` runs the reads and checkpoint writes, `listener` only waits for NOTIFY.
     public init(
@@ -37,7 +39,9 @@ public final class OutboxRelay: Service, Sendable {
         self.reader = LedgerReader(connection: database, limits: limits)
         self.limits = limits
         self.logger = logger
-        self.metrics = RelayMetrics(factory: metrics)
+        let metrics = RelayMetrics(factory: metrics)
+        self.metrics = metrics
+        self.leadership = RelayLeadership(name: name, topic: topic, database: database, limits: limits, logger: logger, metrics: metrics)
     }
 
     /// The producer settings the relay relies on: no message ever times out, so a broker outage
@@ -79,8 +83,10 @@ public final class OutboxRelay: Service, Sendable {
             checkpointInterval: .milliseconds(limits.relayCheckpointIntervalMs))
         var lastResetCheck: ContinuousClock.Instant?
         var listening = false
+        // The epoch this relay leads with; position and unsaved belong to it.
+        var ledEpoch: Int64?
         // The delivered position, kept between rounds instead of read back every round; nil
-        // loads the stored checkpoint (at the start, after a failure or a reset).
+        // loads the stored checkpoint (at the start, after a failure, a reset or a take-over).
         var position: Int64?
         var unsaved: Unsaved?
         while !Task.isCancelled {
@@ -89,9 +95,21 @@ public final class OutboxRelay: Service, Sendable {
                     try await listener.listen(Self.notificationChannel)
                     listening = true
                 }
+                guard let epoch = try await leadership.epoch() else {
+                    ledEpoch = nil
+                    try await standBy()
+                    continue
+                }
+                if epoch != ledEpoch {
+                    // What an earlier leadership delivered but did not save is published again.
+                    ledEpoch = epoch
+                    position = nil
+                    unsaved = nil
+                    lastResetCheck = nil
+                }
                 if lastResetCheck.map({ ContinuousClock.now - $0 >= .milliseconds(limits.relayResetCheckIntervalMs) }) ?? true {
                     let started = ContinuousClock.now
-                    if try await republishIfTopicWasReset() {
+                    if try await republishIfTopicWasReset(epoch: epoch) {
                         position = nil
                         unsaved = nil
                     }
@@ -100,7 +118,7 @@ public final class OutboxRelay: Service, Sendable {
                 }
                 let roundStart = ContinuousClock.now
                 let from: Int64
-                if let position { from = position } else { from = try await loadCheckpoint() }
+                if let position { from = position } else { from = try await loadCheckpoint(epoch: epoch) }
                 let round = try await publish(after: from)
                 position = round.position
                 if round.delivered > 0 {
@@ -111,7 +129,7 @@ public final class OutboxRelay: Service, Sendable {
                 }
                 if let failure = round.failure { throw failure }
                 if let pending = unsaved, cadence.savesCheckpoint(afterDelivering: round.delivered, unsavedSince: pending.since, now: .now) {
-                    try await saveCheckpoint(position: pending.position, nextOffsets: pending.nextOffsets)
+                    try await saveCheckpoint(position: pending.position, nextOffsets: pending.nextOffsets, epoch: epoch)
                     unsaved = nil
                 }
                 switch cadence.nextRound(afterDelivering: round.delivered, roundStart: roundStart, now: .now) {
@@ -119,28 +137,54 @@ public final class OutboxRelay: Service, Sendable {
                 case .after(let delay): try await Task.sleep(for: delay)
                 case .whenNotified: _ = try await listener.waitForNotifications(timeoutMs: Int32(limits.relayPollIntervalMs))
                 }
+            } catch let error as RelayError where error.code == .fenced {
+                // Another relay took over while this one published: it stands by from now on.
+                position = nil
+                unsaved = nil
             } catch {
                 if Task.isCancelled { break }
                 metrics.failedRounds.increment()
                 logger.warning("relay: publishing failed; retrying", metadata: ["error": "\(error)"])
                 // What was delivered stays delivered; the rest is read again from the store.
-                if let pending = unsaved { try? await saveCheckpoint(position: pending.position, nextOffsets: pending.nextOffsets) }
+                if let pending = unsaved, let ledEpoch {
+                    try? await saveCheckpoint(position: pending.position, nextOffsets: pending.nextOffsets, epoch: ledEpoch)
+                }
                 position = nil
                 unsaved = nil
                 try await Task.sleep(for: .milliseconds(limits.relayRetryDelayMs))
             }
         }
-        // Stopping: write what was delivered, so a restart republishes nothing it need not.
-        if let pending = unsaved { try? await saveCheckpoint(position: pending.position, nextOffsets: pending.nextOffsets) }
+        // Stopping: write what was delivered, so a restart republishes nothing it need not, and
+        // hand the leadership over at once.
+        if let pending = unsaved, let ledEpoch {
+            try? await saveCheckpoint(position: pending.position, nextOffsets: pending.nextOffsets, epoch: ledEpoch)
+        }
+        await leadership.resign()
+    }
+
+    /// A standby waits for its next try at the lock, and drains the notifications meanwhile
+    /// (a listener that never reads them holds up PostgreSQL's notification queue).
+    private func standBy() async throws {
+        try await Task.sleep(for: .milliseconds(limits.relayLeadershipPollMs))
+        _ = try await listener.waitForNotifications(timeoutMs: 0)
+    }
+
+    /// The epoch this relay leads with, or `notLeader` when another relay leads.
+    private func leadingEpoch() async throws -> Int64 {
+        guard let epoch = try await leadership.epoch() else {
+            throw RelayError(code: .notLeader, message: "another session holds the lock of relay \(name)")
+        }
+        return epoch
     }
 
     /// Publishes the next events after the stored checkpoint and stores the new one; returns
-    /// how many events the checkpoint moved over.
+    /// how many events the checkpoint moved over. Throws `notLeader` while another relay leads.
     @discardableResult
     public func publishNextBatch() async throws -> Int {
-        let round = try await publish(after: try await loadCheckpoint())
+        let epoch = try await leadingEpoch()
+        let round = try await publish(after: try await loadCheckpoint(epoch: epoch))
         if round.delivered > 0 {
-            try await saveCheckpoint(position: round.position, nextOffsets: round.nextOffsets)
+            try await saveCheckpoint(position: round.position, nextOffsets: round.nextOffsets, epoch: epoch)
         }
         if let failure = round.failure { throw failure }
         return round.delivered
@@ -183,9 +227,13 @@ public final class OutboxRelay: Service, Sendable {
 
     /// A topic whose high watermark is behind what the relay saw delivered was deleted or
     /// recreated (or is a new dev broker): start over from the beginning of the ledger. Returns
-    /// whether it did.
+    /// whether it did. Throws `notLeader` while another relay leads.
     @discardableResult
     public func republishIfTopicWasReset() async throws -> Bool {
+        try await republishIfTopicWasReset(epoch: try await leadingEpoch())
+    }
+
+    private func republishIfTopicWasReset(epoch: Int64) async throws -> Bool {
         let stored = try await database.query(
             "SELECT partition, next_offset FROM relay_partition_offsets WHERE relay = $1", [.text(name)])
         for row in stored {
@@ -201,8 +249,11 @@ public final class OutboxRelay: Service, Sendable {
                 logger.warning(
                     "relay: the topic is behind the checkpoint (reset?); republishing the ledger from the start",
                     metadata: ["topic": "\(topic)", "partition": "\(partition)", "highWatermark": "\(high)", "expected": "\(expected)"])
-                try await database.transaction { [name] session in
-                    try session.query("UPDATE relay_checkpoints SET position = 0, updated_at = now() WHERE relay = $1", [.text(name)])
+                try await database.transaction { [name, leadership] session in
+                    try leadership.expectEpoch(
+                        session.query(
+                            "UPDATE relay_checkpoints SET position = 0, updated_at = now() WHERE relay = $1 AND epoch = $2 RETURNING 1",
+                            [.text(name), .int64(epoch)]), epoch)
                     try session.query("DELETE FROM relay_partition_offsets WHERE relay = $1", [.text(name)])
                 }
                 return true
@@ -213,12 +264,12 @@ public final class OutboxRelay: Service, Sendable {
 
     /// The position up to which every event is delivered. A checkpoint kept for another topic
     /// starts over: the new topic has none of the events yet.
-    public func loadCheckpoint() async throws -> Int64 {
-        try await database.transaction { [name, topic] session in
-            try session.query(
-                "INSERT INTO relay_checkpoints (relay, topic, position) VALUES ($1, $2, 0) ON CONFLICT (relay) DO NOTHING",
-                [.text(name), .text(topic)])
-            let row = try session.query("SELECT topic, position FROM relay_checkpoints WHERE relay = $1 FOR UPDATE", [.text(name)])[0]
+    private func loadCheckpoint(epoch: Int64) async throws -> Int64 {
+        try await database.transaction { [name, topic, leadership] session in
+            let rows = try session.query(
+                "SELECT topic, position FROM relay_checkpoints WHERE relay = $1 AND epoch = $2 FOR UPDATE", [.text(name), .int64(epoch)])
+            try leadership.expectEpoch(rows, epoch)
+            let row = rows[0]
             if try row["topic"].string() != topic {
                 try session.query("UPDATE relay_checkpoints SET topic = $2, position = 0, updated_at = now() WHERE relay = $1", [.text(name), .text(topic)])
                 try session.query("DELETE FROM relay_partition_offsets WHERE relay = $1", [.text(name)])
@@ -228,12 +279,14 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
-    private func saveCheckpoint(position: Int64, nextOffsets: [Int32: Int64]) async throws {
+    private func saveCheckpoint(position: Int64, nextOffsets: [Int32: Int64], epoch: Int64) async throws {
         let partitions = nextOffsets.keys.sorted()
-        try await database.transaction { [name] session in
-            try session.query(
-                "UPDATE relay_checkpoints SET position = GREATEST(position, $2), updated_at = now() WHERE relay = $1",
-                [.text(name), .int64(position)])
+        try await database.transaction { [name, leadership] session in
+            // The row lock orders this write with a take-over's epoch bump: before it, or refused.
+            try leadership.expectEpoch(
+                session.query(
+                    "UPDATE relay_checkpoints SET position = GREATEST(position, $2), updated_at = now() WHERE relay = $1 AND epoch = $3 RETURNING 1",
+                    [.text(name), .int64(position), .int64(epoch)]), epoch)
             try session.query(
                 """
                 INSERT INTO relay_partition_offsets (relay, partition, next_offset)
