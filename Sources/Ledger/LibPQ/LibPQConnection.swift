@@ -64,10 +64,10 @@ final class LibPQConnection {
     private func ensureConnected() throws {
         if let handle, PQstatus(handle) == CONNECTION_OK {
             let socket = PQsocket(handle)
-            guard Self.isReadable(socket: socket, timeoutMs: 0) else { return }
+            guard SocketReadiness.isReadable(socket) else { return }
             // A shutting-down server first sends FATAL 57P01, then closes: consume what came
             // (notifications stay queued for PQnotifies) and look for the EOF behind it.
-            if PQconsumeInput(handle) == 1 && PQstatus(handle) == CONNECTION_OK && !Self.peerClosed(socket: socket) {
+            if PQconsumeInput(handle) == 1 && PQstatus(handle) == CONNECTION_OK && !SocketReadiness.peerClosed(socket) {
                 return
             }
         }
@@ -286,7 +286,7 @@ final class LibPQConnection {
         if !received.isEmpty { return received }
         let handle = try liveHandle()
         received = drainNotifications()  // a reconnect check may have read some
-        guard received.isEmpty, Self.isReadable(socket: PQsocket(handle), timeoutMs: timeoutMs) else {
+        guard received.isEmpty, SocketReadiness.isReadable(PQsocket(handle), timeoutMs: timeoutMs) else {
             return received
         }
         if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
@@ -327,18 +327,6 @@ final class LibPQConnection {
     /// libpq's last message for the connection. It names host and port but never the password.
     private static func lastError(of handle: OpaquePointer) -> String {
         String(cString: PQerrorMessage(handle)).trimmingCharacters(in: [" ", "\n"])
-    }
-
-    private static func peerClosed(socket: Int32) -> Bool {
-        guard isReadable(socket: socket, timeoutMs: 0) else { return false }
-        var byte: UInt8 = 0
-        return recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0
-    }
-
-    private static func isReadable(socket: Int32, timeoutMs: Int32) -> Bool {
-        guard socket >= 0 else { return true }  // no socket: let the caller find out it is broken
-        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        return poll(&descriptor, 1, timeoutMs) > 0
     }
 }
 

@@ -47,7 +47,7 @@ final class HiredisContext {
     /// while idle (RESP2 sends nothing unasked, so a readable idle socket means EOF or error).
     private func ensureConnected() throws -> UnsafeMutablePointer<redisContext> {
         if let context {
-            if context.pointee.err == 0 && !Self.isReadable(context.pointee.fd) { return context }
+            if context.pointee.err == 0 && !SocketReadiness.isReadable(context.pointee.fd) { return context }
             redisFree(context)
             self.context = nil
         }
@@ -154,11 +154,6 @@ final class HiredisContext {
         withUnsafeBytes(of: context.pointee.errstr) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
-    }
-
-    private static func isReadable(_ fd: Int32) -> Bool {
-        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&descriptor, 1, 0) > 0
     }
 }
 
