@@ -1,8 +1,8 @@
-# The two commands: `make run` and `make test`. Everything else is a step of theirs.
+# The two commands: `make run` and `make test`; `make cluster` runs several nodes behind HAProxy.
 SHELL := /bin/bash
 SERVICES := scripts/services.sh
 
-.PHONY: run test build install services-up services-down migrate
+.PHONY: run test build install services-up services-down migrate cluster cluster-down
 
 install:
 	@$(SERVICES) install
@@ -21,6 +21,14 @@ migrate: services-up
 
 run: migrate
 	source .local/env && exec "$$(swift build --show-bin-path)/ledger" serve --demo
+
+# NODES ledger nodes behind HAProxy on :8080 (scripts/cluster.sh); `make cluster-down` stops them.
+NODES ?= 3
+cluster: install
+	@scripts/cluster.sh up --nodes $(NODES)
+
+cluster-down:
+	@scripts/cluster.sh down
 
 test: install
 	@scripts/test.sh

@@ -8,7 +8,7 @@ LOCAL="$ROOT/.local"
 PG_PORT=${LEDGER_PG_PORT:-54329}
 REDIS_PORT=${LEDGER_REDIS_PORT:-63799}
 KAFKA_TOPIC=${LEDGER_KAFKA_TOPIC:-ledger.events}
-PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev librdkafka-dev pkg-config kcat wrk)
+PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev librdkafka-dev pkg-config kcat wrk haproxy curl)
 
 # What is written under .local/ (passwords, the JWT secret, the env file) is the user's alone.
 umask 077

@@ -27,4 +27,6 @@ KAFKA_FAULTS='KafkaClientTests|OutboxRelayTests|BrokerStallTests'
 with_deadline swift test --skip-build --disable-xctest --skip "ServerRestartTests|$KAFKA_FAULTS" || status=$?
 with_deadline swift test --skip-build --disable-xctest --filter "$KAFKA_FAULTS" || status=$?
 with_deadline swift test --skip-build --disable-xctest --filter ServerRestartTests || status=$?
+# Two nodes behind HAProxy (scripts/cluster.sh), the relay leader killed mid-sale.
+with_deadline scripts/cluster-failover.sh || status=$?
 exit $status
