@@ -10,14 +10,25 @@ import Testing
 /// Several `ledger serve` processes on one ledger, as behind a load balancer: every node runs a
 /// relay, one leads and publishes, and a standby takes over when the leader is killed.
 extension ServerProcessTests {
-    /// The node's `ledger_relay_leader` gauge; nil when its `/metrics` does not answer.
-    static func leadsTheRelay(_ setup: Setup) async -> Bool? {
+    /// Whether the node's gauge `name` reads 1; nil when its `/metrics` does not answer.
+    static func gaugeIsOne(_ name: String, on setup: Setup) async -> Bool? {
         let text = try? await TestClient.withClient(host: "127.0.0.1", port: setup.port) { client in
             String(buffer: try await client.get("/metrics").body ?? ByteBuffer())
         }
         guard let text else { return nil }
-        let line = text.split(separator: "\n").first { $0.hasPrefix("ledger_relay_leader ") }
+        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
         return line.flatMap { Double($0.split(separator: " ").last ?? "") } == 1
+    }
+
+    /// How many of the nodes' projectors are members of the consumer group.
+    static func projectorMembers(_ setups: [Setup]) async -> Int {
+        var members = 0
+        for setup in setups where await gaugeIsOne("ledger_projector_group_member", on: setup) == true { members += 1 }
+        return members
+    }
+
+    static func leadsTheRelay(_ setup: Setup) async -> Bool? {
+        await gaugeIsOne("ledger_relay_leader", on: setup)
     }
 
     /// The nodes whose relay leads.
@@ -36,6 +47,10 @@ extension ServerProcessTests {
             #expect(oneLeads, "one relay leads")
             let leader = try #require(await Self.relayLeaders(setups).first)
             let standby = 1 - leader
+            // Both projectors share the topic through the consumer group, so the kill below
+            // hands the leader's partitions to the survivor (the audit then shows none skipped).
+            let bothProject = try await eventually(timeout: .seconds(30)) { await Self.projectorMembers(setups) == setups.count }
+            #expect(bothProject, "both nodes' projectors are members of the group")
             try await listSale(setups[standby], stock: 400)
 
             // Load on both nodes; the leader's clients stop when it dies, the standby's go on.

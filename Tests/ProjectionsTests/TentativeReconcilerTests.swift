@@ -44,4 +44,48 @@ import Testing
             await generation.close()
         }
     }
+
+    /// Every node runs a reconciler: three at once over the same abandoned tentatives roll each
+    /// back once, so exactly the abandoned units come back (a second rollback would give more).
+    @Test func reconcilersOnSeveralNodesRollEachTentativeBackOnce() async throws {
+        try await ProjectionWorld.run { world in
+            _ = try await world.harness.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 50, limitPerUser: 1)))
+            while try await world.relay.publishNextBatch() > 0 {}
+            try await withRunning([world.projector]) {
+                let projected = try await eventually { try await world.fixture.product(1).config["available"] == "50" }
+                #expect(projected)
+            }
+            let pool = try await RedisPipelinePool.connect(url: world.fixture.redisURL, connections: 1, maxPipelineLength: 64, maxQueueDepth: 100)
+            let generation = ProjectionGeneration(
+                connection: try await RedisConnection.connect(url: world.fixture.redisURL), namespace: world.fixture.namespace, refreshMs: 1_000)
+            let gate = ReservationGate(pool: pool, generation: generation)
+            let longAgo = Timestamp.now().adding(seconds: -120)
+            try await withRunning([pool]) {
+                for user: Int64 in 1...40 {
+                    let decision = try await gate.reserve(productId: 1, userId: user, quantity: 1, reservationId: .v7(), idempotencyKey: nil, now: longAgo)
+                    #expect(decision == .reserved)
+                }
+            }
+            #expect(try await world.fixture.product(1).config["available"] == "10")
+            let rolledBack = try await withThrowingTaskGroup(of: Int.self) { group in
+                for node in 0..<3 {
+                    group.addTask {
+                        let redis = try await RedisConnection.connect(url: world.fixture.redisURL, name: "reconciler-\(node)")
+                        let database = try await PostgresConnection.connect(url: world.harness.databaseURL, name: "reconciler-\(node)")
+                        let reconciler = TentativeReconciler(redis: redis, namespace: world.fixture.namespace, reader: LedgerReader(connection: database))
+                        let count = try await reconciler.pass()
+                        await redis.close()
+                        await database.close()
+                        return count
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(rolledBack == 40, "each abandoned tentative rolled back by one reconciler")
+            let product = try await world.fixture.product(1)
+            #expect(product.tentatives.isEmpty)
+            #expect(product.config["available"] == "50", "exactly the abandoned units came back")
+            await generation.close()
+        }
+    }
 }
