@@ -6,17 +6,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct TentativeReconcilerTests {
     @Test func anAbandonedTentativeIsRolledBackAndTheUnitIsForSaleAgain() async throws {
-        try await ProjectionWorld.run { world in
-            _ = try await world.harness.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 2, limitPerUser: 1)))
-            while try await world.relay.publishNextBatch() > 0 {}
-            try await withRunning([world.projector]) {
-                let projected = try await eventually { try await world.fixture.product(1).config["available"] == "2" }
-                #expect(projected)
-            }
-            let pool = try await RedisPipelinePool.connect(url: world.fixture.redisURL, connections: 1, maxPipelineLength: 64, maxQueueDepth: 100)
-            let generation = ProjectionGeneration(
-                connection: try await RedisConnection.connect(url: world.fixture.redisURL), namespace: world.fixture.namespace, refreshMs: 1_000)
-            let gate = ReservationGate(pool: pool, generation: generation)
+        try await Self.withGate(stock: 2) { world, pool, gate in
             let longAgo = Timestamp.now().adding(seconds: -120)
             try await withRunning([pool]) {
                 // A request that passed the gate and died before the ledger: nothing in PostgreSQL.
@@ -41,24 +31,13 @@ import Testing
                 #expect(try await gate.reserve(productId: 1, userId: 12, quantity: 1, reservationId: inFlight, idempotencyKey: nil, now: .now()) == .reserved,
                         "the abandoned unit is for sale again")
             }
-            await generation.close()
         }
     }
 
     /// Every node runs a reconciler: three at once over the same abandoned tentatives roll each
     /// back once, so exactly the abandoned units come back (a second rollback would give more).
     @Test func reconcilersOnSeveralNodesRollEachTentativeBackOnce() async throws {
-        try await ProjectionWorld.run { world in
-            _ = try await world.harness.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: 50, limitPerUser: 1)))
-            while try await world.relay.publishNextBatch() > 0 {}
-            try await withRunning([world.projector]) {
-                let projected = try await eventually { try await world.fixture.product(1).config["available"] == "50" }
-                #expect(projected)
-            }
-            let pool = try await RedisPipelinePool.connect(url: world.fixture.redisURL, connections: 1, maxPipelineLength: 64, maxQueueDepth: 100)
-            let generation = ProjectionGeneration(
-                connection: try await RedisConnection.connect(url: world.fixture.redisURL), namespace: world.fixture.namespace, refreshMs: 1_000)
-            let gate = ReservationGate(pool: pool, generation: generation)
+        try await Self.withGate(stock: 50) { world, pool, gate in
             let longAgo = Timestamp.now().adding(seconds: -120)
             try await withRunning([pool]) {
                 for user: Int64 in 1...40 {
@@ -85,6 +64,25 @@ import Testing
             let product = try await world.fixture.product(1)
             #expect(product.tentatives.isEmpty)
             #expect(product.config["available"] == "50", "exactly the abandoned units came back")
+        }
+    }
+
+    /// A world with product 1 listed and projected (`stock` units, one per user), and a gate on
+    /// its read model whose pool the body runs when it needs it.
+    private static func withGate(
+        stock: Int64, _ body: @escaping @Sendable (ProjectionWorld, RedisPipelinePool, ReservationGate) async throws -> Void
+    ) async throws {
+        try await ProjectionWorld.run { world in
+            _ = try await world.harness.submit(.listProduct(LedgerHarness.listing(productId: 1, stock: stock, limitPerUser: 1)))
+            while try await world.relay.publishNextBatch() > 0 {}
+            try await withRunning([world.projector]) {
+                let projected = try await eventually { try await world.fixture.product(1).config["available"] == "\(stock)" }
+                #expect(projected)
+            }
+            let pool = try await RedisPipelinePool.connect(url: world.fixture.redisURL, connections: 1, maxPipelineLength: 64, maxQueueDepth: 100)
+            let generation = ProjectionGeneration(
+                connection: try await RedisConnection.connect(url: world.fixture.redisURL), namespace: world.fixture.namespace, refreshMs: 1_000)
+            try await body(world, pool, ReservationGate(pool: pool, generation: generation))
             await generation.close()
         }
     }
