@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func helpNeverShowsASecretFromTheEnvironment() async throws {
-        for command in [["serve", "--help"], ["token", "--help"], ["bench", "--help"], ["audit", "--help"], ["migrate", "--help"]] {
+        for command in [["serve", "--help"], ["token", "--help"], ["bench", "--help"], ["audit", "--help"], ["status", "--help"], ["migrate", "--help"]] {
             let (status, output) = try await ledger(command)
             #expect(status == 0, "\(command): \(output.suffix(500))")
             #expect(!output.contains(Self.secret) && !output.contains(Self.password), "\(command) prints a secret")

@@ -95,6 +95,13 @@ extension ServerProcessTests {
                 redis: redis, kafka: .init(configuration: KafkaConfiguration(brokers: try TestServices.kafkaBrokers()), topic: first.topic),
                 projectionWaitMs: 30_000)
             #expect(audit.differences.isEmpty, "\(audit.differences.count) differences, first: \(audit.differences.prefix(5))")
+            // `ledger status` shows the take-over: the second epoch, led by the survivor's session.
+            let status = try await TestServices.run(
+                "/usr/bin/env", first.environment.map { "\($0)=\($1)" } + [try TestServices.variable("LEDGER_BIN"), "status"])
+            #expect(status.status == 0, "\(status.output)")
+            #expect(status.output.contains("relay main: topic \(first.topic), epoch 2,"), "\(status.output)")
+            #expect(status.output.contains("(0 behind), leader 127.0.0.1:"), "\(status.output)")
+            #expect(status.output.contains("live generation 1"), "\(status.output)")
             processes[standby].signal(SIGTERM)
             #expect(try await processes[standby].waitForExit() == 0)
             await redis.close()

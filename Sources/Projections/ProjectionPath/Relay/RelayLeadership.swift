@@ -78,7 +78,21 @@ final class RelayLeadership: Sendable {
     }
 
     /// The advisory lock's key, from the relay's name (databases keep their own locks apart).
-    private static let lockKey = "hashtextextended('ledger relay ' || $1, 0)"
+    private static let lockKey = lockKey(relay: "$1")
+
+    /// SQL for the lock key of the relay named by `relay` (a parameter or a column).
+    static func lockKey(relay: String) -> String { "hashtextextended('ledger relay ' || \(relay), 0)" }
+
+    /// SQL: whether the `pg_locks` row `l` is the granted lock of the relay named by `relay` in
+    /// this database (pg_locks shows a bigint key as its high and low 32 bits).
+    static func isLock(_ l: String, relay: String) -> String {
+        let key = lockKey(relay: relay)
+        return """
+            \(l).locktype = 'advisory' AND \(l).granted AND \(l).objsubid = 1
+            AND \(l).database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND \(l).classid::int8 = (\(key) >> 32) & 4294967295 AND \(l).objid::int8 = \(key) & 4294967295
+            """
+    }
 
     private func acquire() async throws -> Int64? {
         let limits = limits
@@ -120,16 +134,12 @@ final class RelayLeadership: Sendable {
     }
 
     private func stillLeads(epoch: Int64) async throws -> Bool {
-        // pg_locks shows a bigint advisory key as its high and low 32 bits (classid, objid).
         let row = try await database.query(
             """
             SELECT c.epoch = $2 AND EXISTS (
-                SELECT 1 FROM pg_locks l
-                WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted AND l.objsubid = 1
-                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                  AND l.classid::int8 = (k.key >> 32) & 4294967295 AND l.objid::int8 = k.key & 4294967295
+                SELECT 1 FROM pg_locks l WHERE l.pid = pg_backend_pid() AND \(Self.isLock("l", relay: "$1"))
             ) AS leads
-            FROM relay_checkpoints c, (SELECT \(Self.lockKey) AS key) k
+            FROM relay_checkpoints c
             WHERE c.relay = $1
             """,
             [.text(name), .int64(epoch)])

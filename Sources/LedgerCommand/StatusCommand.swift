@@ -1,0 +1,42 @@
+import ArgumentParser
+import Ledger
+import Projections
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Print the cluster as the ledger sees it: the head, each relay's leader, epoch and lag, Redis's live generation.")
+
+    @OptionGroup var connections: ConnectionOptions
+
+    func run() async throws {
+        LedgerTool.bootstrapLogging()
+        let postgres = try await PostgresConnection.connect(url: connections.databaseURL, name: "status-postgres")
+        let head: Int64
+        let relays: [RelayStatus]
+        do {
+            head = try await postgres.query("SELECT position FROM ledger_head")[0]["position"].int64()
+            relays = try await RelayStatus.read(on: postgres)
+        } catch {
+            await postgres.close()
+            throw error
+        }
+        await postgres.close()
+        print("ledger head position \(head)")
+        if relays.isEmpty { print("relay: none has run yet") }
+        for relay in relays {
+            print("relay \(relay.name): topic \(relay.topic), epoch \(relay.epoch), checkpoint \(relay.position) "
+                + "(\(head - relay.position) behind), leader \(relay.leader ?? "none (no node's relay holds the lock)")")
+        }
+        let redis = try await RedisConnection.connect(url: connections.redisURL, name: "status-redis")
+        let keys: ProjectionKeys
+        do {
+            keys = try await ProjectionGeneration.read(on: redis, namespace: connections.redisNamespace)
+        } catch {
+            await redis.close()
+            throw error
+        }
+        await redis.close()
+        print("redis namespace \(connections.redisNamespace): live generation \(keys.generation)")
+    }
+}
