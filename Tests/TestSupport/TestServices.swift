@@ -36,14 +36,24 @@ public enum TestServices {
         let url = replacingDatabase(in: serverURL, with: name)
         do {
             let value = try await body(url)
-            try await admin.query("DROP DATABASE \(name) WITH (FORCE)")
+            try await drop(name, admin)
             await admin.close()
             return value
         } catch {
-            _ = try? await admin.query("DROP DATABASE \(name) WITH (FORCE)")
+            try? await drop(name, admin)
             await admin.close()
             throw error
         }
+    }
+
+    /// Ends the test's own sessions on the database, then drops it. Not `WITH (FORCE)`: that
+    /// refuses when an autovacuum worker (another role, which the service role may not signal)
+    /// works in it, where a plain DROP stops the worker itself and waits for the ended sessions.
+    private static func drop(_ name: String, _ admin: PostgresConnection) async throws {
+        try await admin.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()",
+            [.text(name)])
+        try await admin.query("DROP DATABASE \(name)")
     }
 
     static func replacingDatabase(in url: String, with database: String) -> String {
