@@ -1,5 +1,4 @@
 import CLibPQ
-import Glibc
 
 /// The libpq handle. Not thread-safe by design: a `PostgresConnection` touches it only from
 /// its own `BlockingWorker` thread. Every `PGresult` is cleared before a method returns.

@@ -1,5 +1,4 @@
 import CHiredis
-import Glibc
 import Ledger
 
 /// The hiredis handle, used only from its `RedisConnection`'s thread. Every reply object is

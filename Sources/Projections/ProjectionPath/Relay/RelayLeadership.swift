@@ -98,23 +98,12 @@ final class RelayLeadership: Sendable {
         let limits = limits
         let epoch = try await database.withSession { [name, topic] session -> Int64? in
             guard try session.query("SELECT pg_try_advisory_lock(\(Self.lockKey)) AS won", [.text(name)])[0]["won"].bool() else { return nil }
-            // A host that vanishes sends nothing; keepalives make PostgreSQL end its session.
-            try session.query(
-                """
-                SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false),
-                       set_config('tcp_keepalives_count', $3, false)
-                """,
-                [
-                    .text(String(limits.relayLeaderKeepaliveIdleSeconds)), .text(String(limits.relayLeaderKeepaliveIntervalSeconds)),
-                    .text(String(limits.relayLeaderKeepaliveCount)),
-                ])
-            return try session.transaction { session in
-                try session.query(
-                    "INSERT INTO relay_checkpoints (relay, topic, position) VALUES ($1, $2, 0) ON CONFLICT (relay) DO NOTHING",
-                    [.text(name), .text(topic)])
-                return try session.query(
-                    "UPDATE relay_checkpoints SET epoch = epoch + 1, updated_at = now() WHERE relay = $1 RETURNING epoch", [.text(name)]
-                )[0]["epoch"].int64()
+            do {
+                return try Self.takeOver(session, name: name, topic: topic, limits: limits)
+            } catch {
+                // Not leading after all: a lock kept would be taken again (counted twice) next time.
+                _ = try? session.query("SELECT pg_advisory_unlock(\(Self.lockKey))", [.text(name)])
+                throw error
             }
         }
         guard let epoch else {
@@ -131,6 +120,28 @@ final class RelayLeadership: Sendable {
         metrics.epoch.record(epoch)
         logger.notice("relay: leading", metadata: ["epoch": "\(epoch)"])
         return epoch
+    }
+
+    /// What a relay does on winning the lock: keepalives on its session, and the take-over's epoch.
+    private static func takeOver(_ session: PostgresSession, name: String, topic: String, limits: Limits) throws -> Int64 {
+        // A host that vanishes sends nothing; keepalives make PostgreSQL end its session.
+        try session.query(
+            """
+            SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false),
+                   set_config('tcp_keepalives_count', $3, false)
+            """,
+            [
+                .text(String(limits.relayLeaderKeepaliveIdleSeconds)), .text(String(limits.relayLeaderKeepaliveIntervalSeconds)),
+                .text(String(limits.relayLeaderKeepaliveCount)),
+            ])
+        return try session.transaction { session in
+            try session.query(
+                "INSERT INTO relay_checkpoints (relay, topic, position) VALUES ($1, $2, 0) ON CONFLICT (relay) DO NOTHING",
+                [.text(name), .text(topic)])
+            return try session.query(
+                "UPDATE relay_checkpoints SET epoch = epoch + 1, updated_at = now() WHERE relay = $1 RETURNING epoch", [.text(name)]
+            )[0]["epoch"].int64()
+        }
     }
 
     private func stillLeads(epoch: Int64) async throws -> Bool {
