@@ -67,12 +67,15 @@ pg_admin() {
     pg_run psql -h "$home/run" -p "$PG_PORT" -U "$(pg_superuser)" -d postgres -v ON_ERROR_STOP=1 "$@"
 }
 
+# Where the data lives when the checkout is out of the postgres user's reach (one per path).
+pg_outside() { printf '/tmp/ledger-postgres-%s\n' "$(printf '%s' "$ROOT" | md5sum | cut -c1-12)"; }
+
 pg_home() {
     local home="$LOCAL/postgres"
     if [ -L "$home" ]; then readlink -f "$home"; return; fi
     if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$LOCAL" 2>/dev/null; then
         local outside
-        outside="/tmp/ledger-postgres-$(printf '%s' "$ROOT" | md5sum | cut -c1-12)"
+        outside=$(pg_outside)
         mkdir -p "$outside"
         rm -rf "$home"
         ln -s "$outside" "$home"
@@ -269,7 +272,9 @@ up)
     mkdir -p "$LOCAL"
     if [ "${2:-}" = "--fresh" ]; then
         kafka_down; redis_down; postgres_down
-        rm -rf "$(readlink -f "$LOCAL/postgres" 2>/dev/null || echo "$LOCAL/postgres")" "$LOCAL/postgres" "$LOCAL/redis" "$LOCAL/kafka"
+        # A new checkout at an earlier one's path has no link yet, but would find that data.
+        rm -rf "$(readlink -f "$LOCAL/postgres" 2>/dev/null || echo "$LOCAL/postgres")" "$LOCAL/postgres" "$(pg_outside)" \
+            "$LOCAL/redis" "$LOCAL/kafka"
     fi
     postgres_up
     redis_up
