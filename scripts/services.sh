@@ -103,9 +103,10 @@ postgres_up() {
 port = $PG_PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$home/run'
-# The parallel test suite opens ~200 at its peak, and the service's role (no superuser) may not
-# use the slots kept for superusers.
-max_connections = 300
+# The parallel test suite opens ~260 at its peak (dozens of suites at once, each with its own
+# database and a node's connections), and the service's role (no superuser) may not use the
+# slots kept for superusers.
+max_connections = 500
 shared_buffers = 256MB
 fsync = on
 synchronous_commit = on

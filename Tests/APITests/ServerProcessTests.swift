@@ -20,18 +20,41 @@ import Testing
         let stopped = Atomic<Bool>(false)
     }
 
+    /// The `ledger serve` processes a test started, killed if the test fails half-way, so that
+    /// they do not hold ports and connections for the tests after it.
+    final class StartedProcesses: Sendable {
+        private let processes = Mutex<[ChildProcess]>([])
+
+        func add(_ process: ChildProcess) { processes.withLock { $0.append(process) } }
+
+        func killAll() async {
+            for process in processes.withLock({ $0 }) {
+                process.signal(SIGKILL)
+                _ = try? await process.waitForExit()
+            }
+        }
+    }
+
     struct Setup: Sendable {
         let environment: [String: String]
         let port: Int
         let namespace: String
         let topic: String
         let databaseURL: String
+        var started = StartedProcesses()
 
         /// The same ledger, Redis namespace and topic served on another port: another node.
         func node(port: Int) -> Setup {
             var environment = environment
             environment["LEDGER_HTTP_PORT"] = String(port)
-            return Setup(environment: environment, port: port, namespace: namespace, topic: topic, databaseURL: databaseURL)
+            return Setup(environment: environment, port: port, namespace: namespace, topic: topic, databaseURL: databaseURL, started: started)
+        }
+
+        /// The same node on another Redis (one the test can freeze or restart).
+        func with(redisURL: String) -> Setup {
+            var environment = environment
+            environment["LEDGER_REDIS_URL"] = redisURL
+            return Setup(environment: environment, port: port, namespace: namespace, topic: topic, databaseURL: databaseURL, started: started)
         }
     }
 
@@ -50,15 +73,22 @@ import Testing
                     "LEDGER_REDIS_NAMESPACE": namespace, "LEDGER_JWT_SECRET": Self.secret, "LEDGER_HTTP_PORT": String(port),
                 ],
                 port: port, namespace: namespace, topic: topic, databaseURL: url)
-            try await body(setup)
+            do {
+                try await body(setup)
+            } catch {
+                await setup.started.killAll()
+                throw error
+            }
             try await ProjectionFixture.delete(namespace: namespace, url: try TestServices.redisURL())
         }
     }
 
     func spawnServe(_ setup: Setup, _ arguments: [String] = [], log: String) throws -> ChildProcess {
-        try ChildProcess.spawn(
+        let process = try ChildProcess.spawn(
             try TestServices.variable("LEDGER_BIN"), ["serve"] + arguments, environment: setup.environment,
             outputPath: NSTemporaryDirectory() + "\(log)-\(setup.port).log")
+        setup.started.add(process)
+        return process
     }
 
     /// Starts `ledger serve` and waits until it answers `/ready`.
@@ -82,12 +112,12 @@ import Testing
         return try await client.execute(.init(uri, method: method, headers: headers, body: ByteBuffer(string: body)))
     }
 
-    func listSale(_ setup: Setup, stock: Int, productId: Int64 = 1) async throws {
+    func listSale(_ setup: Setup, stock: Int, productId: Int64 = 1, limitPerUser: Int = 2) async throws {
         let admin = try await TokenAuthority(secret: Self.secret).token(userId: 1, admin: true, ttlSeconds: 600)
         let now = Timestamp.now()
         let body = """
             {"id":\(productId),"name":"Phone","priceMinor":100,"currency":"EUR","stock":\(stock),"startsAt":"\(now.adding(seconds: -60).iso8601)",\
-            "endsAt":"\(now.adding(seconds: 3_600).iso8601)","limitPerUser":2,"reservationTTLSeconds":600}
+            "endsAt":"\(now.adding(seconds: 3_600).iso8601)","limitPerUser":\(limitPerUser),"reservationTTLSeconds":600}
             """
         let status = try await TestClient.withClient(host: "127.0.0.1", port: setup.port) {
             try await send($0, .post, "/v1/products", token: admin, body: body).head.status
@@ -110,17 +140,20 @@ import Testing
                         guard let response = try? await send(
                             client, .post, "/v1/seckill", token: userTokens.randomElement()!, body: #"{"productId":1,"quantity":1}"#)
                         else { break }
-                        if response.head.status == .created, let body = response.body,
-                            let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
-                            let id = object["reservationId"] as? String
-                        {
-                            acknowledged.ids.withLock { $0.append(id) }
-                        }
+                        if let id = Self.reservationId(of: response) { acknowledged.ids.withLock { $0.append(id) } }
                     }
                     try? await client.shutdown()
                 }
             }
         }
+    }
+
+    /// The reservation a 201 acknowledged; nil for any other answer.
+    static func reservationId(of response: TestClient.Response) -> String? {
+        guard response.head.status == .created, let body = response.body,
+            let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+        else { return nil }
+        return object["reservationId"] as? String
     }
 
     /// Signals come once the load has this many acknowledgements, not after a fixed time: on a

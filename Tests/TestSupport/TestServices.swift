@@ -27,20 +27,30 @@ public enum TestServices {
         "\(prefix)_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
     }
 
-    /// Creates an empty database, runs `body` with its URL, then drops it.
+    /// Creates an empty database, runs `body` with its URL, then drops it. The administrative
+    /// session is held only to create and to drop: dozens of tests run at once, and PostgreSQL's
+    /// connection slots are shared by all of them.
     public static func withTemporaryDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
         let serverURL = try databaseURL()
         let name = uniqueName("test")
-        let admin = try await PostgresConnection.connect(url: serverURL)
-        try await admin.query("CREATE DATABASE \(name)")
+        try await withAdministrativeSession(serverURL) { try await $0.query("CREATE DATABASE \(name)") }
         let url = replacingDatabase(in: serverURL, with: name)
         do {
             let value = try await body(url)
-            try await drop(name, admin)
-            await admin.close()
+            try await withAdministrativeSession(serverURL) { try await drop(name, $0) }
             return value
         } catch {
-            try? await drop(name, admin)
+            try? await withAdministrativeSession(serverURL) { try await drop(name, $0) }
+            throw error
+        }
+    }
+
+    private static func withAdministrativeSession(_ url: String, _ body: (PostgresConnection) async throws -> Void) async throws {
+        let admin = try await PostgresConnection.connect(url: url)
+        do {
+            try await body(admin)
+            await admin.close()
+        } catch {
             await admin.close()
             throw error
         }

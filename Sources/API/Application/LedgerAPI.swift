@@ -15,6 +15,9 @@ public struct LedgerAPI: Sendable {
         public var writer: LedgerWriter
         public var reader: LedgerReader
         public var gate: ReservationGate
+        /// Open while the gate fails or the read model is missing: reservations then go to the
+        /// ledger alone, and product reads skip Redis.
+        public var breaker: GateBreaker
         /// For live availability (`available` of the read model).
         public var redis: RedisConnection
         public var generation: ProjectionGeneration
@@ -25,13 +28,14 @@ public struct LedgerAPI: Sendable {
         public var metrics: PrometheusCollectorRegistry
 
         public init(
-            writer: LedgerWriter, reader: LedgerReader, gate: ReservationGate, redis: RedisConnection,
+            writer: LedgerWriter, reader: LedgerReader, gate: ReservationGate, breaker: GateBreaker, redis: RedisConnection,
             generation: ProjectionGeneration, probe: ReadinessProbe, authentication: AuthenticationMode, limits: Limits,
             metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
         ) {
             self.writer = writer
             self.reader = reader
             self.gate = gate
+            self.breaker = breaker
             self.redis = redis
             self.generation = generation
             self.probe = probe
@@ -72,7 +76,8 @@ public struct LedgerAPI: Sendable {
             maxKeys: limits.rateLimitedUsersTracked)
         seckill = SeckillService(
             writer: parts.writer, gate: parts.gate, catalog: catalog, rateLimiter: userWrites,
-            attemptsInFlight: AttemptsInFlight(cap: limits.maxReservationAttemptsInFlight), limits: limits, logger: logger)
+            attemptsInFlight: AttemptsInFlight(cap: limits.maxReservationAttemptsInFlight), breaker: parts.breaker,
+            degradedAttemptsInFlight: AttemptsInFlight(cap: limits.maxDegradedReservationsInFlight), limits: limits, logger: logger)
         let probe = parts.probe
         readiness = ReadinessCache(maxAgeMs: limits.readinessCacheMs) { await probe.check() }
         self.logger = logger
@@ -137,10 +142,14 @@ public struct LedgerAPI: Sendable {
 
     @Sendable func ready(_ request: Request, context: LedgerRequestContext) async throws -> Response {
         let report = await readiness.report()
-        guard report.isReady else {
+        // Without PostgreSQL nothing can be decided; without Redis or Kafka the ledger still can.
+        guard report.failures["postgres"] == nil else {
             throw Problem.unavailable("not answering: \(report.failures.keys.sorted().joined(separator: ", "))")
         }
-        return try JSONResponse.make(.ok, ["status": "ready"])
+        let gate = parts.breaker.stateName
+        var body = ["status": report.isReady && parts.breaker.isClosed ? "ready" : "degraded", "gate": gate]
+        for dependency in ["postgres", "redis", "kafka"] { body[dependency] = report.failures[dependency] == nil ? "up" : "down" }
+        return try JSONResponse.make(.ok, body)
     }
 
     /// The Prometheus text format of every metric the process recorded.
@@ -211,9 +220,10 @@ public struct LedgerAPI: Sendable {
         }
         guard let product = try await catalog.product(productId) else { throw Problem(.unknownProduct, detail: "no product \(productId)") }
         // Live availability from the read model (it counts open tentatives); the ledger's
-        // figure when Redis has not projected the product or does not answer.
+        // figure when Redis has not projected the product, does not answer, or the gate's
+        // breaker is open (Redis failing, or its model missing).
         var available = product.available
-        if let keys = try? await parts.generation.current().product(productId),
+        if parts.breaker.isClosed, let keys = try? await parts.generation.current().product(productId),
             let live = try? await parts.redis.command(["HGET", RedisArgument(keys.config), "available"]).integer
         {
             available = live

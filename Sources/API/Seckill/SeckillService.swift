@@ -12,6 +12,8 @@ struct SeckillService: Sendable {
     let catalog: ProductCatalog
     let rateLimiter: RateLimiter<Int64>
     let attemptsInFlight: AttemptsInFlight
+    let breaker: GateBreaker
+    let degradedAttemptsInFlight: AttemptsInFlight
     let limits: Limits
     let logger: Logger
 
@@ -61,9 +63,24 @@ struct SeckillService: Sendable {
         let reservationId = ReservationID.v7()
         let reserve = LedgerCommand.Reserve(
             reservationId: reservationId, productId: productId, userId: caller.userId, quantity: quantity, idempotencyKey: idempotencyKey)
+        guard breaker.admitsCall() else {
+            return try await reserveWithoutGate(reserve, metadata: metadata())
+        }
+        let attempt: Attempt
+        do {
+            attempt = try await gateThenAppend(try await gate.attempt(reserve, now: now), .reserve(reserve), metadata: metadata())
+        } catch let error as RedisError where error.code == .overloaded || error.code == .closed {
+            throw error  // Redis is busy, not broken: sending the excess to PostgreSQL would only move it there
+        } catch {
+            // Redis is down, frozen or confused. The call may have taken a tentative; the
+            // reconciler undoes it if the ledger does not take the reservation, the projector
+            // confirms it if it does.
+            breaker.recordFailure(error)
+            return try await reserveWithoutGate(reserve, metadata: metadata())
+        }
         let gateDecision: GateDecision
         let appended: Result<CommandResult, Error>
-        switch try await gateThenAppend(try await gate.attempt(reserve, now: now), .reserve(reserve), metadata: metadata()) {
+        switch attempt {
         case .appended(let decided, let ledgerResult):
             (gateDecision, appended) = (decided, ledgerResult)
         case .refused(.soldOut):
@@ -93,15 +110,31 @@ struct SeckillService: Sendable {
             if tookUnits { await rollback(productId: productId, reservationId: reservationId) }
             throw error
         }
+        if tookUnits, result.reservation?.reservationId != reservationId {
+            await rollback(productId: productId, reservationId: reservationId)  // refused, or the key's original answered
+        }
+        return try answer(result, for: reserve)
+    }
+
+    /// A reservation decided by the ledger alone (its guard tables hold stock, limits and keys)
+    /// while the gate's breaker is open, with its own cap on attempts in flight: without the
+    /// gate, every loser of a sale would otherwise reach PostgreSQL.
+    private func reserveWithoutGate(_ reserve: LedgerCommand.Reserve, metadata: EventMetadata) async throws -> ReservationState {
+        guard degradedAttemptsInFlight.enter() else {
+            throw Problem.overloaded(
+                "Redis is unavailable and \(degradedAttemptsInFlight.cap) attempts already wait for the ledger alone; retry shortly with the same Idempotency-Key")
+        }
+        defer { degradedAttemptsInFlight.leave() }
+        return try answer(try await writer.submit(.reserve(reserve), metadata: metadata), for: reserve)
+    }
+
+    /// The reservation the ledger committed (or the key's original), or its refusal as a problem.
+    private func answer(_ result: CommandResult, for reserve: LedgerCommand.Reserve) throws -> ReservationState {
         switch result {
         case .reservation(let state, _):
-            if tookUnits && state.reservationId != reservationId {
-                await rollback(productId: productId, reservationId: reservationId)  // the key's original answered
-            }
             return state
         case .rejected(let rejection):
-            if tookUnits { await rollback(productId: productId, reservationId: reservationId) }
-            if rejection.code == .soldOut && quantity == 1 { catalog.markSoldOut(productId) }
+            if rejection.code == .soldOut && reserve.quantity == 1 { catalog.markSoldOut(reserve.productId) }
             throw Self.problem(for: rejection)
         case .product:
             preconditionFailure("a reserve command answers with a reservation")

@@ -68,16 +68,22 @@ public final class LedgerSystem: Sendable {
     public let writer: LedgerWriter
     public let reader: LedgerReader
     public let gatePool: RedisPipelinePool
+    public let breaker: GateBreaker
     public let api: LedgerAPI
     /// What runs until shutdown besides the HTTP server, in the order they stop after it: the
-    /// relay, the projector, the reconciler and the expiry worker, then the pool and the writer.
+    /// read-model watch, the relay, the projector, the reconciler and the expiry worker, then the
+    /// pool and the writer.
     public let services: [any Service]
     private let closers: ResourceClosers
 
-    private init(writer: LedgerWriter, reader: LedgerReader, gatePool: RedisPipelinePool, api: LedgerAPI, services: [any Service], closers: ResourceClosers) {
+    private init(
+        writer: LedgerWriter, reader: LedgerReader, gatePool: RedisPipelinePool, breaker: GateBreaker, api: LedgerAPI, services: [any Service],
+        closers: ResourceClosers
+    ) {
         self.writer = writer
         self.reader = reader
         self.gatePool = gatePool
+        self.breaker = breaker
         self.api = api
         self.services = services
         self.closers = closers
@@ -108,14 +114,15 @@ public final class LedgerSystem: Sendable {
             await closers.add { await connection.close() }
             return connection
         }
-        func redis(_ name: String) async throws -> RedisConnection {
-            let connection = try await RedisConnection.connect(url: configuration.redisURL, name: name)
+        func redis(_ name: String, timeoutMs: Int = limits.redisConnectTimeoutMs) async throws -> RedisConnection {
+            let connection = try await RedisConnection.connect(url: configuration.redisURL, timeoutMs: timeoutMs, name: name)
             await closers.add { await connection.close() }
             return connection
         }
 
         let probePostgres = try await postgres("probe-postgres")
-        let probeRedis = try await redis("probe-redis")
+        // Connections on the request path give up on a frozen Redis quickly; the request goes on without it.
+        let probeRedis = try await redis("probe-redis", timeoutMs: limits.redisRequestTimeoutMs)
         let kafka = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: configuration.kafkaBrokers))
         await closers.add { await kafka.close() }
         let probe = ReadinessProbe(postgres: probePostgres, redis: probeRedis, kafka: kafka, kafkaTopic: configuration.kafkaTopic, limits: limits)
@@ -135,9 +142,21 @@ public final class LedgerSystem: Sendable {
             url: configuration.redisURL, connections: limits.gateConnections, maxPipelineLength: limits.gateMaxPipelineLength,
             maxQueueDepth: limits.gateMaxQueueDepth, limits: limits)
         await closers.add { pool.shutdown() }
-        let generation = ProjectionGeneration(connection: try await redis("generation"), namespace: namespace, refreshMs: limits.generationRefreshMs)
+        let generation = ProjectionGeneration(
+            connection: try await redis("generation", timeoutMs: limits.redisRequestTimeoutMs), namespace: namespace, refreshMs: limits.generationRefreshMs)
+        let breaker = GateBreaker(limits: limits)
+        let watch = ReadModelWatch(
+            redis: try await redis("read-model-watch", timeoutMs: limits.redisRequestTimeoutMs),
+            // The API's reader: the watch reads the ledger only when the model is missing, and a
+            // rebuild's pages leave room for the API's reads between them.
+            reader: reader,
+            replayer: ProjectionReplayer(
+                reader: reader,
+                redis: try await redis("read-model-rebuild", timeoutMs: limits.replayRedisTimeoutMs), namespace: namespace, limits: limits),
+            breaker: breaker, namespace: namespace, limits: limits)
+        try await watch.markIfLedgerEmpty()
 
-        var services: [any Service] = []
+        var services: [any Service] = [watch]
         if configuration.components.contains(.relay) {
             let producer = try KafkaProducer(configuration: OutboxRelay.producerConfiguration(brokers: configuration.kafkaBrokers), name: "relay-producer")
             await closers.add { await producer.close() }
@@ -164,12 +183,12 @@ public final class LedgerSystem: Sendable {
             services.append(ExpiryWorker(reader: LedgerReader(connection: try await postgres("expiry")), writer: writer, limits: limits))
         }
         let api = LedgerAPI(.init(
-            writer: writer, reader: reader, gate: ReservationGate(pool: pool, generation: generation), redis: probeRedis,
+            writer: writer, reader: reader, gate: ReservationGate(pool: pool, generation: generation), breaker: breaker, redis: probeRedis,
             generation: generation, probe: probe, authentication: configuration.authentication, limits: limits, metrics: metrics))
         // After the HTTP server drains, the pool and the writer answer what they hold; the
         // background services stop alongside.
         services += [writer, pool]
-        return LedgerSystem(writer: writer, reader: reader, gatePool: pool, api: api, services: services, closers: closers)
+        return LedgerSystem(writer: writer, reader: reader, gatePool: pool, breaker: breaker, api: api, services: services, closers: closers)
     }
 
     /// The HTTP server on `host:port` (a `Service`; run it last so that it stops first).

@@ -96,6 +96,24 @@ public struct Limits: Sendable, Hashable {
     public var gateConnections = 2
     public var gateMaxPipelineLength = 512
     public var gateMaxQueueDepth = 20_000
+    /// Longest a Redis call on the request path (the gate, a product's live availability,
+    /// `/ready`) may wait for a frozen or vanished Redis, connecting included; the request then
+    /// goes on without Redis.
+    public var redisRequestTimeoutMs = 1_000
+    /// The gate's circuit breaker: this many failed or timed-out gate calls within the window
+    /// open it; while open, reservations go to the ledger alone (its guard tables decide) and
+    /// Redis is probed again after `gateBreakerOpenMs` (by the read-model check, so that it never
+    /// closes on a Redis that lost the model). At most `maxDegradedReservationsInFlight` such
+    /// reservations wait for the ledger at once (past it, 503 `overloaded`), so that the losing
+    /// 99 % do not all reach PostgreSQL together.
+    public var gateBreakerFailureThreshold = 5
+    public var gateBreakerWindowMs = 1_000
+    public var gateBreakerOpenMs = 500
+    public var maxDegradedReservationsInFlight = 64
+    /// How often each node checks that Redis still holds the read model (a Redis restarted
+    /// without persistence comes back empty, and the model is then rebuilt from the ledger);
+    /// the same check probes an open breaker.
+    public var readModelCheckIntervalMs = 500
     /// How stale the gate's idea of the live read-model generation may be (replay switches it).
     public var generationRefreshMs = 500
 

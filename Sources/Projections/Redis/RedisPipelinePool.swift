@@ -71,7 +71,7 @@ public final class RedisPipelinePool: Service, Sendable {
         var opened = [RedisConnection]()
         do {
             for index in 0..<connections {
-                opened.append(try await RedisConnection.connect(url: url, name: "redis-pool-\(index)"))
+                opened.append(try await RedisConnection.connect(url: url, timeoutMs: limits.redisRequestTimeoutMs, name: "redis-pool-\(index)"))
             }
         } catch {
             for connection in opened { await connection.close() }

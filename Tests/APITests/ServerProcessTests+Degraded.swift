@@ -1,0 +1,177 @@
+import API
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Ledger
+import NIOCore
+import Projections
+import Synchronization
+import TestSupport
+import Testing
+
+/// `ledger serve` on a Redis of the test's own, frozen (SIGSTOP) or killed and restarted empty
+/// mid-sale: the node keeps selling through the ledger alone, answers every request within a
+/// bound, rebuilds a lost read model, and every copy agrees with the ledger afterwards.
+extension ServerProcessTests {
+    /// Every answer of the degraded-mode load: when it started, how long it took, its status.
+    final class Answers: Sendable {
+        struct Answer: Sendable {
+            let startedAt: ContinuousClock.Instant
+            let duration: Duration
+            let status: HTTPResponse.Status?
+        }
+
+        let all = Mutex<[Answer]>([])
+        let ids = Mutex<[String]>([])
+        let stopped = Atomic<Bool>(false)
+
+        func created(between start: ContinuousClock.Instant, and end: ContinuousClock.Instant) -> Int {
+            all.withLock { $0.count { $0.status == .created && $0.startedAt >= start && $0.startedAt < end } }
+        }
+    }
+
+    /// The longest a request may take while Redis is frozen: a gate call gives up after
+    /// `redisRequestTimeoutMs`, a reconnect to a frozen server after as long again; the rest is
+    /// the ledger's commit on a busy box.
+    static let frozenRedisAnswerBound = Duration.milliseconds(2 * Limits().redisRequestTimeoutMs) + .seconds(1)
+
+    /// A big sale (product 1) that stays open through the fault, and a small one (product 2, 60
+    /// units, one per user) that sells out during it.
+    func listDegradedSales(_ setup: Setup) async throws {
+        try await listSale(setup, stock: 1_000_000, limitPerUser: 1_000)
+        try await listSale(setup, stock: 60, productId: 2, limitPerUser: 1)
+    }
+
+    /// 16 connections reserving for 2,000 users, a fifth of them the small sale, until `stopped`.
+    func degradedLoad(_ setup: Setup, into answers: Answers) async throws {
+        let authority = try await TokenAuthority(secret: Self.secret)
+        var tokens = [String]()
+        for user in 2...2_001 { tokens.append(try await authority.token(userId: Int64(user), admin: false, ttlSeconds: 600)) }
+        let userTokens = tokens
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    while !answers.stopped.load(ordering: .relaxed) {
+                        let product = Int.random(in: 0..<5) == 0 ? 2 : 1
+                        let startedAt = ContinuousClock.now
+                        // A connection per request: one stuck answer must not hide the next.
+                        let response = try? await TestClient.withClient(host: "127.0.0.1", port: setup.port) { client in
+                            try await send(client, .post, "/v1/seckill", token: userTokens.randomElement()!, body: #"{"productId":\#(product),"quantity":1}"#)
+                        }
+                        answers.all.withLock {
+                            $0.append(.init(startedAt: startedAt, duration: .now - startedAt, status: response?.head.status))
+                        }
+                        if let response, let id = Self.reservationId(of: response) { answers.ids.withLock { $0.append(id) } }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `/ready`'s body, nil when it does not answer 200.
+    static func readiness(_ setup: Setup) async -> [String: String]? {
+        try? await TestClient.withClient(host: "127.0.0.1", port: setup.port) { client in
+            let response = try await client.get("/ready")
+            guard response.head.status == .ok, let body = response.body else { return nil }
+            return try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: String]
+        }
+    }
+
+    /// After the load: every acknowledged reservation in the ledger, the small sale sold out
+    /// exactly, tables, Redis and the topic equal to the ledger's fold.
+    func checkAfterFault(_ setup: Setup, _ answers: Answers, redisURL: String) async throws {
+        let connection = try await PostgresConnection.connect(url: setup.databaseURL)
+        let reader = LedgerReader(connection: connection)
+        let ids = answers.ids.withLock { $0 }
+        var missing = 0
+        for id in ids where try await reader.reservation(try #require(ReservationID(id))) == nil { missing += 1 }
+        #expect(missing == 0, "every acknowledged reservation of \(ids.count) is in the ledger")
+        let small = try #require(try await reader.product(2))
+        #expect(small.reservedUnits <= 60, "never more than the stock")
+        #expect(small.reservedUnits == 60, "demand far above the stock sells it out")
+        let redis = try await RedisConnection.connect(url: redisURL)
+        let audit = try await auditor(setup, connection).audit(
+            redis: redis, kafka: .init(configuration: KafkaConfiguration(brokers: try TestServices.kafkaBrokers()), topic: setup.topic),
+            projectionWaitMs: 30_000)
+        #expect(audit.differences.isEmpty, "\(audit.differences.count) differences, first: \(audit.differences.prefix(5))")
+        await redis.close()
+        await connection.close()
+    }
+
+    /// A node on a Redis of the test's own, the two sales listed and the load running; `fault`
+    /// gets them once the load has answers, and returns when the load may stop. Afterwards the
+    /// checks every fault shares, and the node is stopped with SIGTERM.
+    func withDegradedSale(
+        log: String, _ fault: @escaping @Sendable (Setup, RedisServerProcess, Answers, ChildProcess) async throws -> Void
+    ) async throws {
+        let redis = try await RedisServerProcess.start()
+        do {
+            try await withSetup { shared in
+                let setup = shared.with(redisURL: redis.url)
+                let server = try await start(setup, log: log)
+                try await listDegradedSales(setup)
+                let answers = Answers()
+                async let loading: Void = degradedLoad(setup, into: answers)
+                let started = try await eventually(timeout: .seconds(60)) { answers.ids.withLock { $0.count } >= 40 }
+                #expect(started, "the load got answers before the fault")
+                try await fault(setup, redis, answers, server)
+                answers.stopped.store(true, ordering: .relaxed)
+                try await loading
+                let unanswered = answers.all.withLock { $0.count { $0.status == nil || $0.status == .internalServerError } }
+                #expect(unanswered == 0, "no request went unanswered or got a 500")
+                try await checkAfterFault(setup, answers, redisURL: redis.url)
+                server.signal(SIGTERM)
+                #expect(try await server.waitForExit() == 0)
+            }
+        } catch {
+            try await redis.stop()
+            throw error
+        }
+        try await redis.stop()
+    }
+
+    @Test func aFrozenRedisDegradesTheNodeWhichKeepsSellingAndAnswersInBound() async throws {
+        try await withDegradedSale(log: "redis-frozen") { setup, redis, answers, _ in
+            redis.freeze()
+            let frozenAt = ContinuousClock.now
+            let degraded = try await eventually(timeout: .seconds(10)) {
+                let ready = await Self.readiness(setup)
+                return ready?["status"] == "degraded" && ready?["redis"] == "down" && ready?["gate"] == "open"
+            }
+            #expect(degraded, "/ready answers 200 degraded, Redis down, the gate's breaker open")
+            try await Task.sleep(for: .seconds(6))
+            redis.thaw()
+            let thawedAt = ContinuousClock.now
+            let recovered = try await eventually(timeout: .seconds(15)) { await Self.readiness(setup)?["status"] == "ready" }
+            #expect(recovered, "the breaker closes once Redis answers again")
+            try await Task.sleep(for: .seconds(2))
+
+            #expect(answers.created(between: frozenAt + .seconds(2), and: thawedAt) > 0, "reservations commit while Redis is frozen")
+            let slowest = answers.all.withLock { $0.map(\.duration).max() ?? .zero }
+            #expect(slowest <= Self.frozenRedisAnswerBound, "every request answered within \(Self.frozenRedisAnswerBound): the slowest took \(slowest)")
+            #expect(answers.created(between: thawedAt + .seconds(1), and: .now) > 0, "the gate serves again after the thaw")
+        }
+    }
+
+    @Test func aRedisRestartedEmptyIsRebuiltFromTheLedgerWhileTheNodeKeepsSelling() async throws {
+        try await withDegradedSale(log: "redis-empty") { setup, redis, answers, server in
+            let restartedAt = ContinuousClock.now
+            try await redis.restartEmpty()
+            let rebuilt = try await eventually(timeout: .seconds(30)) {
+                guard let connection = try? await RedisConnection.connect(url: redis.url) else { return false }
+                let pointer = try? await connection.command(["GET", RedisArgument(ProjectionKeys.generationPointer(namespace: setup.namespace))])
+                await connection.close()
+                return pointer?.integer.map { $0 > 1 } == true
+            }
+            #expect(rebuilt, "the node rebuilt the read model into a new generation")
+            let recovered = try await eventually(timeout: .seconds(15)) { await Self.readiness(setup)?["status"] == "ready" }
+            #expect(recovered, "the breaker closes after the rebuild")
+            let closedAt = ContinuousClock.now
+            try await Task.sleep(for: .seconds(2))
+
+            #expect(answers.created(between: restartedAt, and: closedAt) > 0, "reservations commit while the model is missing")
+            #expect(answers.created(between: closedAt, and: .now) > 0, "and through the gate after")
+            #expect(server.output.components(separatedBy: "read model rebuilt from the ledger").count == 2, "rebuilt once")
+        }
+    }
+}
