@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local PostgreSQL, Redis and Kafka (librdkafka mock cluster) under .local/, on fixed
-# loopback ports. Usage: services.sh install | up [--fresh] | down | restart-postgres | prewarm-wal | status
+# loopback ports. Usage: services.sh install | up [--fresh] | down | restart-postgres [--immediate] [--down-seconds N] | prewarm-wal | status
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -157,11 +157,24 @@ postgres_down() {
     pg_run "$bin/pg_ctl" -D "$home/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
 }
 
+# restart-postgres [--immediate] [--down-seconds N]: a fast shutdown (sessions ended cleanly)
+# or an immediate one (no checkpoint: crash recovery at start, as after a crash), and an outage
+# of N seconds between the stop and the start.
 postgres_restart() {
-    local bin home
+    local bin home mode=fast down=0
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --immediate) mode=immediate ;;
+        --down-seconds) down="$2"; shift ;;
+        *) die "restart-postgres: unknown option $1" ;;
+        esac
+        shift
+    done
     bin=$(pg_bin)
     home=$(readlink -f "$LOCAL/postgres")
-    pg_run "$bin/pg_ctl" -D "$home/data" -l "$home/postgres.log" -m fast -w -t 60 restart >/dev/null
+    pg_run "$bin/pg_ctl" -D "$home/data" -m "$mode" -w -t 60 stop >/dev/null
+    sleep "$down"
+    pg_run "$bin/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 60 start >/dev/null
 }
 
 # Puts a fresh cluster in the state of one that has been running for a while: min_wal_size of
@@ -290,7 +303,8 @@ down)
     rm -f "$LOCAL/env"
     ;;
 restart-postgres)
-    postgres_restart
+    shift
+    postgres_restart "$@"
     ;;
 prewarm-wal)
     prewarm_wal
@@ -299,6 +313,6 @@ status)
     [ -f "$LOCAL/env" ] && cat "$LOCAL/env"
     ;;
 *)
-    die "usage: $0 install | up [--fresh] | down | restart-postgres | prewarm-wal | status"
+    die "usage: $0 install | up [--fresh] | down | restart-postgres [--immediate] [--down-seconds N] | prewarm-wal | status"
     ;;
 esac

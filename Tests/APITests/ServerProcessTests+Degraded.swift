@@ -19,6 +19,7 @@ extension ServerProcessTests {
             let startedAt: ContinuousClock.Instant
             let duration: Duration
             let status: HTTPResponse.Status?
+            let retryAfter: String?
         }
 
         let all = Mutex<[Answer]>([])
@@ -59,7 +60,9 @@ extension ServerProcessTests {
                             try await send(client, .post, "/v1/seckill", token: userTokens.randomElement()!, body: #"{"productId":\#(product),"quantity":1}"#)
                         }
                         answers.all.withLock {
-                            $0.append(.init(startedAt: startedAt, duration: .now - startedAt, status: response?.head.status))
+                            $0.append(.init(
+                                startedAt: startedAt, duration: .now - startedAt, status: response?.head.status,
+                                retryAfter: response?.head.headerFields[.retryAfter]))
                         }
                         if let response, let id = Self.reservationId(of: response) { answers.ids.withLock { $0.append(id) } }
                     }

@@ -132,7 +132,8 @@ public struct LedgerAPI: Sendable {
         let routes = self.routes
         // Outermost, so it counts the status ProblemMiddleware made of a thrown error.
         router.add(middleware: RequestMetricsMiddleware())
-        router.add(middleware: ProblemMiddleware(routes: routes.map { ($0.method, $0.path) }))
+        router.add(middleware: ProblemMiddleware(
+            routes: routes.map { ($0.method, $0.path) }, repeatedWarnings: LogThrottle(intervalMs: parts.limits.repeatedWarningIntervalMs)))
         router.add(middleware: AuthenticationMiddleware(mode: parts.authentication, maxTokenBytes: parts.limits.maxBearerTokenBytes))
         for route in routes {
             router.on(RouterPath(route.path), method: route.method, use: route.handler)

@@ -10,6 +10,8 @@ import Projections
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Every route's method and path template (`/v1/products/:id`), to tell 405 from 404.
     let routes: [(method: HTTPRequest.Method, path: String)]
+    /// Every request fails alike while a dependency is down: one line a second says so.
+    let repeatedWarnings: LogThrottle
 
     @concurrent func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -19,12 +21,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try problem.response(from: request, context: context)
         } catch let error as HTTPError where error.status == .notFound {
             let allowed = routes.filter { Self.matches(request.uri.path, $0.path) }.map(\.method.rawValue)
-            guard !allowed.isEmpty else { return try Self.problem(for: error, logger: context.logger).response(from: request, context: context) }
+            guard !allowed.isEmpty else { return try Self.problem(for: error, logger: context.logger, repeatedWarnings: repeatedWarnings).response(from: request, context: context) }
             var problem = Problem(.methodNotAllowed, detail: "\(request.uri.path) takes \(allowed.joined(separator: ", "))")
             problem.allowedMethods = allowed
             return try problem.response(from: request, context: context)
         } catch {
-            return try Self.problem(for: error, logger: context.logger).response(from: request, context: context)
+            return try Self.problem(for: error, logger: context.logger, repeatedWarnings: repeatedWarnings).response(from: request, context: context)
         }
     }
 
@@ -36,7 +38,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         return zip(segments, pattern).allSatisfy { segment, part in part.hasPrefix(":") ? !segment.isEmpty : segment == part }
     }
 
-    static func problem(for error: Error, logger: Logger) -> Problem {
+    static func problem(for error: Error, logger: Logger, repeatedWarnings: LogThrottle) -> Problem {
         switch error {
         case let problem as Problem:
             return problem
@@ -60,17 +62,17 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as LedgerError:
             if error.code == .overloaded { return .overloaded("The ledger is overloaded; retry shortly with the same Idempotency-Key") }
             if error.code == .shuttingDown { return .unavailable("The ledger is shutting down; retry shortly", retryAfterSeconds: 1) }
-            logger.warning("ledger unavailable", metadata: ["error": "\(error)"])
+            repeatedWarnings.warning(logger, "ledger unavailable", metadata: ["error": "\(error)"])
             return .unavailable("The ledger is unavailable; retry with the same Idempotency-Key")
         case let error as RedisError where error.code == .overloaded:
             return .overloaded("Too many attempts wait for the gate; retry shortly")
         case let error as RedisError:
-            logger.warning("redis unavailable", metadata: ["error": "\(error)"])
+            repeatedWarnings.warning(logger, "redis unavailable", metadata: ["error": "\(error)"])
             return .unavailable("Redis is unavailable")
         case let error as PostgresError where error.code == .overloaded:
             return .overloaded("Too many reads wait for the ledger; retry shortly")
         case let error as PostgresError:
-            logger.warning("postgres unavailable", metadata: ["error": "\(error)"])
+            repeatedWarnings.warning(logger, "postgres unavailable", metadata: ["error": "\(error)"])
             return .unavailable("PostgreSQL is unavailable")
         default:
             logger.error("unexpected error", metadata: ["error": "\(error)"])

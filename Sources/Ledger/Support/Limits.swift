@@ -70,6 +70,9 @@ public struct Limits: Sendable, Hashable {
     public var maxTokenTTLSeconds = 7 * 86_400
     /// How old an answer of `/ready` may be: its dependency checks run at most this often.
     public var readinessCacheMs = 1_000
+    /// A warning that repeats (a dependency down: every request and batch fails alike) is
+    /// logged at most this often, with the count of repeats left out.
+    public var repeatedWarningIntervalMs = 1_000
     /// How long `/ready` waits for the Kafka brokers' metadata before calling them unavailable.
     public var readinessKafkaTimeoutMs: Int32 = 2_000
     /// Verified tokens remembered (so a repeated token skips the signature check).

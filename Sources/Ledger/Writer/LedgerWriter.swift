@@ -31,6 +31,7 @@ public final class LedgerWriter: Service, Sendable {
     private let limits: Limits
     private let clock: @Sendable () -> Timestamp
     private let logger: Logger
+    private let repeatedWarnings: LogThrottle
     private let onBatch: (@Sendable (BatchReport) -> Void)?
     private let metrics: WriterMetrics
     private let queue: BatchingQueue<Pending>
@@ -58,6 +59,7 @@ public final class LedgerWriter: Service, Sendable {
         self.limits = limits
         self.clock = clock
         self.logger = logger
+        self.repeatedWarnings = LogThrottle(intervalMs: limits.repeatedWarningIntervalMs)
         self.onBatch = onBatch
         self.metrics = WriterMetrics(factory: metrics)
     }
@@ -330,7 +332,7 @@ public final class LedgerWriter: Service, Sendable {
         default:
             ledgerError = LedgerError(.storage, "\(error)")
         }
-        logger.warning("ledger batch failed", metadata: ["size": "\(batch.count)", "error": "\(error)"])
+        repeatedWarnings.warning(logger, "ledger batch failed", metadata: ["size": "\(batch.count)", "error": "\(error)"])
         metrics.failed(ledgerError.code, commands: batch.count)
         for pending in batch { pending.complete(.failure(ledgerError)) }
     }

@@ -1,0 +1,46 @@
+import Foundation
+import HTTPTypes
+import Ledger
+import TestSupport
+import Testing
+
+/// `ledger serve` while the PostgreSQL every suite shares is shut down (immediate: no
+/// checkpoint, crash recovery at start) and kept down for a few seconds mid-sale. The name ends
+/// in `ServerRestartTests`, so `make test` runs it alone, after the suites that need PostgreSQL.
+@Suite(.serialized, .timeLimit(.minutes(4))) struct ServedNodeServerRestartTests {
+    let node = ServerProcessTests()
+
+    @Test func aPostgresOutageMidSaleAnswers503AndWritesResumeWithoutRestartingTheNode() async throws {
+        try await node.withSetup { setup in
+            let server = try await node.start(setup, log: "postgres-outage")
+            try await node.listDegradedSales(setup)
+            let answers = ServerProcessTests.Answers()
+            async let loading: Void = node.degradedLoad(setup, into: answers)
+            let started = try await eventually(timeout: .seconds(60)) { answers.ids.withLock { $0.count } >= 40 }
+            #expect(started, "the load got answers before the outage")
+
+            let stoppedAt = ContinuousClock.now
+            try await TestServices.servicesScript("restart-postgres", "--immediate", "--down-seconds", "3")
+            let restartedAt = ContinuousClock.now
+            let resumed = try await eventually(timeout: .seconds(30)) { answers.created(between: restartedAt, and: .now) > 0 }
+            #expect(resumed, "writes resume on the same node once PostgreSQL is back")
+            let resumedAt = ContinuousClock.now
+            try await Task.sleep(for: .seconds(2))
+            answers.stopped.store(true, ordering: .relaxed)
+            try await loading
+
+            let outage = answers.all.withLock { $0.filter { $0.startedAt >= stoppedAt && $0.startedAt < restartedAt } }
+            let refused = outage.filter { $0.status == .serviceUnavailable }
+            #expect(!refused.isEmpty, "requests during the outage are refused 503")
+            #expect(refused.allSatisfy { $0.retryAfter != nil }, "with Retry-After")
+            let unanswered = answers.all.withLock { $0.count { $0.status == nil || $0.status == .internalServerError } }
+            #expect(unanswered == 0, "no request went unanswered or got a 500")
+            let slowest = answers.all.withLock { $0.map(\.duration).max() ?? .zero }
+            #expect(slowest <= .seconds(5), "every request answered within 5 s during the outage: the slowest took \(slowest)")
+            #expect(resumedAt - restartedAt < .seconds(10), "writes resumed \(resumedAt - restartedAt) after PostgreSQL was back")
+            try await node.checkAfterFault(setup, answers, redisURL: try TestServices.redisURL())
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit() == 0)
+        }
+    }
+}
