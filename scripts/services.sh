@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local PostgreSQL, Redis and Kafka (librdkafka mock cluster) under .local/, on fixed
-# loopback ports. Usage: services.sh install | up [--fresh] | down | restart-postgres [--immediate] [--down-seconds N] | prewarm-wal | status
+# loopback ports. Usage: services.sh install | up [--fresh] | down | restart-postgres [--immediate] [--down-seconds N] | freeze-postgres | thaw-postgres | prewarm-wal | status
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -177,6 +177,16 @@ postgres_restart() {
     pg_run "$bin/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 60 start >/dev/null
 }
 
+# freeze-postgres / thaw-postgres: SIGSTOP (SIGCONT) the postmaster and every backend, as a
+# hung disk or a long stall does: connections stay open, nothing answers, new ones are not served.
+postgres_signal() {
+    local home pid
+    home=$(readlink -f "$LOCAL/postgres")
+    pid=$(head -1 "$home/data/postmaster.pid")
+    # shellcheck disable=SC2046
+    kill "-$1" "$pid" $(pgrep -P "$pid")
+}
+
 # Puts a fresh cluster in the state of one that has been running for a while: min_wal_size of
 # finished WAL segments ready to be recycled, so a benchmark does not measure the one-off
 # zero-filling of new segments (see min_wal_size above). Writes ~4 GB; benchmarks only.
@@ -306,6 +316,12 @@ restart-postgres)
     shift
     postgres_restart "$@"
     ;;
+freeze-postgres)
+    postgres_signal STOP
+    ;;
+thaw-postgres)
+    postgres_signal CONT
+    ;;
 prewarm-wal)
     prewarm_wal
     ;;
@@ -313,6 +329,6 @@ status)
     [ -f "$LOCAL/env" ] && cat "$LOCAL/env"
     ;;
 *)
-    die "usage: $0 install | up [--fresh] | down | restart-postgres [--immediate] [--down-seconds N] | prewarm-wal | status"
+    die "usage: $0 install | up [--fresh] | down | restart-postgres [--immediate] [--down-seconds N] | freeze-postgres | thaw-postgres | prewarm-wal | status"
     ;;
 esac

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// `ledger serve` while the PostgreSQL every suite shares is shut down (immediate: no
-/// checkpoint, crash recovery at start) and kept down for a few seconds mid-sale. The name ends
+/// checkpoint, crash recovery at start) and kept down for a few seconds, or frozen, mid-sale. The name ends
 /// in `ServerRestartTests`, so `make test` runs it alone, after the suites that need PostgreSQL.
 @Suite(.serialized, .timeLimit(.minutes(4))) struct ServedNodeServerRestartTests {
     let node = ServerProcessTests()
@@ -38,6 +38,50 @@ import Testing
             let slowest = answers.all.withLock { $0.map(\.duration).max() ?? .zero }
             #expect(slowest <= .seconds(5), "every request answered within 5 s during the outage: the slowest took \(slowest)")
             #expect(resumedAt - restartedAt < .seconds(10), "writes resumed \(resumedAt - restartedAt) after PostgreSQL was back")
+            try await node.checkAfterFault(setup, answers, redisURL: try TestServices.redisURL())
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit() == 0)
+        }
+    }
+
+    /// The longest a request may wait on a frozen database: the batch in flight when it came
+    /// gives up after `postgresAnswerTimeoutMs`, the next one's reconnect after
+    /// `postgresConnectTimeoutSeconds`, and the box is busy.
+    static let frozenPostgresAnswerBound =
+        Duration.milliseconds(Limits().postgresAnswerTimeoutMs) + .seconds(Limits().postgresConnectTimeoutSeconds) + .seconds(1)
+
+    @Test func aFrozenPostgresIsAnswered503WithinTheBoundAndTheNodeRecoversByItself() async throws {
+        try await node.withSetup { setup in
+            let server = try await node.start(setup, log: "postgres-frozen")
+            try await node.listDegradedSales(setup)
+            let answers = ServerProcessTests.Answers()
+            async let loading: Void = node.degradedLoad(setup, into: answers)
+            let started = try await eventually(timeout: .seconds(60)) { answers.ids.withLock { $0.count } >= 40 }
+            #expect(started, "the load got answers before the freeze")
+
+            try await TestServices.servicesScript("freeze-postgres")
+            let frozenAt = ContinuousClock.now
+            do {
+                try await Task.sleep(for: .seconds(8))
+            } catch {
+                try await TestServices.servicesScript("thaw-postgres")
+                throw error
+            }
+            try await TestServices.servicesScript("thaw-postgres")
+            let thawedAt = ContinuousClock.now
+            let resumed = try await eventually(timeout: .seconds(30)) { answers.created(between: thawedAt, and: .now) > 0 }
+            #expect(resumed, "writes resume on the same node once PostgreSQL answers again")
+            try await Task.sleep(for: .seconds(2))
+            answers.stopped.store(true, ordering: .relaxed)
+            try await loading
+
+            let frozen = answers.all.withLock { $0.filter { $0.startedAt >= frozenAt + .seconds(1) && $0.startedAt < thawedAt } }
+            #expect(frozen.contains { $0.status == .serviceUnavailable }, "requests during the freeze are refused 503")
+            #expect(frozen.allSatisfy { $0.status != .serviceUnavailable || $0.retryAfter != nil }, "with Retry-After")
+            let unanswered = answers.all.withLock { $0.count { $0.status == nil || $0.status == .internalServerError } }
+            #expect(unanswered == 0, "no request went unanswered or got a 500")
+            let slowest = answers.all.withLock { $0.map(\.duration).max() ?? .zero }
+            #expect(slowest <= Self.frozenPostgresAnswerBound, "every request answered within \(Self.frozenPostgresAnswerBound): the slowest took \(slowest)")
             try await node.checkAfterFault(setup, answers, redisURL: try TestServices.redisURL())
             server.signal(SIGTERM)
             #expect(try await server.waitForExit() == 0)

@@ -18,4 +18,11 @@ import Testing
             #expect(!ConnectionURL.redacted(url).contains("s3"), "\(url)")
         }
     }
+
+    @Test func aConnectTimeoutIsAddedUnlessTheOperatorSetOne() {
+        #expect(ConnectionURL.withConnectTimeout("postgresql://ledger@db/x", seconds: 2) == "postgresql://ledger@db/x?connect_timeout=2")
+        #expect(ConnectionURL.withConnectTimeout("postgresql://db/x?sslmode=require", seconds: 2) == "postgresql://db/x?sslmode=require&connect_timeout=2")
+        #expect(ConnectionURL.withConnectTimeout("host=db dbname=x", seconds: 3) == "host=db dbname=x connect_timeout=3")
+        #expect(ConnectionURL.withConnectTimeout("postgresql://db/x?connect_timeout=10", seconds: 2) == "postgresql://db/x?connect_timeout=10")
+    }
 }

@@ -36,6 +36,33 @@ import Testing
         await connection.close()
     }
 
+    /// A frozen server (every PostgreSQL process stopped with SIGSTOP) accepts bytes and never
+    /// answers: with an answer timeout, a statement and then a reconnect each fail within their
+    /// bound instead of hanging, and the connection serves again after the thaw.
+    @Test func aFrozenServerFailsCallsWithinTheirBoundsAndTheConnectionRecovers() async throws {
+        let connection = try await PostgresConnection.connect(url: try TestServices.databaseURL(), answerTimeoutMs: 1_000)
+        #expect(try await connection.query("SELECT 1 AS v")[0]["v"].int64() == 1)
+        try await TestServices.servicesScript("freeze-postgres")
+        var waits = [Duration]()
+        var codes = [PostgresError.Code?]()
+        for _ in 0..<2 {
+            let start = ContinuousClock.now
+            do {
+                try await connection.query("SELECT 1")
+                codes.append(nil)
+            } catch {
+                codes.append((error as? PostgresError)?.code)
+            }
+            waits.append(.now - start)
+        }
+        try await TestServices.servicesScript("thaw-postgres")
+        #expect(codes == [.connectionLost, .connectionFailed], "the statement, then the reconnect")
+        #expect(waits[0] >= .milliseconds(900) && waits[0] < .seconds(2), "the answer timeout: \(waits[0])")
+        #expect(waits[1] >= .milliseconds(1_900) && waits[1] < .seconds(3), "libpq's connect timeout (2 s): \(waits[1])")
+        #expect(try await connection.query("SELECT 41 + 1 AS v")[0]["v"].int64() == 42)
+        await connection.close()
+    }
+
     @Test func listenerKeepsReceivingAfterARestart() async throws {
         let url = try TestServices.databaseURL()
         let listener = try await PostgresConnection.connect(url: url, name: "listener")

@@ -109,8 +109,9 @@ public final class LedgerSystem: Sendable {
     ) async throws -> LedgerSystem {
         let limits = configuration.limits
         let namespace = configuration.redisNamespace
-        func postgres(_ name: String, maxQueueDepth: Int? = nil) async throws -> PostgresConnection {
-            let connection = try await PostgresConnection.connect(url: configuration.databaseURL, name: name, maxQueueDepth: maxQueueDepth)
+        func postgres(_ name: String, maxQueueDepth: Int? = nil, answerTimeoutMs: Int? = nil) async throws -> PostgresConnection {
+            let connection = try await PostgresConnection.connect(
+                url: configuration.databaseURL, name: name, maxQueueDepth: maxQueueDepth, answerTimeoutMs: answerTimeoutMs)
             await closers.add { await connection.close() }
             return connection
         }
@@ -120,7 +121,8 @@ public final class LedgerSystem: Sendable {
             return connection
         }
 
-        let probePostgres = try await postgres("probe-postgres")
+        // Connections a request waits on give up on a frozen database (503, not a hang).
+        let probePostgres = try await postgres("probe-postgres", answerTimeoutMs: limits.postgresAnswerTimeoutMs)
         // Connections on the request path give up on a frozen Redis quickly; the request goes on without it.
         let probeRedis = try await redis("probe-redis", timeoutMs: limits.redisRequestTimeoutMs)
         let kafka = try await KafkaAdmin.connect(configuration: KafkaConfiguration(brokers: configuration.kafkaBrokers))
@@ -133,11 +135,11 @@ public final class LedgerSystem: Sendable {
             throw StartError.schemaBehind(applied: Int(schemaVersion), required: Int(Migrator.requiredSchemaVersion))
         }
 
-        let writerConnections = try await LedgerWriter.connections(url: configuration.databaseURL, count: limits.writerConnections)
+        let writerConnections = try await LedgerWriter.connections(url: configuration.databaseURL, count: limits.writerConnections, limits: limits)
         await closers.add { for connection in writerConnections { await connection.close() } }
         let writer = LedgerWriter(connections: writerConnections, limits: limits)
         // The API's reads: clients can ask for as many as they like, so its queue is bounded.
-        let reader = LedgerReader(connection: try await postgres("reader", maxQueueDepth: limits.readerMaxQueueDepth), limits: limits)
+        let reader = LedgerReader(connection: try await postgres("reader", maxQueueDepth: limits.readerMaxQueueDepth, answerTimeoutMs: limits.postgresAnswerTimeoutMs), limits: limits)
         let pool = try await RedisPipelinePool.connect(
             url: configuration.redisURL, connections: limits.gateConnections, maxPipelineLength: limits.gateMaxPipelineLength,
             maxQueueDepth: limits.gateMaxQueueDepth, limits: limits)

@@ -13,15 +13,26 @@ final class LibPQConnection {
     private let conninfo: String
     private let maxPreparedStatements: Int
     private let planning: StatementPlanning
+    /// How long one call may wait for the server's answers (nil: as long as it takes). A call
+    /// past it drops the connection and throws `connectionLost`: a frozen server (SIGSTOP, a
+    /// hung disk, a partition) accepts bytes and never answers, and no socket error ends that.
+    private let answerTimeout: Duration?
     private var listenedChannels: [String] = []
     /// Names of the statements prepared on the current session (gone with a reconnect).
     private var preparedStatements: [StatementKey: String] = [:]
 
-    init(conninfo: String, maxPreparedStatements: Int, planning: StatementPlanning) throws {
+    /// With `answerTimeoutMs`, connecting is bounded too (`connectTimeoutSeconds`, libpq's
+    /// `connect_timeout`: whole seconds, at least 2).
+    init(
+        conninfo: String, maxPreparedStatements: Int, planning: StatementPlanning, answerTimeoutMs: Int? = nil,
+        connectTimeoutSeconds: Int = Limits().postgresConnectTimeoutSeconds
+    ) throws {
         precondition(maxPreparedStatements >= 0, "a negative number of prepared statements")
-        self.conninfo = conninfo
+        precondition(answerTimeoutMs.map { $0 > 0 } ?? true, "a positive timeout")
+        self.conninfo = answerTimeoutMs == nil ? conninfo : ConnectionURL.withConnectTimeout(conninfo, seconds: max(2, connectTimeoutSeconds))
         self.maxPreparedStatements = maxPreparedStatements
         self.planning = planning
+        self.answerTimeout = answerTimeoutMs.map { .milliseconds($0) }
         try connect()
     }
 
@@ -92,15 +103,45 @@ final class LibPQConnection {
     /// so the writer's batch statements are parsed and analysed once, not once per batch.
     func run(sql: String, parameters: [PostgresValue]) throws -> PostgresRows {
         let handle = try liveHandle()
-        let statement = try preparedStatement(for: sql, parameters, on: handle)
-        let result = Self.withWireParameters(parameters) { count, types, values, lengths, formats in
+        let deadline = answerTimeout.map { ContinuousClock.now + $0 }
+        let statement = try preparedStatement(for: sql, parameters, on: handle, deadline: deadline)
+        let sent = Self.withWireParameters(parameters) { count, types, values, lengths, formats in
             if let statement {
-                PQexecPrepared(handle, statement, count, values, lengths, formats, 0)
+                PQsendQueryPrepared(handle, statement, count, values, lengths, formats, 0)
             } else {
-                PQexecParams(handle, sql, count, types, values, lengths, formats, 0)
+                PQsendQueryParams(handle, sql, count, types, values, lengths, formats, 0)
             }
         }
-        return try consume(result, handle: handle)
+        guard sent == 1 else { throw abandon(handle) }
+        return try consume(try lastResult(handle, deadline: deadline), handle: handle)
+    }
+
+    /// Reads every result of the command sent last and returns the last one (what a blocking
+    /// `PQexec` returns), waiting for each within `deadline`.
+    private func lastResult(_ handle: OpaquePointer, deadline: ContinuousClock.Instant?) throws -> OpaquePointer? {
+        var last: OpaquePointer?
+        while true {
+            try awaitAnswer(handle, deadline: deadline)
+            guard let result = PQgetResult(handle) else { return last }
+            if let last { PQclear(last) }
+            last = result
+        }
+    }
+
+    /// Returns once `PQgetResult` would not block; past `deadline` (if any), drops the
+    /// connection and throws `connectionLost`: what was sent may or may not have run.
+    private func awaitAnswer(_ handle: OpaquePointer, deadline: ContinuousClock.Instant?) throws {
+        guard let deadline else { return }
+        while PQisBusy(handle) == 1 {
+            let remaining = deadline - .now
+            let remainingMs = Int32(clamping: remaining.components.seconds * 1_000 + remaining.components.attoseconds / 1_000_000_000_000_000)
+            guard remaining > .zero, SocketReadiness.isReadable(PQsocket(handle), timeoutMs: max(1, remainingMs)) else {
+                PQfinish(handle)
+                self.handle = nil
+                throw PostgresError(code: .connectionLost, message: "PostgreSQL did not answer within \(answerTimeout ?? .zero)")
+            }
+            guard PQconsumeInput(handle) == 1 else { throw abandon(handle) }
+        }
     }
 
     /// Runs `statements` in one round trip (libpq pipeline mode): all are sent, then one sync,
@@ -112,9 +153,10 @@ final class LibPQConnection {
         // PQprepare is synchronous, so statements are prepared (once a session) before the
         // pipeline starts.
         // An unnamed statement is planned for its parameters, whatever the session caches.
+        let deadline = answerTimeout.map { ContinuousClock.now + $0 }
         let names = try statements.map { statement in
             statement.plansEachRun && planning == .cachedKeyLookups
-                ? nil : try preparedStatement(for: statement.sql, statement.parameters, on: handle)
+                ? nil : try preparedStatement(for: statement.sql, statement.parameters, on: handle, deadline: deadline)
         }
         guard PQenterPipelineMode(handle) == 1 else { throw abandon(handle) }
         for (statement, name) in zip(statements, names) {
@@ -133,6 +175,7 @@ final class LibPQConnection {
         results.reserveCapacity(statements.count)
         var firstFailure: PostgresError?
         for _ in statements {
+            try awaitAnswer(handle, deadline: deadline)
             guard let result = PQgetResult(handle) else { throw abandon(handle) }
             defer { PQclear(result) }
             switch PQresultStatus(result) {
@@ -145,8 +188,10 @@ final class LibPQConnection {
                 firstFailure = firstFailure ?? Self.serverError(result, handle: handle)
             }
             // Each statement's results end with a NULL.
+            try awaitAnswer(handle, deadline: deadline)
             guard PQgetResult(handle) == nil else { throw abandon(handle) }
         }
+        try awaitAnswer(handle, deadline: deadline)
         guard let sync = PQgetResult(handle) else { throw abandon(handle) }
         let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
         PQclear(sync)
@@ -195,19 +240,22 @@ final class LibPQConnection {
 
     /// The prepared statement to run `sql` with `parameters`; nil for one without parameters
     /// (BEGIN, COMMIT), which runs unnamed.
-    private func preparedStatement(for sql: String, _ parameters: [PostgresValue], on handle: OpaquePointer) throws -> String? {
+    private func preparedStatement(
+        for sql: String, _ parameters: [PostgresValue], on handle: OpaquePointer, deadline: ContinuousClock.Instant?
+    ) throws -> String? {
         guard !parameters.isEmpty else { return nil }
-        return try preparedStatement(StatementKey(sql: sql, typeOIDs: parameters.map { $0.typeOID }), on: handle)
+        return try preparedStatement(StatementKey(sql: sql, typeOIDs: parameters.map { $0.typeOID }), on: handle, deadline: deadline)
     }
 
     /// The name of `key`'s prepared statement, preparing it first; nil once the session holds
     /// the most it may (the statement then runs unnamed, parsed each time).
-    private func preparedStatement(_ key: StatementKey, on handle: OpaquePointer) throws -> String? {
+    private func preparedStatement(_ key: StatementKey, on handle: OpaquePointer, deadline: ContinuousClock.Instant?) throws -> String? {
         if let name = preparedStatements[key] { return name }
         guard preparedStatements.count < maxPreparedStatements else { return nil }
         let name = "ledger_\(preparedStatements.count + 1)"
         var types = key.typeOIDs
-        _ = try consume(PQprepare(handle, name, key.sql, Int32(types.count), &types), handle: handle)
+        guard PQsendPrepare(handle, name, key.sql, Int32(types.count), &types) == 1 else { throw abandon(handle) }
+        _ = try consume(try lastResult(handle, deadline: deadline), handle: handle)
         preparedStatements[key] = name
         return name
     }

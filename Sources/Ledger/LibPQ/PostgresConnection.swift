@@ -19,16 +19,21 @@ public final class PostgresConnection: Sendable {
 
     /// Connects to a `postgresql://` URL (or any libpq connection string). With `maxQueueDepth`,
     /// a call made while that many wait throws `overloaded` at once instead of queueing: for a
-    /// connection that serves clients (the API's reads), whose queue clients could grow.
+    /// connection that serves clients (the API's reads), whose queue clients could grow. With
+    /// `answerTimeoutMs`, a call (and a connect) gives up on a server that does not answer
+    /// within it: for connections a request waits on.
     public static func connect(
         url: String, name: String = "postgres",
         maxPreparedStatements: Int = Limits().postgresMaxPreparedStatementsPerConnection,
-        planning: StatementPlanning = .perRun, maxQueueDepth: Int? = nil
+        planning: StatementPlanning = .perRun, maxQueueDepth: Int? = nil, answerTimeoutMs: Int? = nil
     ) async throws -> PostgresConnection {
         let confined = try await ThreadConfined.open(
             name: name,
             closedError: { PostgresError(code: .closed, message: "connection is closed") },
-            { try LibPQConnection(conninfo: url, maxPreparedStatements: maxPreparedStatements, planning: planning) })
+            {
+                try LibPQConnection(
+                    conninfo: url, maxPreparedStatements: maxPreparedStatements, planning: planning, answerTimeoutMs: answerTimeoutMs)
+            })
         return PostgresConnection(confined: confined, redactedURL: ConnectionURL.redacted(url), maxQueueDepth: maxQueueDepth)
     }
 

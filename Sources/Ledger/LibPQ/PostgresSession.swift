@@ -19,18 +19,30 @@ public struct PostgresSession {
         try connection.runScript(sql)
     }
 
-    /// BEGIN … COMMIT around `body`, ROLLBACK when it throws.
+    /// BEGIN … COMMIT around `body`, ROLLBACK when it throws (`rollback(after:)`).
     public func transaction<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         try query("BEGIN")
         let value: T
         do {
             value = try body(self)
         } catch {
-            _ = try? query("ROLLBACK")
+            rollback(after: error)
             throw error
         }
         try Self.expectCommitted(try query("COMMIT"))
         return value
+    }
+
+    /// Ends the transaction `error` left open or aborted. Not after a lost connection: the
+    /// server ends that transaction itself, and a ROLLBACK would first reconnect (on a frozen
+    /// server, a whole connect timeout more before the caller hears of the failure).
+    public func rollback(after error: Error) {
+        if !Self.lostTheConnection(error) { _ = try? query("ROLLBACK") }
+    }
+
+    private static func lostTheConnection(_ error: Error) -> Bool {
+        guard let error = error as? PostgresError else { return false }
+        return error.code == .connectionLost || error.code == .connectionFailed
     }
 
     /// Throws unless `commit`, what a COMMIT returned, committed: COMMIT of an aborted
@@ -49,7 +61,7 @@ public struct PostgresSession {
             try query("RELEASE SAVEPOINT item")
             return value
         } catch {
-            _ = try? query("ROLLBACK TO SAVEPOINT item")
+            if !Self.lostTheConnection(error) { _ = try? query("ROLLBACK TO SAVEPOINT item") }
             throw error
         }
     }

@@ -27,6 +27,14 @@ public enum ConnectionURL {
         return head + pathAndQuery[...question] + query.joined(separator: "&")
     }
 
+    /// The libpq connection string (URL or key=value) with `connect_timeout` set to `seconds`,
+    /// unless it sets one already (the operator's choice wins).
+    public static func withConnectTimeout(_ conninfo: String, seconds: Int) -> String {
+        guard !conninfo.lowercased().contains("connect_timeout") else { return conninfo }
+        guard conninfo.contains("://") else { return conninfo + " connect_timeout=\(seconds)" }
+        return conninfo + (conninfo.contains("?") ? "&" : "?") + "connect_timeout=\(seconds)"
+    }
+
     /// libpq's `key = value` form: values may be quoted with `'` and escape with `\`.
     private static func redactedPairs(_ text: String) -> String {
         var output = ""

@@ -58,6 +58,14 @@ public struct Limits: Sendable, Hashable {
     /// client may ask for any id, so neither may grow with what clients ask.
     public var productCacheMaxEntries = 10_000
     public var productCacheMaxUnknownEntries = 1_000
+    /// Longest a request's PostgreSQL call (the writer's batch phases, the API's reads, `/ready`)
+    /// waits for an answer, and its connection for a (re)connect (libpq's `connect_timeout`,
+    /// whole seconds, at least 2). A frozen database then costs a request at most about the
+    /// two, answered 503 `unavailable` (a commit whose answer never came is unknown: retry with
+    /// the same Idempotency-Key). Far above a batch's usual few milliseconds and a slow disk's
+    /// fsync stall (~0.5 s).
+    public var postgresAnswerTimeoutMs = 3_000
+    public var postgresConnectTimeoutSeconds = 2
     /// Reads waiting for the API's reader connection; past this, a retriable `overloaded`.
     public var readerMaxQueueDepth = 1_000
     /// HTTP connections open at once (past it, new ones wait in the kernel's backlog), and how

@@ -39,9 +39,8 @@ struct LedgerBatch: Sendable {
         do {
             return try decideAndWrite(session)
         } catch {
-            // A failed pipeline leaves the transaction aborted (or, with a lost connection, gone:
-            // ROLLBACK on the new one only warns).
-            _ = try? session.query("ROLLBACK")
+            // A failed pipeline leaves the transaction aborted (or, with a lost connection, gone).
+            session.rollback(after: error)
             throw error
         }
     }

@@ -66,16 +66,16 @@ public final class LedgerWriter: Service, Sendable {
 
     /// A connection for the writer: its statements find their rows by key, so each is planned
     /// once per session instead of on every batch (`StatementPlanning.cachedKeyLookups`).
-    public static func connection(url: String, name: String) async throws -> PostgresConnection {
-        try await PostgresConnection.connect(url: url, name: name, planning: .cachedKeyLookups)
+    public static func connection(url: String, name: String, limits: Limits = Limits()) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(url: url, name: name, planning: .cachedKeyLookups, answerTimeoutMs: limits.postgresAnswerTimeoutMs)
     }
 
     /// `count` writer connections, `writer-0` …; none stays open if one cannot be made.
-    public static func connections(url: String, count: Int) async throws -> [PostgresConnection] {
+    public static func connections(url: String, count: Int, limits: Limits = Limits()) async throws -> [PostgresConnection] {
         precondition(count > 0, "the writer needs a connection")
         var opened = [PostgresConnection]()
         do {
-            for index in 0..<count { opened.append(try await connection(url: url, name: "writer-\(index)")) }
+            for index in 0..<count { opened.append(try await connection(url: url, name: "writer-\(index)", limits: limits)) }
         } catch {
             for connection in opened { await connection.close() }
             throw error
