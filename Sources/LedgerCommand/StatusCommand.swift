@@ -5,7 +5,7 @@ import Projections
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Print the cluster as the ledger sees it: the head, each relay's leader, epoch and lag, Redis's live generation.")
+        abstract: "Print the cluster as the ledger sees it: the head, each relay's leader, epoch and lag, Redis's live generation (or a missing read model).")
 
     @OptionGroup var connections: ConnectionOptions
 
@@ -30,13 +30,19 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let redis = try await RedisConnection.connect(url: connections.redisURL, name: "status-redis")
         let keys: ProjectionKeys
+        let marked: Bool
         do {
             keys = try await ProjectionGeneration.read(on: redis, namespace: connections.redisNamespace)
+            let pointer = ProjectionKeys.generationPointer(namespace: connections.redisNamespace)
+            marked = try await redis.command(["EXISTS", RedisArgument(pointer)]).integer == 1
         } catch {
             await redis.close()
             throw error
         }
         await redis.close()
-        print("redis namespace \(connections.redisNamespace): live generation \(keys.generation)")
+        // The pointer marks a complete model (ReadModelWatch); without it on a non-empty ledger,
+        // the nodes decide reservations without the gate until one of them rebuilt the model.
+        let model = marked || head == 0 ? "live generation \(keys.generation)" : "read model missing (the nodes decide reservations without the gate until one of them rebuilt it)"
+        print("redis namespace \(connections.redisNamespace): \(model)")
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import Ledger
+import Projections
 import TestSupport
 import Testing
 
@@ -18,9 +20,20 @@ import Testing
             async let loading: Void = node.degradedLoad(setup, into: answers)
             let started = try await eventually(timeout: .seconds(60)) { answers.ids.withLock { $0.count } >= 40 }
             #expect(started, "the load got answers before the outage")
+            // The projector's first group join takes a few seconds; the read below needs the listing in Redis.
+            let redis = try await RedisConnection.connect(url: try TestServices.redisURL())
+            let keys = ProjectionKeys(namespace: setup.namespace, generation: 1).product(1)
+            let projected = try await eventually(timeout: .seconds(30)) { try await !ProjectedProduct.readConfig(keys, on: redis).isEmpty }
+            await redis.close()
+            #expect(projected, "the listing reached Redis")
 
             let stoppedAt = ContinuousClock.now
-            try await TestServices.servicesScript("restart-postgres", "--immediate", "--down-seconds", "3")
+            async let restart: Void = TestServices.servicesScript("restart-postgres", "--immediate", "--down-seconds", "4")
+            // Past the product cache's TTL, with the database down: the read model answers.
+            try await Task.sleep(for: .seconds(2))
+            let read = try await TestClient.withClient(host: "127.0.0.1", port: setup.port) { try await $0.get("/v1/products/1") }
+            #expect(read.head.status == .ok, "a product read is served from Redis while PostgreSQL is down: \(read.body.map { String(buffer: $0) } ?? "")")
+            try await restart
             let restartedAt = ContinuousClock.now
             let resumed = try await eventually(timeout: .seconds(30)) { answers.created(between: restartedAt, and: .now) > 0 }
             #expect(resumed, "writes resume on the same node once PostgreSQL is back")

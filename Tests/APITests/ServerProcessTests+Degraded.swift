@@ -177,4 +177,24 @@ extension ServerProcessTests {
             #expect(server.output.components(separatedBy: "read model rebuilt from the ledger").count == 2, "rebuilt once")
         }
     }
+
+    /// `ledger status` tells a missing read model (a Redis that lost its data, no node yet
+    /// rebuilt it) from a live one.
+    @Test func ledgerStatusSaysWhenTheReadModelIsMissing() async throws {
+        try await withSetup { setup in
+            let server = try await start(setup, log: "status-model")
+            try await listSale(setup, stock: 10)
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit() == 0)
+            @Sendable func status() async throws -> String {
+                let result = try await TestServices.run(
+                    "/usr/bin/env", setup.environment.map { "\($0)=\($1)" } + [try TestServices.variable("LEDGER_BIN"), "status"])
+                #expect(result.status == 0, "\(result.output)")
+                return result.output
+            }
+            #expect(try await status().contains("live generation 1"), "the node marked the model it started on an empty ledger")
+            try await ProjectionFixture.delete(namespace: setup.namespace, url: try TestServices.redisURL())
+            #expect(try await status().contains("read model missing"))
+        }
+    }
 }

@@ -16,7 +16,7 @@ import Testing
         var testDescription: String { rawValue }
         var writerConnections: Int { self == .oneConnection ? 1 : 2 }
         var limits: Limits {
-            var limits = Limits()
+            var limits = Limits().withoutShedding()  // 200 queued at once on purpose
             if self == .twoConnectionsDecidingUnlocked {
                 limits.writerUnlockedStockHeadroomUnits = 0
                 limits.writerMaxBatchSize = 40

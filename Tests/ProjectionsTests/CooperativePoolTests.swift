@@ -38,9 +38,10 @@ import Testing
         // Sleeping 20 ms at a time for 1.8 s gives ~80 ticks when the pool is free, at most one
         // when the calls hold it (the loop ends before they return). A starved pool shows as one
         // gap of about the 2 s the calls block; the parallel suite's own load stretches gaps to a
-        // few hundred ms (0.39 s seen in CI) and thins the ticks (19 seen on a slow day), so both
-        // bars sit well between.
-        #expect(ticks.count >= 5, "heartbeat ticked \(ticks.count) times")
+        // few hundred ms (0.39 s seen in CI) and thins the ticks (4 seen beside the process
+        // tests' loads), so the bars are: more than the one tick a starved pool allows, and no
+        // gap near the 2 s of the calls.
+        #expect(ticks.count >= 2, "heartbeat ticked \(ticks.count) times")
         let gaps = zip(ticks.dropFirst(), ticks).map { $0 - $1 }
         #expect(gaps.allSatisfy { $0 < .seconds(1) }, "largest gap \(gaps.max() ?? .zero)")
 

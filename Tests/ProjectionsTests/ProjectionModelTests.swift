@@ -7,6 +7,24 @@ import Testing
 @Suite struct ProjectionModelTests {
     private static let id = ReservationID("0190f3f0-0000-7000-8000-00000000000a")!
 
+    /// What a read while PostgreSQL does not answer serves: the product back from the config
+    /// hash the projector writes, with the stock so far and what is left.
+    @Test func aConfigHashReadsBackAsTheProduct() {
+        let listing = ProductListed(
+            productId: 7, name: "Phone | 2", priceMinor: 1_999, currency: "EUR", stock: 10, startsAt: Timestamp(epochMs: 1_000),
+            endsAt: Timestamp(epochMs: 9_000), limitPerUser: 2, reservationTTLSeconds: 600)
+        let product = ProductState(listing: listing, streamVersion: 3, totalStock: 15, reservedUnits: 4)
+        let config = ProjectedProduct(expected: product, appliedPosition: 40).config
+        let read = ProjectedProduct.productState(productId: 7, config: config)
+        var expected = listing
+        expected.stock = 15
+        #expect(read == ProductState(listing: expected, streamVersion: 0, totalStock: 15, reservedUnits: 4))
+        var partial = config
+        partial["limitPerUser"] = nil
+        #expect(ProjectedProduct.productState(productId: 7, config: partial) == nil, "a hash without the listing (projector behind, model lost)")
+        #expect(ProjectedProduct.productState(productId: 7, config: [:]) == nil)
+    }
+
     @Test func keysOfOneProductShareAHashTagAndAGeneration() {
         let keys = ProjectionKeys(namespace: "shop", generation: 3).product(42)
         #expect(keys.all.allSatisfy { $0.hasPrefix("shop:g3:{p:42}:") })

@@ -64,7 +64,16 @@ public struct LedgerAPI: Sendable {
         catalog = ProductCatalog(
             ttlMs: limits.productCacheTTLMs, jitterMs: limits.productCacheJitterMs, maxEntries: limits.productCacheMaxEntries,
             maxUnknownEntries: limits.productCacheMaxUnknownEntries
-        ) { try await reader.product($0) }
+        ) { [parts] productId in
+            do {
+                return try await reader.product(productId)
+            } catch let error as PostgresError where error.code == .connectionLost || error.code == .connectionFailed {
+                // PostgreSQL does not answer: the read model's copy keeps product reads served
+                // (a reservation still needs the ledger, which answers for itself).
+                guard let product = await Self.readModelProduct(productId, parts) else { throw error }
+                return product
+            }
+        }
         userWrites = RateLimiter(
             RateLimitPolicy(name: "writes", ratePerSecond: limits.seckillAttemptsPerUserPerSecond, burst: limits.seckillAttemptBurst),
             maxKeys: limits.rateLimitedUsersTracked)
@@ -81,6 +90,15 @@ public struct LedgerAPI: Sendable {
         let probe = parts.probe
         readiness = ReadinessCache(maxAgeMs: limits.readinessCacheMs) { await probe.check() }
         self.logger = logger
+    }
+
+    /// The product from the live read model, when the gate's breaker trusts Redis and Redis
+    /// has its listing.
+    static func readModelProduct(_ productId: Int64, _ parts: Parts) async -> ProductState? {
+        guard parts.breaker.isClosed, let keys = try? await parts.generation.current().product(productId),
+            let config = try? await ProjectedProduct.readConfig(keys, on: parts.redis)
+        else { return nil }
+        return ProjectedProduct.productState(productId: productId, config: config)
     }
 
     /// The HTTP server; `onServerRunning` runs once it listens, with the `host:port` it bound.

@@ -190,6 +190,9 @@ public struct Limits: Sendable, Hashable {
     /// Redis arguments one replay pipeline carries at most (a few products' whole user lists).
     public var replayPipelineArguments = 65_536
     public var replaySwitchGraceMs = 600
+    /// A replay's lock lapses this long after its last step unless renewed (each step renews
+    /// it), so that a replay that died frees it for another node's rebuild.
+    public var replayLockSeconds = 120
     /// How long one replay pipeline may take in Redis (a big product's whole model is one).
     public var replayRedisTimeoutMs = 60_000
 

@@ -17,6 +17,11 @@ extension ProjectedProduct {
         return product
     }
 
+    /// Reads only the sale config hash (the other hashes grow with the sale's users).
+    public static func readConfig(_ keys: ProductKeys, on redis: RedisConnection) async throws -> [String: String] {
+        try fieldMap(try await redis.command(["HGETALL", RedisArgument(keys.config)]).orThrow())
+    }
+
     private static func fieldMap(_ reply: RedisReply) throws -> [String: String] {
         guard let elements = reply.array, elements.count % 2 == 0 else {
             throw RedisError(code: .unexpectedReply, message: "expected field/value pairs")

@@ -51,12 +51,12 @@ public struct ProjectionReplayer: Sendable {
     public func replay(verify: Bool = true) async throws -> Report {
         let token = UUID.v7().lowercased
         let lock = ProjectionKeys.replayLock(namespace: namespace)
-        let locked = try await redis.command(["SET", RedisArgument(lock), RedisArgument(token), "NX", "EX", "3600"])
+        let locked = try await redis.command(["SET", RedisArgument(lock), RedisArgument(token), "NX", "EX", RedisArgument(limits.replayLockSeconds)])
         guard !locked.isNull else {
             throw RedisError(code: .server, message: "another replay holds \(lock); wait for it or delete the key if it died")
         }
         do {
-            let report = try await replayLocked(verify: verify)
+            let report = try await replayLocked(verify: verify, token: token)
             try await releaseLock(token)
             return report
         } catch {
@@ -65,15 +65,19 @@ public struct ProjectionReplayer: Sendable {
         }
     }
 
-    private func replayLocked(verify: Bool) async throws -> Report {
+    /// Renews the lock at each step, so that the lock of a replay that died (a node killed
+    /// mid-rebuild) lapses within `replayLockSeconds` and another node can take over.
+    private func replayLocked(verify: Bool, token: String) async throws -> Report {
         let start = ContinuousClock.now
         let old = try await ProjectionGeneration.read(on: redis, namespace: namespace)
         let new = old.next
         try await drop(new)  // leftovers of a replay that died
 
         let snapshot = try await reader.foldLog(pageSize: limits.replayPageSize)
+        try await renewLock(token)
         logger.info("replay: ledger folded", metadata: ["events": "\(snapshot.eventCount)", "elapsed": "\(ContinuousClock.now - start)"])
         let commandCount = try await write(snapshot, into: new)
+        try await renewLock(token)
         logger.info("replay: read model written", metadata: ["commands": "\(commandCount)", "elapsed": "\(ContinuousClock.now - start)"])
 
         var position = snapshot.head
@@ -87,6 +91,7 @@ public struct ProjectionReplayer: Sendable {
         }
         logger.info("replay: switched generation", metadata: ["from": "\(old.generation)", "to": "\(new.generation)"])
         try await Task.sleep(for: .milliseconds(limits.replaySwitchGraceMs))
+        try await renewLock(token)
         caughtUp += try await catchUp(new, from: &position)
         try await drop(old)
 
@@ -186,6 +191,18 @@ public struct ProjectionReplayer: Sendable {
             if !names.isEmpty { try await redis.command(["UNLINK"] + names) }
             cursor = next
         } while cursor != "0"
+    }
+
+    /// Extends the lock while `token` still holds it; throws when it lapsed (another replay may
+    /// have started: this one must not switch generations under it).
+    private func renewLock(_ token: String) async throws {
+        let renewed = try await redis.evaluate(
+            RedisScript(name: "renew-lock", source: "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end return 0"),
+            keys: [RedisArgument(ProjectionKeys.replayLock(namespace: namespace))],
+            arguments: [RedisArgument(token), RedisArgument(limits.replayLockSeconds)])
+        guard renewed.integer == 1 else {
+            throw RedisError(code: .server, message: "the replay's lock lapsed (a step took over \(limits.replayLockSeconds) s); nothing was switched")
+        }
     }
 
     private func releaseLock(_ token: String) async throws {
