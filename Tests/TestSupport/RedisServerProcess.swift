@@ -8,7 +8,8 @@ import Synchronization
 /// persistence does, without touching the Redis other tests share.
 public final class RedisServerProcess: Sendable {
     public let port: Int
-    private let process: Mutex<ChildProcess>
+    /// The running server, nil once stopped.
+    private let process: Mutex<ChildProcess?>
 
     public var url: String { "redis://127.0.0.1:\(port)/0" }
 
@@ -46,19 +47,20 @@ public final class RedisServerProcess: Sendable {
     }
 
     /// Connections stay open and nothing answers.
-    public func freeze() { process.withLock { $0.signal(SIGSTOP) } }
+    public func freeze() { process.withLock { $0?.signal(SIGSTOP) } }
 
-    public func thaw() { process.withLock { $0.signal(SIGCONT) } }
+    public func thaw() { process.withLock { $0?.signal(SIGCONT) } }
 
-    /// SIGKILL, then a new empty server on the same port: everything it held is gone.
+    /// SIGKILL (if running), then a new empty server on the same port: everything it held is gone.
     public func restartEmpty() async throws {
         try await stop()
         let fresh = try await Self.spawn(port: port)
         process.withLock { $0 = fresh }
     }
 
+    /// SIGKILL; the port stays this server's, for `restartEmpty`.
     public func stop() async throws {
-        let current = process.withLock { $0 }
+        guard let current = process.withLock({ process in defer { process = nil }; return process }) else { return }
         current.signal(SIGCONT)
         current.signal(SIGKILL)
         _ = try await current.waitForExit()

@@ -115,8 +115,9 @@ public final class LedgerSystem: Sendable {
             await closers.add { await connection.close() }
             return connection
         }
+        // A Redis that cannot be reached yet is connected to on first use: the node starts degraded.
         func redis(_ name: String, timeoutMs: Int = limits.redisConnectTimeoutMs) async throws -> RedisConnection {
-            let connection = try await RedisConnection.connect(url: configuration.redisURL, timeoutMs: timeoutMs, name: name)
+            let connection = try await RedisConnection.connect(url: configuration.redisURL, timeoutMs: timeoutMs, name: name, requireServer: false)
             await closers.add { await connection.close() }
             return connection
         }
@@ -129,7 +130,12 @@ public final class LedgerSystem: Sendable {
         await closers.add { await kafka.close() }
         let probe = ReadinessProbe(postgres: probePostgres, redis: probeRedis, kafka: kafka, kafkaTopic: configuration.kafkaTopic, limits: limits)
         let report = await probe.check()
-        guard report.isReady else { throw StartError.notReady(failures: report.failures) }
+        // Without PostgreSQL nothing can be decided. Redis and Kafka may come later: the node
+        // starts degraded (the gate's breaker opens, the relay and the projector wait).
+        if let failure = report.failures["postgres"] { throw StartError.notReady(failures: ["postgres": failure]) }
+        for (dependency, failure) in report.failures.sorted(by: { $0.key < $1.key }) {
+            logger.warning("starting degraded: \(dependency) does not answer", metadata: ["error": "\(failure)"])
+        }
         let schemaVersion = try await Migrator.appliedSchemaVersion(probePostgres)
         guard schemaVersion >= Migrator.requiredSchemaVersion else {
             throw StartError.schemaBehind(applied: Int(schemaVersion), required: Int(Migrator.requiredSchemaVersion))
@@ -142,7 +148,7 @@ public final class LedgerSystem: Sendable {
         let reader = LedgerReader(connection: try await postgres("reader", maxQueueDepth: limits.readerMaxQueueDepth, answerTimeoutMs: limits.postgresAnswerTimeoutMs), limits: limits)
         let pool = try await RedisPipelinePool.connect(
             url: configuration.redisURL, connections: limits.gateConnections, maxPipelineLength: limits.gateMaxPipelineLength,
-            maxQueueDepth: limits.gateMaxQueueDepth, limits: limits)
+            maxQueueDepth: limits.gateMaxQueueDepth, limits: limits, requireServer: false)
         await closers.add { pool.shutdown() }
         let generation = ProjectionGeneration(
             connection: try await redis("generation", timeoutMs: limits.redisRequestTimeoutMs), namespace: namespace, refreshMs: limits.generationRefreshMs)
@@ -156,7 +162,8 @@ public final class LedgerSystem: Sendable {
                 reader: reader,
                 redis: try await redis("read-model-rebuild", timeoutMs: limits.replayRedisTimeoutMs), namespace: namespace, limits: limits),
             breaker: breaker, namespace: namespace, limits: limits)
-        try await watch.markIfLedgerEmpty()
+        // Without Redis now, the watch marks (or rebuilds) the model once Redis answers.
+        try? await watch.markIfLedgerEmpty()
 
         var services: [any Service] = [watch]
         if configuration.components.contains(.relay) {

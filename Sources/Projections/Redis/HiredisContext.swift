@@ -10,10 +10,17 @@ final class HiredisContext {
     /// SHA1 of each script source, as SCRIPT LOAD returned it.
     private var scriptHashes: [String: (source: String, hash: String)] = [:]
 
-    init(url: RedisURL, timeoutMs: Int) throws {
+    /// Without `requireServer`, a server that cannot be reached now is not an error: the first
+    /// call connects (a node starts degraded while Redis is down). A server that answers wrongly
+    /// (a refused password) still is.
+    init(url: RedisURL, timeoutMs: Int, requireServer: Bool = true) throws {
         self.url = url
         self.timeoutMs = timeoutMs
-        try connect()
+        do {
+            try connect()
+        } catch let error as RedisError where !requireServer && (error.code == .connectionFailed || error.code == .connectionLost) {
+            context = nil
+        }
     }
 
     deinit {

@@ -12,13 +12,16 @@ public final class RedisConnection: Sendable {
     }
 
     /// Connects to `redis://[:password@]host[:port][/db]`. `timeoutMs` bounds connecting and
-    /// each reply (a blocking command must finish within it).
-    public static func connect(url: String, timeoutMs: Int = Limits().redisConnectTimeoutMs, name: String = "redis") async throws -> RedisConnection {
+    /// each reply (a blocking command must finish within it). Without `requireServer`, an
+    /// unreachable server is left for the first call to connect to.
+    public static func connect(
+        url: String, timeoutMs: Int = Limits().redisConnectTimeoutMs, name: String = "redis", requireServer: Bool = true
+    ) async throws -> RedisConnection {
         let parsed = try RedisURL(url)
         let confined = try await ThreadConfined.open(
             name: name,
             closedError: closed,
-            { try HiredisContext(url: parsed, timeoutMs: timeoutMs) })
+            { try HiredisContext(url: parsed, timeoutMs: timeoutMs, requireServer: requireServer) })
         return RedisConnection(confined: confined)
     }
 

@@ -66,12 +66,13 @@ public final class RedisPipelinePool: Service, Sendable {
 
     public static func connect(
         url: String, connections: Int, maxPipelineLength: Int, maxQueueDepth: Int, limits: Limits = Limits(),
-        metrics: MetricsFactory = MetricsSystem.factory
+        metrics: MetricsFactory = MetricsSystem.factory, requireServer: Bool = true
     ) async throws -> RedisPipelinePool {
         var opened = [RedisConnection]()
         do {
             for index in 0..<connections {
-                opened.append(try await RedisConnection.connect(url: url, timeoutMs: limits.redisRequestTimeoutMs, name: "redis-pool-\(index)"))
+                opened.append(try await RedisConnection.connect(
+                    url: url, timeoutMs: limits.redisRequestTimeoutMs, name: "redis-pool-\(index)", requireServer: requireServer))
             }
         } catch {
             for connection in opened { await connection.close() }
