@@ -101,36 +101,40 @@ extension ServerProcessTests {
         await connection.close()
     }
 
+    /// `withSetup` with a Redis of the test's own (stopped afterwards, whatever happened).
+    func withPrivateRedis(_ body: @escaping @Sendable (Setup, RedisServerProcess) async throws -> Void) async throws {
+        let redis = try await RedisServerProcess.start()
+        do {
+            try await withSetup { shared in try await body(shared.with(redisURL: redis.url), redis) }
+        } catch {
+            try await redis.stop()
+            throw error
+        }
+        try await redis.stop()
+    }
+
     /// A node on a Redis of the test's own, the two sales listed and the load running; `fault`
     /// gets them once the load has answers, and returns when the load may stop. Afterwards the
     /// checks every fault shares, and the node is stopped with SIGTERM.
     func withDegradedSale(
         log: String, _ fault: @escaping @Sendable (Setup, RedisServerProcess, Answers, ChildProcess) async throws -> Void
     ) async throws {
-        let redis = try await RedisServerProcess.start()
-        do {
-            try await withSetup { shared in
-                let setup = shared.with(redisURL: redis.url)
-                let server = try await start(setup, log: log)
-                try await listDegradedSales(setup)
-                let answers = Answers()
-                async let loading: Void = degradedLoad(setup, into: answers)
-                let started = try await eventually(timeout: .seconds(60)) { answers.ids.withLock { $0.count } >= 40 }
-                #expect(started, "the load got answers before the fault")
-                try await fault(setup, redis, answers, server)
-                answers.stopped.store(true, ordering: .relaxed)
-                try await loading
-                let unanswered = answers.all.withLock { $0.count { $0.status == nil || $0.status == .internalServerError } }
-                #expect(unanswered == 0, "no request went unanswered or got a 500")
-                try await checkAfterFault(setup, answers, redisURL: redis.url)
-                server.signal(SIGTERM)
-                #expect(try await server.waitForExit() == 0)
-            }
-        } catch {
-            try await redis.stop()
-            throw error
+        try await withPrivateRedis { setup, redis in
+            let server = try await start(setup, log: log)
+            try await listDegradedSales(setup)
+            let answers = Answers()
+            async let loading: Void = degradedLoad(setup, into: answers)
+            let started = try await eventually(timeout: .seconds(60)) { answers.ids.withLock { $0.count } >= 40 }
+            #expect(started, "the load got answers before the fault")
+            try await fault(setup, redis, answers, server)
+            answers.stopped.store(true, ordering: .relaxed)
+            try await loading
+            let unanswered = answers.all.withLock { $0.count { $0.status == nil || $0.status == .internalServerError } }
+            #expect(unanswered == 0, "no request went unanswered or got a 500")
+            try await checkAfterFault(setup, answers, redisURL: redis.url)
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit() == 0)
         }
-        try await redis.stop()
     }
 
     @Test func aFrozenRedisDegradesTheNodeWhichKeepsSellingAndAnswersInBound() async throws {
@@ -201,41 +205,33 @@ extension ServerProcessTests {
     /// A node (re)started while Redis is down starts degraded instead of refusing to start, sells
     /// through the ledger alone, and builds the read model once Redis comes (empty).
     @Test func aNodeStartedWhileRedisIsDownSellsDegradedUntilRedisComes() async throws {
-        let redis = try await RedisServerProcess.start()
-        try await redis.stop()
-        do {
-            try await withSetup { shared in
-                let setup = shared.with(redisURL: redis.url)
-                let server = try await start(setup, log: "redis-absent")
-                let ready = await Self.readiness(setup)
-                #expect(ready?["status"] == "degraded" && ready?["redis"] == "down", "\(ready ?? [:])")
-                try await listSale(setup, stock: 5, limitPerUser: 1)
-                let authority = try await TokenAuthority(secret: Self.secret)
-                var statuses = [HTTPResponse.Status]()
-                for user in Int64(2)...8 {
-                    let token = try await authority.token(userId: user, admin: false, ttlSeconds: 600)
-                    statuses.append(try await TestClient.withClient(host: "127.0.0.1", port: setup.port) {
-                        try await send($0, .post, "/v1/seckill", token: token, body: #"{"productId":1,"quantity":1}"#).head.status
-                    })
-                }
-                #expect(statuses.count { $0 == .created } == 5 && statuses.count { $0 == .conflict } == 2, "the ledger alone sells exactly the stock: \(statuses)")
-
-                try await redis.restartEmpty()
-                let recovered = try await eventually(timeout: .seconds(30)) { await Self.readiness(setup)?["status"] == "ready" }
-                #expect(recovered, "the node uses Redis once it answers, with the model built from the ledger")
-                let connection = try await PostgresConnection.connect(url: setup.databaseURL)
-                let redisConnection = try await RedisConnection.connect(url: redis.url)
-                let audit = try await auditor(setup, connection).audit(redis: redisConnection, kafka: nil, projectionWaitMs: 30_000)
-                #expect(audit.differences.isEmpty, "\(audit.differences.prefix(5))")
-                await redisConnection.close()
-                await connection.close()
-                server.signal(SIGTERM)
-                #expect(try await server.waitForExit() == 0)
-            }
-        } catch {
+        try await withPrivateRedis { setup, redis in
             try await redis.stop()
-            throw error
+            let server = try await start(setup, log: "redis-absent")
+            let ready = await Self.readiness(setup)
+            #expect(ready?["status"] == "degraded" && ready?["redis"] == "down", "\(ready ?? [:])")
+            try await listSale(setup, stock: 5, limitPerUser: 1)
+            let authority = try await TokenAuthority(secret: Self.secret)
+            var statuses = [HTTPResponse.Status]()
+            for user in Int64(2)...8 {
+                let token = try await authority.token(userId: user, admin: false, ttlSeconds: 600)
+                statuses.append(try await TestClient.withClient(host: "127.0.0.1", port: setup.port) {
+                    try await send($0, .post, "/v1/seckill", token: token, body: #"{"productId":1,"quantity":1}"#).head.status
+                })
+            }
+            #expect(statuses.count { $0 == .created } == 5 && statuses.count { $0 == .conflict } == 2, "the ledger alone sells exactly the stock: \(statuses)")
+
+            try await redis.restartEmpty()
+            let recovered = try await eventually(timeout: .seconds(30)) { await Self.readiness(setup)?["status"] == "ready" }
+            #expect(recovered, "the node uses Redis once it answers, with the model built from the ledger")
+            let connection = try await PostgresConnection.connect(url: setup.databaseURL)
+            let redisConnection = try await RedisConnection.connect(url: redis.url)
+            let audit = try await auditor(setup, connection).audit(redis: redisConnection, kafka: nil, projectionWaitMs: 30_000)
+            #expect(audit.differences.isEmpty, "\(audit.differences.prefix(5))")
+            await redisConnection.close()
+            await connection.close()
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit() == 0)
         }
-        try await redis.stop()
     }
 }
