@@ -1,0 +1,51 @@
+/// Checks a chaos run's history against what the ledger holds, independently of the server's
+/// own audit (it shares no code with it): every acknowledged order is in the ledger as
+/// acknowledged, no idempotency key was applied twice, stock and per-user limits held at every
+/// position, and every refusal agrees with the ledger's state while the request was open.
+public enum ChaosChecker {
+    /// `slackMs` widens each request's window for the refusal checks: the server decides from
+    /// state a batch read a little before it committed, on a clock a little off the client's.
+    public static func check(_ history: [ChaosOperation], against facts: ChaosLedgerFacts, slackMs: Int64 = 1_000) -> ChaosVerdict {
+        let timeline = ChaosTimeline(facts)
+        var verdict = ChaosVerdict()
+        verdict.violations += timeline.violations
+        verdict.oversoldUnits = timeline.oversoldUnits
+        for operation in history {
+            switch (operation.kind, operation.outcome) {
+            case (.reserve, .ok(let id)):
+                verdict.acknowledged += 1
+                guard let reservation = timeline.reservations[id] else {
+                    verdict.violations.append(.init(.lostAcknowledgement, "reservation \(id) was acknowledged but is not in the ledger"))
+                    continue
+                }
+                verdict.acknowledgedInLedger += 1
+                if reservation.productId != operation.productId || reservation.userId != operation.userId
+                    || reservation.quantity != operation.quantity || (operation.idempotencyKey != nil && reservation.idempotencyKey != operation.idempotencyKey)
+                {
+                    verdict.violations.append(.init(.mismatchedReservation, "reservation \(id) in the ledger is not the one acknowledged: \(reservation) for \(operation)"))
+                }
+            case (.reserve, .unknown):
+                guard let key = operation.idempotencyKey else { continue }
+                if timeline.keys[ChaosTimeline.KeyOwner(userId: operation.userId, key: key)] == nil {
+                    verdict.unknownNotCommitted += 1
+                } else {
+                    verdict.unknownCommitted += 1
+                }
+            case (.reserve, .refused(let code)):
+                if let problem = timeline.judgeRefusal(code, of: operation, slackMs: slackMs) {
+                    verdict.violations.append(.init(.wrongRefusal, problem))
+                }
+            case (.confirm, .ok), (.cancel, .ok):
+                let id = operation.reservationId ?? ""
+                let expected = operation.kind == .confirm ? "confirmed" : "cancelled"
+                if timeline.endings[id] != expected {
+                    verdict.violations.append(.init(
+                        .lostEnding, "reservation \(id): \(expected) was acknowledged, the ledger says \(timeline.endings[id] ?? "not ended")"))
+                }
+            case (.confirm, _), (.cancel, _):
+                continue
+            }
+        }
+        return verdict
+    }
+}
