@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "Ledger", "Projections", "API", "TestSupport",
+                "Ledger", "Projections", "API", "LoadGenerator", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -83,7 +83,7 @@ public enum TestServices {
         }
     }
 
-    /// Runs a program (found on PATH) and returns its exit status and standard output. The
+    /// Runs a program (found on PATH) and returns its exit code and standard output. The
     /// wait happens on a worker thread, not on the cooperative pool.
     public static func run(_ program: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
         let worker = BlockingWorker(name: "subprocess")
@@ -114,7 +114,9 @@ public enum TestServices {
             }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-            return (status, String(decoding: output, as: UTF8.self))
+            // The exit code, or 128 + the signal that ended it (as a shell reports it).
+            let signal = status & 0x7F
+            return (signal == 0 ? (status >> 8) & 0xFF : 128 + signal, String(decoding: output, as: UTF8.self))
         }
     }
 }
