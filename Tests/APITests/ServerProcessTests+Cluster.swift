@@ -10,31 +10,31 @@ import Testing
 /// Several `ledger serve` processes on one ledger, as behind a load balancer: every node runs a
 /// relay, one leads and publishes, and a standby takes over when the leader is killed.
 extension ServerProcessTests {
-    /// Whether the node's gauge `name` reads 1; nil when its `/metrics` does not answer.
-    static func gaugeIsOne(_ name: String, on setup: Setup) async -> Bool? {
+    /// The node's metric `name` (a series without labels); nil when its `/metrics` does not
+    /// answer or has no such series.
+    static func metric(_ name: String, on setup: Setup) async -> Double? {
         let text = try? await TestClient.withClient(host: "127.0.0.1", port: setup.port) { client in
             String(buffer: try await client.get("/metrics").body ?? ByteBuffer())
         }
-        guard let text else { return nil }
-        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
-        return line.flatMap { Double($0.split(separator: " ").last ?? "") } == 1
+        let line = text?.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") }
     }
 
     /// How many of the nodes' projectors are members of the consumer group.
     static func projectorMembers(_ setups: [Setup]) async -> Int {
         var members = 0
-        for setup in setups where await gaugeIsOne("ledger_projector_group_member", on: setup) == true { members += 1 }
+        for setup in setups where await metric("ledger_projector_group_member", on: setup) == 1 { members += 1 }
         return members
     }
 
-    static func leadsTheRelay(_ setup: Setup) async -> Bool? {
-        await gaugeIsOne("ledger_relay_leader", on: setup)
+    static func leadsTheRelay(_ setup: Setup) async -> Bool {
+        await metric("ledger_relay_leader", on: setup) == 1
     }
 
     /// The nodes whose relay leads.
     static func relayLeaders(_ setups: [Setup]) async -> [Int] {
         var leaders = [Int]()
-        for (index, setup) in setups.enumerated() where await leadsTheRelay(setup) == true { leaders.append(index) }
+        for (index, setup) in setups.enumerated() where await leadsTheRelay(setup) { leaders.append(index) }
         return leaders
     }
 
@@ -62,7 +62,7 @@ extension ServerProcessTests {
             let killed = ContinuousClock.now
             #expect(try await processes[leader].waitForExit() == 128 + SIGKILL)
             let survivor = setups[standby]
-            let tookOver = try await eventually(timeout: .seconds(15)) { await Self.leadsTheRelay(survivor) == true }
+            let tookOver = try await eventually(timeout: .seconds(15)) { await Self.leadsTheRelay(survivor) }
             let takeOver = ContinuousClock.now - killed
             #expect(tookOver)
             // The standby tries the lock once per relayLeadershipPollMs (1 s); the target is 3 s.

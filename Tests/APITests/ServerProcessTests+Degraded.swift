@@ -82,7 +82,9 @@ extension ServerProcessTests {
 
     /// After the load: every acknowledged reservation in the ledger, the small sale sold out
     /// exactly, tables, Redis and the topic equal to the ledger's fold.
-    func checkAfterFault(_ setup: Setup, _ answers: Answers, redisURL: String) async throws {
+    /// The Redis and the Kafka brokers are the setup's (the test's own ones when it has them).
+    func checkAfterFault(_ setup: Setup, _ answers: Answers) async throws {
+        let redisURL = try #require(setup.environment["LEDGER_REDIS_URL"]), brokers = try #require(setup.environment["LEDGER_KAFKA_BROKERS"])
         let connection = try await PostgresConnection.connect(url: setup.databaseURL)
         let reader = LedgerReader(connection: connection)
         let ids = answers.ids.withLock { $0 }
@@ -94,7 +96,7 @@ extension ServerProcessTests {
         #expect(small.reservedUnits == 60, "demand far above the stock sells it out")
         let redis = try await RedisConnection.connect(url: redisURL)
         let audit = try await auditor(setup, connection).audit(
-            redis: redis, kafka: .init(configuration: KafkaConfiguration(brokers: try TestServices.kafkaBrokers()), topic: setup.topic),
+            redis: redis, kafka: .init(configuration: KafkaConfiguration(brokers: brokers), topic: setup.topic),
             projectionWaitMs: 30_000)
         #expect(audit.differences.isEmpty, "\(audit.differences.count) differences, first: \(audit.differences.prefix(5))")
         await redis.close()
@@ -113,27 +115,37 @@ extension ServerProcessTests {
         try await redis.stop()
     }
 
-    /// A node on a Redis of the test's own, the two sales listed and the load running; `fault`
-    /// gets them once the load has answers, and returns when the load may stop. Afterwards the
-    /// checks every fault shares, and the node is stopped with SIGTERM.
+    /// A node on `setup`, the two sales listed and the load running; `fault` gets them once the
+    /// load has answers and returns (with whatever times it marked) when the load may stop.
+    /// Then the checks every fault shares, the fault's own (`judge`, on the whole history), the
+    /// ledger and its copies against the history, and the node is stopped with SIGTERM.
+    func withFaultMidSale<Marks: Sendable>(
+        _ setup: Setup, log: String, fault: @escaping @Sendable (Answers, ChildProcess) async throws -> Marks,
+        judge: @escaping @Sendable (Marks, Answers) -> Void = { _, _ in }
+    ) async throws {
+        let server = try await start(setup, log: log)
+        try await listDegradedSales(setup)
+        let answers = Answers()
+        async let loading: Void = degradedLoad(setup, into: answers)
+        let started = try await eventually(timeout: .seconds(60)) { answers.ids.withLock { $0.count } >= 40 }
+        #expect(started, "the load got answers before the fault")
+        let marks = try await fault(answers, server)
+        answers.stopped.store(true, ordering: .relaxed)
+        try await loading
+        let unanswered = answers.all.withLock { $0.count { $0.status == nil || $0.status == .internalServerError } }
+        #expect(unanswered == 0, "no request went unanswered or got a 500")
+        judge(marks, answers)
+        try await checkAfterFault(setup, answers)
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+
+    /// `withFaultMidSale` on a Redis of the test's own, which the fault acts on.
     func withDegradedSale(
         log: String, _ fault: @escaping @Sendable (Setup, RedisServerProcess, Answers, ChildProcess) async throws -> Void
     ) async throws {
         try await withPrivateRedis { setup, redis in
-            let server = try await start(setup, log: log)
-            try await listDegradedSales(setup)
-            let answers = Answers()
-            async let loading: Void = degradedLoad(setup, into: answers)
-            let started = try await eventually(timeout: .seconds(60)) { answers.ids.withLock { $0.count } >= 40 }
-            #expect(started, "the load got answers before the fault")
-            try await fault(setup, redis, answers, server)
-            answers.stopped.store(true, ordering: .relaxed)
-            try await loading
-            let unanswered = answers.all.withLock { $0.count { $0.status == nil || $0.status == .internalServerError } }
-            #expect(unanswered == 0, "no request went unanswered or got a 500")
-            try await checkAfterFault(setup, answers, redisURL: redis.url)
-            server.signal(SIGTERM)
-            #expect(try await server.waitForExit() == 0)
+            try await withFaultMidSale(setup, log: log) { answers, server in try await fault(setup, redis, answers, server) }
         }
     }
 
@@ -232,6 +244,50 @@ extension ServerProcessTests {
             await connection.close()
             server.signal(SIGTERM)
             #expect(try await server.waitForExit() == 0)
+        }
+    }
+
+    /// The Kafka brokers (a `ledger kafka-dev` of the test's own) frozen mid-sale: writes go on,
+    /// the relay delivers nothing meanwhile and its lag shows in `/metrics`, `/ready` says Kafka
+    /// is down, and after the thaw the relay catches up: the topic holds every position in order.
+    @Test func frozenKafkaBrokersLetWritesGoOnAndTheRelayCatchesUpAfterwards() async throws {
+        try await withSetup { shared in
+            let kafka = try await KafkaDevProcess.start(topic: shared.topic, partitions: 6)
+            do {
+                try await withFaultMidSale(shared.with(kafkaBrokers: kafka.bootstrapServers), log: "kafka-frozen") { answers, _ in
+                    let setup = shared.with(kafkaBrokers: kafka.bootstrapServers)
+                    let connection = try await PostgresConnection.connect(url: setup.databaseURL)
+                    @Sendable func head() async throws -> Double {
+                        Double(try await connection.query("SELECT position FROM ledger_head")[0]["position"].int64())
+                    }
+                    kafka.freeze()
+                    let frozenAt = ContinuousClock.now
+                    let degraded = try await eventually(timeout: .seconds(10)) {
+                        let ready = await Self.readiness(setup)
+                        return ready?["status"] == "degraded" && ready?["kafka"] == "down"
+                    }
+                    #expect(degraded, "/ready answers 200 degraded, Kafka down")
+                    try await Task.sleep(until: frozenAt + .seconds(1))
+                    let deliveredEarly = await Self.metric("ledger_relay_delivered_position", on: setup)
+                    try await Task.sleep(until: frozenAt + .seconds(4))
+                    let deliveredLate = await Self.metric("ledger_relay_delivered_position", on: setup)
+                    let headLate = try await head()
+                    #expect(answers.created(between: frozenAt + .seconds(1), and: .now) > 0, "writes go on while Kafka is frozen")
+                    #expect(deliveredEarly != nil && deliveredLate == deliveredEarly, "nothing is delivered while the brokers are frozen")
+                    #expect(headLate > deliveredLate ?? .infinity, "the relay's lag grows: head \(headLate), delivered \(deliveredLate ?? -1)")
+                    kafka.thaw()
+                    let caughtUp = try await eventually(timeout: .seconds(30)) {
+                        (await Self.metric("ledger_relay_delivered_position", on: setup) ?? 0) >= headLate
+                    }
+                    #expect(caughtUp, "the relay delivers what the ledger took meanwhile")
+                    await connection.close()
+                    try await Task.sleep(for: .seconds(1))
+                }
+            } catch {
+                try await kafka.stop()
+                throw error
+            }
+            try await kafka.stop()
         }
     }
 }

@@ -50,6 +50,13 @@ import Testing
             return Setup(environment: environment, port: port, namespace: namespace, topic: topic, databaseURL: databaseURL, started: started)
         }
 
+        /// The same node on other Kafka brokers (ones the test can freeze).
+        func with(kafkaBrokers: String) -> Setup {
+            var environment = environment
+            environment["LEDGER_KAFKA_BROKERS"] = kafkaBrokers
+            return Setup(environment: environment, port: port, namespace: namespace, topic: topic, databaseURL: databaseURL, started: started)
+        }
+
         /// The same node on another Redis (one the test can freeze or restart).
         func with(redisURL: String) -> Setup {
             var environment = environment

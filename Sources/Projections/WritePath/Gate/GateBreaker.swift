@@ -11,14 +11,11 @@ public final class GateBreaker: Sendable {
     private let breaker: Mutex<CircuitBreaker>
     private let logger: Logger
     private let metrics: GateBreakerMetrics
-    /// Failures within the window that open the breaker.
-    public let failureThreshold: Int
 
     public init(limits: Limits, logger: Logger = Logger(label: "ledger.gate"), metrics: MetricsFactory = MetricsSystem.factory) {
         breaker = Mutex(CircuitBreaker(
             failureThreshold: limits.gateBreakerFailureThreshold, window: .milliseconds(limits.gateBreakerWindowMs),
             openDuration: .milliseconds(limits.gateBreakerOpenMs)))
-        failureThreshold = limits.gateBreakerFailureThreshold
         self.logger = logger
         self.metrics = GateBreakerMetrics(factory: metrics)
         self.metrics.state.record(0)
@@ -34,6 +31,9 @@ public final class GateBreaker: Sendable {
     }
 
     public var isClosed: Bool { breaker.withLock { $0.isClosed } }
+
+    /// Failures within the window that open the breaker.
+    public var failureThreshold: Int { breaker.withLock { $0.failureThreshold } }
 
     /// `closed`, `open` or `rebuilding` (held open while the read model is rebuilt).
     public var stateName: String {
@@ -58,9 +58,9 @@ public final class GateBreaker: Sendable {
 
     func probeSucceeded() {
         let closed = breaker.withLock { breaker in
-            let wasOpen = !breaker.isClosed && breaker.state != .heldOpen
+            guard case .open = breaker.state else { return false }
             breaker.probeSucceeded()
-            return wasOpen && breaker.isClosed
+            return true
         }
         if closed { self.closed("Redis answers with the read model; reservations use the gate again") }
     }
