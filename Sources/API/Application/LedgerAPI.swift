@@ -84,7 +84,11 @@ public struct LedgerAPI: Sendable {
             RateLimitPolicy(name: "reads", ratePerSecond: limits.readsPerClientPerSecond, burst: limits.readBurst),
             maxKeys: limits.rateLimitedUsersTracked)
         seckill = SeckillService(
-            writer: parts.writer, gate: parts.gate, catalog: catalog, rateLimiter: userWrites,
+            writer: parts.writer, gate: parts.gate, catalog: catalog,
+            stockCheck: LedgerStockCheck(maxAgeMs: limits.gateSoldOutRecheckMs, maxProducts: limits.productCacheMaxEntries) { productId in
+                try await reader.product(productId)?.available
+            },
+            rateLimiter: userWrites,
             attemptsInFlight: AttemptsInFlight(cap: limits.maxReservationAttemptsInFlight), breaker: parts.breaker,
             degradedAttemptsInFlight: AttemptsInFlight(cap: limits.maxDegradedReservationsInFlight), limits: limits, logger: logger)
         let probe = parts.probe

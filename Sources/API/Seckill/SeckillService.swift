@@ -10,6 +10,7 @@ struct SeckillService: Sendable {
     let writer: LedgerWriter
     let gate: ReservationGate
     let catalog: ProductCatalog
+    let stockCheck: LedgerStockCheck
     let rateLimiter: RateLimiter<Int64>
     let attemptsInFlight: AttemptsInFlight
     let breaker: GateBreaker
@@ -84,6 +85,10 @@ struct SeckillService: Sendable {
         case .appended(let decided, let ledgerResult):
             (gateDecision, appended) = (decided, ledgerResult)
         case .refused(.soldOut):
+            // The gate's copy may be behind the ledger: units given back there are the ledger's to sell.
+            if await stockCheck.check(productId, quantity) != .notEnough {
+                return try await reserveWithoutGate(reserve, metadata: metadata())
+            }
             // Sold out means fewer units than asked; only a refused single unit means none left.
             guard quantity > 1 else {
                 catalog.markSoldOut(productId)
@@ -91,7 +96,10 @@ struct SeckillService: Sendable {
             }
             throw Self.problem(for: LedgerRejection(.soldOut, "fewer than \(quantity) units of product \(productId) are left"))
         case .refused(.limitExceeded):
-            throw Self.problem(for: LedgerRejection(.limitExceeded, "at most \(product.listing.limitPerUser) per user"))
+            // Only users at their limit get here, each within their rate budget; the gate's copy
+            // of what they hold may be behind the ledger (a cancel or an expiry not projected
+            // yet), so the ledger, which knows, answers them.
+            return try await reserveWithoutGate(reserve, metadata: metadata())
         case .refused(.notStarted):
             throw Self.problem(for: LedgerRejection(.notStarted, "the sale has not started"))
         case .refused(.ended):
@@ -117,8 +125,8 @@ struct SeckillService: Sendable {
     }
 
     /// A reservation decided by the ledger alone (its guard tables hold stock, limits and keys)
-    /// while the gate's breaker is open, with its own cap on attempts in flight: without the
-    /// gate, every loser of a sale would otherwise reach PostgreSQL.
+    /// while the gate's breaker is open or its copy is behind, with its own cap on attempts in
+    /// flight: without the gate, every loser of a sale would otherwise reach PostgreSQL.
     private func reserveWithoutGate(_ reserve: LedgerCommand.Reserve, metadata: EventMetadata) async throws -> ReservationState {
         guard degradedAttemptsInFlight.enter() else {
             throw Problem.overloaded(
@@ -134,7 +142,11 @@ struct SeckillService: Sendable {
         case .reservation(let state, _):
             return state
         case .rejected(let rejection):
-            if rejection.code == .soldOut && reserve.quantity == 1 { catalog.markSoldOut(reserve.productId) }
+            // Sold out for one unit means none left; for more, maybe a few.
+            if rejection.code == .soldOut && reserve.quantity == 1 {
+                stockCheck.recordSoldOut(reserve.productId)
+                catalog.markSoldOut(reserve.productId)
+            }
             throw Self.problem(for: rejection)
         case .product:
             preconditionFailure("a reserve command answers with a reservation")

@@ -58,6 +58,9 @@ public struct Limits: Sendable, Hashable {
     /// client may ask for any id, so neither may grow with what clients ask.
     public var productCacheMaxEntries = 10_000
     public var productCacheMaxUnknownEntries = 1_000
+    /// How old the ledger's stock figure of a product the gate calls sold out may be (the gate's
+    /// copy lags the ledger; one read per product per interval and node, see `LedgerStockCheck`).
+    public var gateSoldOutRecheckMs = 100
     /// Longest a request's PostgreSQL call (the writer's batch phases, the API's reads, `/ready`)
     /// waits for an answer, and its connection for a (re)connect (libpq's `connect_timeout`,
     /// whole seconds, at least 2). A frozen database then costs a request at most about the
@@ -190,9 +193,10 @@ public struct Limits: Sendable, Hashable {
     /// Redis arguments one replay pipeline carries at most (a few products' whole user lists).
     public var replayPipelineArguments = 65_536
     public var replaySwitchGraceMs = 600
-    /// A replay's lock lapses this long after its last step unless renewed (each step renews
-    /// it), so that a replay that died frees it for another node's rebuild.
-    public var replayLockSeconds = 120
+    /// A replay's lock lapses this long after it was last renewed (every `replayLockRenewMs`
+    /// and at each step), so that a replay that died frees it soon for another node's rebuild.
+    public var replayLockSeconds = 15
+    public var replayLockRenewMs = 3_000
     /// How long one replay pipeline may take in Redis (a big product's whole model is one).
     public var replayRedisTimeoutMs = 60_000
 

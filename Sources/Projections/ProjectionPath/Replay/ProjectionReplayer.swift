@@ -56,7 +56,23 @@ public struct ProjectionReplayer: Sendable {
             throw RedisError(code: .server, message: "another replay holds \(lock); wait for it or delete the key if it died")
         }
         do {
-            let report = try await replayLocked(verify: verify, token: token)
+            // The lock is renewed on a heartbeat as well as at each step: a step (folding a large
+            // ledger) may take longer than the lock lives, and a short-lived lock is what lets
+            // another node take over soon after this one is killed mid-rebuild.
+            let report = try await withThrowingTaskGroup(of: Report?.self) { group in
+                group.addTask { try await self.replayLocked(verify: verify, token: token) }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: .milliseconds(self.limits.replayLockRenewMs))
+                        try await self.renewLock(token)
+                    }
+                }
+                defer { group.cancelAll() }
+                while let finished = try await group.next() {
+                    if let finished { return finished }
+                }
+                preconditionFailure("the replay ends the group")
+            }
             try await releaseLock(token)
             return report
         } catch {
@@ -65,8 +81,7 @@ public struct ProjectionReplayer: Sendable {
         }
     }
 
-    /// Renews the lock at each step, so that the lock of a replay that died (a node killed
-    /// mid-rebuild) lapses within `replayLockSeconds` and another node can take over.
+    /// Renews the lock at each step too (before switching generations, a lapsed lock stops it).
     private func replayLocked(verify: Bool, token: String) async throws -> Report {
         let start = ContinuousClock.now
         let old = try await ProjectionGeneration.read(on: redis, namespace: namespace)
@@ -201,7 +216,7 @@ public struct ProjectionReplayer: Sendable {
             keys: [RedisArgument(ProjectionKeys.replayLock(namespace: namespace))],
             arguments: [RedisArgument(token), RedisArgument(limits.replayLockSeconds)])
         guard renewed.integer == 1 else {
-            throw RedisError(code: .server, message: "the replay's lock lapsed (a step took over \(limits.replayLockSeconds) s); nothing was switched")
+            throw RedisError(code: .server, message: "the replay's lock lapsed (not renewed within \(limits.replayLockSeconds) s); nothing was switched")
         }
     }
 
