@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A local cluster: the services, N `ledger serve` nodes and HAProxy in front of them.
-# Usage: cluster.sh up [--nodes N] | down | status
+# Usage: cluster.sh up [--nodes N] | down | status | kill-node I | start-node I | relay-leader
+#   kill-node I: SIGKILL of node I (a crash); start-node I: starts it again and waits until it is ready;
+#   relay-leader: prints the number of the node that leads the outbox relay.
 #   LEDGER_CLUSTER_PORT   the balancer's port (default 8080); node i listens on that + i
 #   LEDGER_CLUSTER_ARGS   extra arguments for every `ledger serve`
 # The balancer uses deploy/haproxy.cfg with its `server` lines replaced by the local nodes.
@@ -43,6 +45,14 @@ wait_ready() {
     die "nothing answered /ready on port $port within ${READY_TIMEOUT_S}s"
 }
 
+spawn_node() {
+    local i=$1 bin=$2 args
+    args=$(cat "$STATE/args")
+    # shellcheck disable=SC2086 # the saved arguments are a list
+    LEDGER_HTTP_PORT=$((PORT + i)) setsid nohup "$bin" serve $args >>"$STATE/node$i.log" 2>&1 </dev/null &
+    echo $! >"$STATE/node$i.pid"
+}
+
 up() {
     local nodes=$1
     [ "$nodes" -ge 1 ] 2>/dev/null || die "--nodes takes a number of at least 1"
@@ -56,14 +66,14 @@ up() {
     bin=$(ledger_bin)
     "$bin" migrate >&2
     mkdir -p "$STATE"
+    # A node started again later (start-node) gets the same arguments.
+    printf '%s\n' "${LEDGER_CLUSTER_ARGS:-}" >"$STATE/args"
+    printf '%s\n' "$bin" >"$STATE/bin"
+    rm -f "$STATE"/node*.log
     local servers=""
     for i in $(seq 1 "$nodes"); do
-        local node_port=$((PORT + i))
-        # shellcheck disable=SC2086 # LEDGER_CLUSTER_ARGS is a list of arguments
-        LEDGER_HTTP_PORT=$node_port setsid nohup "$bin" serve ${LEDGER_CLUSTER_ARGS:-} \
-            >"$STATE/node$i.log" 2>&1 </dev/null &
-        echo $! >"$STATE/node$i.pid"
-        servers+="    server node$i 127.0.0.1:$node_port check"$'\n'
+        spawn_node "$i" "$bin"
+        servers+="    server node$i 127.0.0.1:$((PORT + i)) check"$'\n'
     done
     for i in $(seq 1 "$nodes"); do wait_ready $((PORT + i)) "$STATE/node$i.log"; done
     # The documented configuration, bound to the local port and pointed at the local nodes.
@@ -83,6 +93,41 @@ down() {
         [ -e "$pidfile" ] && stop_pid "$pidfile"
     done
     log "stopped (the services stay up: scripts/services.sh down stops them)"
+}
+
+kill_node() {
+    local pidfile="$STATE/node$1.pid"
+    running "$pidfile" || die "node$1 is not running"
+    kill -KILL "$(cat "$pidfile")"
+    rm -f "$pidfile"
+}
+
+start_node() {
+    local i=$1
+    [ -f "$STATE/args" ] || die "no cluster is up"
+    running "$STATE/node$i.pid" && die "node$i is already running"
+    # shellcheck disable=SC1091
+    source "$LOCAL/env"
+    spawn_node "$i" "$(cat "$STATE/bin")"
+    wait_ready $((PORT + i)) "$STATE/node$i.log"
+}
+
+# Waits up to 10 s for a leader: just after one died, the others take a moment to take over.
+relay_leader() {
+    for _ in $(seq 1 50); do
+        for pidfile in "$STATE"/node*.pid; do
+            [ -e "$pidfile" ] || continue
+            local i
+            i=$(basename "$pidfile" .pid)
+            i=${i#node}
+            if curl -fs -m 1 "http://127.0.0.1:$((PORT + i))/metrics" | grep -qx 'ledger_relay_leader 1.0'; then
+                echo "$i"
+                return 0
+            fi
+        done
+        sleep 0.2
+    done
+    die "no node leads the relay"
 }
 
 status() {
@@ -105,5 +150,8 @@ up)
     ;;
 down) down ;;
 status) status ;;
-*) die "usage: $0 up [--nodes N] | down | status" ;;
+kill-node) kill_node "${2:?node number}" ;;
+start-node) start_node "${2:?node number}" ;;
+relay-leader) relay_leader ;;
+*) die "usage: $0 up [--nodes N] | down | status | kill-node I | start-node I | relay-leader" ;;
 esac

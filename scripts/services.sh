@@ -161,20 +161,18 @@ postgres_down() {
 # or an immediate one (no checkpoint: crash recovery at start, as after a crash), and an outage
 # of N seconds between the stop and the start.
 postgres_restart() {
-    local bin home mode=fast down=0
+    local mode="" down=0
     while [ $# -gt 0 ]; do
         case "$1" in
-        --immediate) mode=immediate ;;
+        --immediate) mode=--immediate ;;
         --down-seconds) down="$2"; shift ;;
         *) die "restart-postgres: unknown option $1" ;;
         esac
         shift
     done
-    bin=$(pg_bin)
-    home=$(readlink -f "$LOCAL/postgres")
-    pg_run "$bin/pg_ctl" -D "$home/data" -m "$mode" -w -t 60 stop >/dev/null
+    postgres_stop "$mode"
     sleep "$down"
-    pg_run "$bin/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 60 start >/dev/null
+    postgres_start
 }
 
 # freeze-postgres / thaw-postgres: SIGSTOP (SIGCONT) the postmaster and every backend, as a
@@ -185,6 +183,23 @@ postgres_signal() {
     pid=$(head -1 "$home/data/postmaster.pid")
     # shellcheck disable=SC2046
     kill "-$1" "$pid" $(pgrep -P "$pid")
+}
+
+# stop-postgres [--immediate] / start-postgres: the two halves of restart-postgres, for a caller
+# that decides itself how long the outage lasts (bench/chaos.sh).
+postgres_stop() {
+    local bin home mode=fast
+    [ "${1:-}" = "--immediate" ] && mode=immediate
+    bin=$(pg_bin)
+    home=$(readlink -f "$LOCAL/postgres")
+    pg_run "$bin/pg_ctl" -D "$home/data" -m "$mode" -w -t 60 stop >/dev/null
+}
+
+postgres_start() {
+    local bin home
+    bin=$(pg_bin)
+    home=$(readlink -f "$LOCAL/postgres")
+    pg_run "$bin/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 60 start >/dev/null
 }
 
 # Puts a fresh cluster in the state of one that has been running for a while: min_wal_size of
@@ -224,6 +239,12 @@ redis_up() {
 redis_down() {
     redis_cli shutdown nosave >/dev/null 2>&1 || true
     rm -f "$LOCAL/redis/redis.pid"
+}
+
+# Signals the process of a pid file: freezing (STOP), thawing (CONT) or killing (KILL) it.
+signal_pidfile() {
+    [ -f "$2" ] || die "no $2: is the service up?"
+    kill "-$1" "$(cat "$2")"
 }
 
 ledger_binary() {
@@ -316,11 +337,35 @@ restart-postgres)
     shift
     postgres_restart "$@"
     ;;
+stop-postgres)
+    postgres_stop "${2:-}"
+    ;;
+start-postgres)
+    postgres_start
+    ;;
 freeze-postgres)
     postgres_signal STOP
     ;;
 thaw-postgres)
     postgres_signal CONT
+    ;;
+# Faults for bench/chaos.sh: Redis keeps nothing on disk, so a killed one starts again empty.
+freeze-redis) signal_pidfile STOP "$LOCAL/redis/redis.pid" ;;
+thaw-redis) signal_pidfile CONT "$LOCAL/redis/redis.pid" ;;
+kill-redis)
+    signal_pidfile KILL "$LOCAL/redis/redis.pid"
+    rm -f "$LOCAL/redis/redis.pid"
+    ;;
+start-redis) redis_up ;;
+freeze-kafka) signal_pidfile STOP "$LOCAL/kafka/kafka-dev.pid" ;;
+thaw-kafka) signal_pidfile CONT "$LOCAL/kafka/kafka-dev.pid" ;;
+# Every mock broker down (`ledger kafka-dev` takes SIGUSR1) or up again (SIGUSR2).
+kafka-brokers)
+    case "${2:-}" in
+    down) signal_pidfile USR1 "$LOCAL/kafka/kafka-dev.pid" ;;
+    up) signal_pidfile USR2 "$LOCAL/kafka/kafka-dev.pid" ;;
+    *) die "usage: $0 kafka-brokers down|up" ;;
+    esac
     ;;
 prewarm-wal)
     prewarm_wal
@@ -329,6 +374,9 @@ status)
     [ -f "$LOCAL/env" ] && cat "$LOCAL/env"
     ;;
 *)
-    die "usage: $0 install | up [--fresh] | down | restart-postgres [--immediate] [--down-seconds N] | freeze-postgres | thaw-postgres | prewarm-wal | status"
+    die "usage: $0 install | up [--fresh] | down | status | prewarm-wal
+       | restart-postgres [--immediate] [--down-seconds N] | stop-postgres [--immediate] | start-postgres
+       | freeze-postgres | thaw-postgres | freeze-redis | thaw-redis | kill-redis | start-redis
+       | freeze-kafka | thaw-kafka | kafka-brokers down|up"
     ;;
 esac

@@ -76,7 +76,7 @@ struct BenchCommand: AsyncParsableCommand {
         let productId = Int64.random(in: 1_000_000...9_000_000_000)
         let stock = kind == .soldOut ? 1 : self.stock
         let admin = try await authority.token(userId: 1, admin: true, ttlSeconds: 3_600)
-        try await listSale(productId: productId, stock: stock, admin: admin)
+        try await SaleListing.list(at: url, admin: admin, productId: productId, stock: stock, limitPerUser: limit, reservationTTLSeconds: 3_600)
         if kind == .soldOut {
             // Sell the one unit, so every request of the run meets a sold-out product.
             let buyer = try await authority.token(userId: Int64(users) + 1, admin: false, ttlSeconds: 600)
@@ -103,17 +103,6 @@ struct BenchCommand: AsyncParsableCommand {
             try LoadReport.html(summary, title: title).write(toFile: html, atomically: true, encoding: .utf8)
         }
         if let invariants = summary.invariants, !invariants.holds { throw ExitCode(1) }
-    }
-
-    private func listSale(productId: Int64, stock: Int64, admin: String) async throws {
-        let now = Timestamp.now()
-        let body = """
-            {"id":\(productId),"name":"bench \(productId)","priceMinor":100,"currency":"EUR","stock":\(stock),\
-            "startsAt":"\(now.adding(seconds: -60).iso8601)","endsAt":"\(now.adding(seconds: 86_400).iso8601)",\
-            "limitPerUser":\(limit),"reservationTTLSeconds":3600}
-            """
-        let status = try await post("/v1/products", token: admin, body: body)
-        guard status == 201 else { throw ValidationError("listing the sale answered \(status); is the server at \(url) using this JWT secret?") }
     }
 
     /// The server's `/metrics`, or nil when it does not answer them (the run does not need them).

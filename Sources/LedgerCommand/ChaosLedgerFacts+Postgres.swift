@@ -3,9 +3,10 @@ import Ledger
 import LoadGenerator
 
 extension ChaosLedgerFacts {
-    /// The facts of every event, read with plain SQL from the events' JSON (not through the
-    /// ledger's decoder or fold, so that the checker does not rest on the code it judges).
-    static func read(on connection: PostgresConnection) async throws -> ChaosLedgerFacts {
+    /// The facts of every event (of `products` only, when given), read with plain SQL from the
+    /// events' JSON (not through the ledger's decoder or fold, so that the checker does not rest
+    /// on the code it judges).
+    static func read(on connection: PostgresConnection, products only: [Int64]? = nil) async throws -> ChaosLedgerFacts {
         func epochMs(_ expression: String) -> String { "(extract(epoch FROM \(expression)) * 1000)::int8" }
         let rows = try await connection.query("""
             SELECT position, \(epochMs("recorded_at")) AS at_ms, product_id, type, user_id,
@@ -13,7 +14,7 @@ extension ChaosLedgerFacts {
                    data->>'idempotencyKey' AS idempotency_key, coalesce(data->>'reason', 'cancelled') AS reason,
                    (data->>'stock')::int8 AS stock, (data->>'limitPerUser')::int8 AS limit_per_user,
                    \(epochMs("(data->>'startsAt')::timestamptz")) AS starts_at_ms, \(epochMs("(data->>'endsAt')::timestamptz")) AS ends_at_ms
-            FROM events ORDER BY position
+            FROM events \(only.map { "WHERE product_id IN (\($0.map(String.init).joined(separator: ",")))" } ?? "") ORDER BY position
             """)
         var products = [Product]()
         var events = [Event]()

@@ -9,7 +9,7 @@ struct LedgerTool: AsyncParsableCommand {
         commandName: "ledger",
         abstract: "Flash-sale order ledger: PostgreSQL event store, Redis gate, Kafka relay.",
         subcommands: [
-            ServeCommand.self, MigrateCommand.self, TokenCommand.self, ReplayCommand.self, AuditCommand.self, StatusCommand.self, ChaosCheckCommand.self,
+            ServeCommand.self, MigrateCommand.self, TokenCommand.self, ReplayCommand.self, AuditCommand.self, StatusCommand.self, ChaosCommand.self, ChaosCheckCommand.self,
             KafkaDevCommand.self,
             BenchCommand.self, BenchLedgerCommand.self, BenchProjectionsCommand.self,
         ]

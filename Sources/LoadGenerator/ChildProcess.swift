@@ -1,14 +1,16 @@
 import Foundation
 import Ledger
 
-/// A program started by a test that the test can signal (SIGKILL, SIGTERM) and wait for.
-/// Its standard output and error go to a file, for reading when a test fails.
+/// A program started by a test or a chaos run, which it can signal (SIGKILL, SIGTERM) and wait
+/// for. Its standard output and error go to a file (for reading when a test fails), or to this
+/// process's standard error. Waiting is `waitpid` on a thread of its own: it does not hold the
+/// cooperative pool, and it ends when the child does, whatever descendants inherited from it.
 public final class ChildProcess: Sendable {
     public let pid: pid_t
-    public let outputPath: String
+    public let outputPath: String?
     private let waiter = BlockingWorker(name: "child-wait")
 
-    private init(pid: pid_t, outputPath: String) {
+    private init(pid: pid_t, outputPath: String?) {
         self.pid = pid
         self.outputPath = outputPath
     }
@@ -17,12 +19,14 @@ public final class ChildProcess: Sendable {
         waiter.shutdown()
     }
 
-    public static func spawn(_ program: String, _ arguments: [String], environment: [String: String], outputPath: String) throws -> ChildProcess {
+    public static func spawn(_ program: String, _ arguments: [String], environment: [String: String], outputPath: String?) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let outputPath {
+            posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)
+        }
+        posix_spawn_file_actions_adddup2(&actions, outputPath == nil ? 2 : 1, outputPath == nil ? 1 : 2)
         var argv = ([program] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var merged = ProcessInfo.processInfo.environment
@@ -31,7 +35,7 @@ public final class ChildProcess: Sendable {
         defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, program, &actions, nil, &argv, &envp)
-        guard result == 0 else { throw TestServices.MissingServiceError(variable: "\(program) could not start (errno \(result))") }
+        guard result == 0 else { throw LoadGeneratorError(code: .spawnFailed, detail: "\(program) could not start (errno \(result))") }
         return ChildProcess(pid: pid, outputPath: outputPath)
     }
 
@@ -50,7 +54,8 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// What it wrote to its output file so far.
     public var output: String {
-        (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        outputPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
     }
 }

@@ -48,8 +48,9 @@ public struct HTTPLoadRunner: Sendable {
         return (recorder, elapsed)
     }
 
-    /// One request on a connection of its own (setting up a run); answers the status and body.
-    public static func send(_ request: LoadScenario.Request, to baseURL: String) async throws -> (status: Int, body: String) {
+    /// One request on a connection of its own (setting up a run, or a chaos client); answers the
+    /// status and body, or throws when no answer came within `timeout`.
+    public static func send(_ request: LoadScenario.Request, to baseURL: String, timeout: TimeAmount = .seconds(30)) async throws -> (status: Int, body: String) {
         let (host, port) = try hostAndPort(baseURL)
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let answer = loop.makePromise(of: (status: Int, body: String).self)
@@ -65,6 +66,10 @@ public struct HTTPLoadRunner: Sendable {
                 closed: { _ in answer.fail(LoadGeneratorError(code: .connectionClosed, detail: "before the answer")) })
         }.get()
         defer { channel.close(promise: nil) }
+        let deadline = loop.scheduleTask(in: timeout) {
+            answer.fail(LoadGeneratorError(code: .timedOut, detail: "no answer within \(timeout.nanoseconds / 1_000_000) ms"))
+        }
+        answer.futureResult.whenComplete { _ in deadline.cancel() }
         try await channel.eventLoop.submit {
             try channel.pipeline.syncOperations.handler(type: LoadConnection.self).send(.init(request: request, intendedAt: .now))
         }.get()

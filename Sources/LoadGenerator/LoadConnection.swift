@@ -57,7 +57,7 @@ final class LoadConnection: ChannelInboundHandler {
 
     /// The request as HTTP/1.1 bytes.
     static func encode(_ request: LoadScenario.Request, host: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 128 + request.path.utf8.count + request.token.utf8.count + (request.body?.utf8.count ?? 0))
+        var buffer = allocator.buffer(capacity: 160 + request.path.utf8.count + request.token.utf8.count + (request.body?.utf8.count ?? 0))
         buffer.writeString(request.method)
         buffer.writeStaticString(" ")
         buffer.writeString(request.path)
@@ -65,6 +65,10 @@ final class LoadConnection: ChannelInboundHandler {
         buffer.writeString(host)
         buffer.writeStaticString("\r\nAuthorization: Bearer ")
         buffer.writeString(request.token)
+        if let key = request.idempotencyKey {
+            buffer.writeStaticString("\r\nIdempotency-Key: ")
+            buffer.writeString(key)
+        }
         if let body = request.body {
             buffer.writeStaticString("\r\nContent-Type: application/json\r\nContent-Length: ")
             buffer.writeString(String(body.utf8.count))

@@ -5,11 +5,17 @@ public struct LoadGeneratorError: Error, CustomStringConvertible {
         case badURL = "bad-url"
         /// The connection closed before the answer came.
         case connectionClosed = "connection-closed"
+        /// No answer came within the request's timeout.
+        case timedOut = "timed-out"
+        /// A command that begins or ends a chaos fault failed.
+        case faultCommandFailed = "fault-command-failed"
+        /// A program could not be started.
+        case spawnFailed = "spawn-failed"
     }
 
     public let code: Code
     public let detail: String
     /// Trying again may help: the server may come back.
-    public var isRetriable: Bool { code == .connectionClosed }
+    public var isRetriable: Bool { code == .connectionClosed || code == .timedOut }
     public var description: String { "\(code.rawValue): \(detail)" }
 }

@@ -41,14 +41,14 @@ public enum LoadReport {
 
     /// A self-contained page: the summary and two SVG charts (throughput, latency per second).
     public static func html(_ summary: LoadSummary, title: String) -> String {
-        let escapedTitle = title.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        let escapedTitle = title.htmlEscaped
         let throughput = chart(
             "requests per second", summary.timeline.map(\.second),
             [("all", "#3366cc", summary.timeline.map { Double($0.requests) }), ("successful", "#109618", summary.timeline.map { Double($0.successes) })])
         let latency = chart(
             "latency per second (ms)", summary.timeline.map(\.second),
             [("p50", "#3366cc", summary.timeline.map(\.p50Ms)), ("p99", "#dc3912", summary.timeline.map(\.p99Ms))])
-        let text = self.text(summary, title: title).replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        let text = self.text(summary, title: title).htmlEscaped
         return """
             <!doctype html>
             <html><head><meta charset="utf-8"><title>\(escapedTitle)</title>
@@ -61,14 +61,23 @@ public enum LoadReport {
             """
     }
 
-    /// An SVG line chart of one or more series over the seconds.
-    static func chart(_ title: String, _ seconds: [Int], _ series: [(name: String, color: String, values: [Double])]) -> String {
+    /// An SVG line chart of one or more series over the seconds, with `bands` (labelled
+    /// intervals of seconds, e.g. faults) shaded behind them.
+    static func chart(
+        _ title: String, _ seconds: [Int], _ series: [(name: String, color: String, values: [Double])],
+        bands: [(label: String, from: Double, to: Double)] = []
+    ) -> String {
         let width = 800.0, height = 260.0, left = 60.0, bottom = 30.0, top = 30.0
         let maxValue = max(series.flatMap(\.values).max() ?? 1, 1)
         let maxSecond = Double(max(seconds.last ?? 1, 1))
         func x(_ second: Int) -> Double { left + Double(second) / maxSecond * (width - left - 20) }
         func y(_ value: Double) -> Double { top + (1 - value / maxValue) * (height - top - bottom) }
         var svg = #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(width))" height="\#(Int(height))" role="img"><title>\#(title)</title>"#
+        for band in bands {
+            let from = left + band.from / maxSecond * (width - left - 20), to = left + band.to / maxSecond * (width - left - 20)
+            svg += ##"<rect x="\##(String(format: "%.1f", from))" y="\##(top)" width="\##(String(format: "%.1f", max(to - from, 1)))" height="\##(height - top - bottom)" fill="#f4a261" fill-opacity="0.25"><title>\##(band.label.htmlEscaped)</title></rect>"##
+            svg += ##"<text x="\##(String(format: "%.1f", from + 2))" y="\##(top + 10)" font-size="9" fill="#9a4a00">\##(band.label.htmlEscaped)</text>"##
+        }
         svg += #"<text x="\#(left)" y="18" font-size="14">\#(title)</text>"#
         svg += #"<line x1="\#(left)" y1="\#(y(0))" x2="\#(width - 20)" y2="\#(y(0))" stroke="gray"/>"#
         svg += #"<line x1="\#(left)" y1="\#(top)" x2="\#(left)" y2="\#(y(0))" stroke="gray"/>"#

@@ -23,9 +23,12 @@ public final class LoadScenario: Sendable {
         public var user: Int
         /// A reservation attempt (its 201s are checked against the ledger).
         public var isReservation: Bool
+        /// Sent as the `Idempotency-Key` header.
+        public var idempotencyKey: String?
 
-        public init(method: String, path: String, body: String?, token: String, user: Int, isReservation: Bool) {
+        public init(method: String, path: String, body: String?, token: String, user: Int, isReservation: Bool, idempotencyKey: String? = nil) {
             (self.method, self.path, self.body, self.token, self.user, self.isReservation) = (method, path, body, token, user, isReservation)
+            self.idempotencyKey = idempotencyKey
         }
     }
 

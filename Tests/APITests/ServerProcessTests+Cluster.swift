@@ -2,6 +2,7 @@ import API
 import Foundation
 import HummingbirdTesting
 import Ledger
+import LoadGenerator
 import NIOCore
 import Projections
 import TestSupport

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Ledger
+import LoadGenerator
 import NIOCore
 import Projections
 import Synchronization

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Ledger
+import LoadGenerator
 import NIOCore
 import Projections
 import Synchronization

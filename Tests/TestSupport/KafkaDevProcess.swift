@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import LoadGenerator
 
 /// `ledger kafka-dev` run as a process of its own, so a test can freeze the brokers (SIGSTOP)
 /// the way a long GC pause, a stalled disk or a partition freezes a real one.

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import LoadGenerator
 import Projections
 import Synchronization
 

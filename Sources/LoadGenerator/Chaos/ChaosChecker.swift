@@ -15,14 +15,15 @@ public enum ChaosChecker {
             case (.reserve, .ok(let id)):
                 verdict.acknowledged += 1
                 guard let reservation = timeline.reservations[id] else {
-                    verdict.violations.append(.init(.lostAcknowledgement, "reservation \(id) was acknowledged but is not in the ledger"))
+                    verdict.violations.append(.init(.lostAcknowledgement, "reservation \(id) was acknowledged but is not in the ledger", atMs: operation.startMs))
                     continue
                 }
                 verdict.acknowledgedInLedger += 1
                 if reservation.productId != operation.productId || reservation.userId != operation.userId
                     || reservation.quantity != operation.quantity || (operation.idempotencyKey != nil && reservation.idempotencyKey != operation.idempotencyKey)
                 {
-                    verdict.violations.append(.init(.mismatchedReservation, "reservation \(id) in the ledger is not the one acknowledged: \(reservation) for \(operation)"))
+                    verdict.violations.append(.init(
+                        .mismatchedReservation, "reservation \(id) in the ledger is not the one acknowledged: \(reservation) for \(operation)", atMs: operation.startMs))
                 }
             case (.reserve, .unknown):
                 guard let key = operation.idempotencyKey else { continue }
@@ -33,17 +34,21 @@ public enum ChaosChecker {
                 }
             case (.reserve, .refused(let code)):
                 if let problem = timeline.judgeRefusal(code, of: operation, slackMs: slackMs) {
-                    verdict.violations.append(.init(.wrongRefusal, problem))
+                    verdict.violations.append(.init(.wrongRefusal, problem, atMs: operation.startMs))
                 }
             case (.confirm, .ok), (.cancel, .ok):
                 let id = operation.reservationId ?? ""
                 let expected = operation.kind == .confirm ? "confirmed" : "cancelled"
                 if timeline.endings[id] != expected {
                     verdict.violations.append(.init(
-                        .lostEnding, "reservation \(id): \(expected) was acknowledged, the ledger says \(timeline.endings[id] ?? "not ended")"))
+                        .lostEnding, "reservation \(id): \(expected) was acknowledged, the ledger says \(timeline.endings[id] ?? "not ended")",
+                        atMs: operation.startMs))
                 }
             case (.confirm, _), (.cancel, _):
                 continue
+            }
+            if operation.outcome.isServerError {
+                verdict.violations.append(.init(.serverError, "\(operation.kind.rawValue) answered \(operation.outcome)", atMs: operation.startMs))
             }
         }
         return verdict

@@ -45,7 +45,7 @@ struct ChaosTimeline {
                 if let key {
                     let owner = KeyOwner(userId: userId, key: key)
                     if let first = keys[owner] {
-                        violations.append(.init(.duplicateKey, "user \(userId)'s key \(key) names two reservations: \(first) and \(id)"))
+                        violations.append(.init(.duplicateKey, "user \(userId)'s key \(key) names two reservations: \(first) and \(id)", atMs: event.recordedAtMs))
                     } else {
                         keys[owner] = id
                     }
@@ -55,7 +55,7 @@ struct ChaosTimeline {
                 user = userId
             case .reverted(let id, let reason):
                 guard let reservation = reservations[id], endings[id] == nil else {
-                    violations.append(.init(.invalidEnding, "reservation \(id) reverted at position \(event.position) without being open"))
+                    violations.append(.init(.invalidEnding, "reservation \(id) reverted at position \(event.position) without being open", atMs: event.recordedAtMs))
                     continue
                 }
                 endings[id] = reason
@@ -64,7 +64,7 @@ struct ChaosTimeline {
                 user = reservation.userId
             case .confirmed(let id):
                 if reservations[id] == nil || endings[id] != nil {
-                    violations.append(.init(.invalidEnding, "reservation \(id) confirmed at position \(event.position) without being open"))
+                    violations.append(.init(.invalidEnding, "reservation \(id) confirmed at position \(event.position) without being open", atMs: event.recordedAtMs))
                 }
                 endings[id] = endings[id] ?? "confirmed"
                 continue
@@ -72,14 +72,14 @@ struct ChaosTimeline {
             let left = total[product, default: 0] - reserved[product, default: 0]
             if left < 0 {
                 oversoldUnits = max(oversoldUnits, -left)
-                violations.append(.init(.oversold, "product \(product): \(-left) units beyond the stock at position \(event.position)"))
+                violations.append(.init(.oversold, "product \(product): \(-left) units beyond the stock at position \(event.position)", atMs: event.recordedAtMs, units: -left))
             }
             available[product, default: []].append(Step(atMs: event.recordedAtMs, value: left))
             if let user {
                 let units = holding[product]?[user] ?? 0
                 held[product, default: [:]][user, default: []].append(Step(atMs: event.recordedAtMs, value: units))
                 if let limit = products[product]?.limitPerUser, units > limit {
-                    violations.append(.init(.overLimit, "user \(user) holds \(units) of product \(product) (limit \(limit)) at position \(event.position)"))
+                    violations.append(.init(.overLimit, "user \(user) holds \(units) of product \(product) (limit \(limit)) at position \(event.position)", atMs: event.recordedAtMs))
                 }
             }
         }

@@ -4,8 +4,10 @@
 /// without having come before is a reordering.
 public enum ChaosTopicCheck {
     /// `ledger` and `topic`: product id → positions, in ledger order and in the topic's order
-    /// (its partition's offsets) respectively.
-    public static func check(ledger: [Int64: [Int64]], topic: [Int64: [Int64]]) -> [ChaosViolation] {
+    /// (its partition's offsets) respectively. `retainedFrom`: product id → the position of the
+    /// first message retention left in its partition (when it trimmed it); earlier positions of
+    /// that product may be gone.
+    public static func check(ledger: [Int64: [Int64]], topic: [Int64: [Int64]], retainedFrom: [Int64: Int64] = [:]) -> [ChaosViolation] {
         var violations = [ChaosViolation]()
         for productId in Set(ledger.keys).union(topic.keys).sorted() {
             var seen = Set<Int64>()
@@ -17,7 +19,8 @@ public enum ChaosTopicCheck {
                 }
                 highest = max(highest, position)
             }
-            let missing = (ledger[productId] ?? []).filter { !seen.contains($0) }
+            let cutoff = retainedFrom[productId] ?? .min
+            let missing = (ledger[productId] ?? []).filter { $0 >= cutoff && !seen.contains($0) }
             if !missing.isEmpty {
                 violations.append(.init(.topicGap, "product \(productId): \(missing.count) ledger positions missing from the topic, first \(missing[0])"))
             }

@@ -10,4 +10,6 @@ public struct ChaosVerdict: Sendable, Hashable, Codable {
     public var oversoldUnits: Int64 = 0
 
     public var isClean: Bool { violations.isEmpty }
+
+    public init() {}
 }

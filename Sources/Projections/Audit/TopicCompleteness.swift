@@ -15,13 +15,8 @@ struct TopicCompleteness {
     /// positions below it are not compared (nor counted).
     static func compare(ledger: [Int64: [Int64]], topic: TopicContents, head: Int64, fromPosition: Int64 = 0) -> Result {
         var result = Result()
-        let trimmed = topic.partitions.values.filter(\.isTrimmed)
-        // A product none of whose messages is left may have lived in any trimmed partition.
-        let anyPartitionCutoff = trimmed.map { $0.firstPosition ?? .max }.max() ?? 0
         for productId in Set(ledger.keys).union(topic.positionsByProduct.keys).sorted() {
-            let retentionCutoff = topic.partitionByProduct[productId].map { partition in
-                topic.partitions[partition].flatMap { $0.isTrimmed ? ($0.firstPosition ?? .max) : 0 } ?? 0
-            } ?? anyPartitionCutoff
+            let retentionCutoff = topic.retentionCutoff(of: productId)
             let cutoff = max(fromPosition, retentionCutoff)
             let all = ledger[productId] ?? []
             result.trimmedPositions += all.count { $0 >= fromPosition && $0 < retentionCutoff }

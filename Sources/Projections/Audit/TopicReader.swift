@@ -5,8 +5,8 @@ import Ledger
 /// high watermark seen at the start. Its consumer is assigned the partitions directly, so it
 /// joins no group and moves no real consumer's offsets. Every wait has a deadline: frozen or
 /// unreachable brokers give a `_TIMED_OUT` error, never a hang.
-enum TopicReader {
-    static func read(configuration: KafkaConfiguration, topic: String, timeoutMs: Int) async throws -> TopicContents {
+public enum TopicReader {
+    public static func read(configuration: KafkaConfiguration, topic: String, timeoutMs: Int) async throws -> TopicContents {
         let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
         var contents = TopicContents()
         let ends = try await watermarks(configuration: configuration, topic: topic, timeoutMs: Int32(clamping: timeoutMs))
