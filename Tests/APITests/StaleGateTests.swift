@@ -14,11 +14,14 @@ import Testing
 /// the chaos run: after a node was killed, buyers were told `sold-out` for seconds while
 /// expired and cancelled units were back in the ledger.
 @Suite struct StaleGateTests {
-    /// Sets `field` of the read model's `hash` of `productId` once the model holds the listing.
+    /// Makes the read model's copy of `productId` behind the ledger: it has applied nothing, and
+    /// `field` of its `hash` says `value`; the listing is older than the settle time by then.
     static func staleCopy(_ world: APIWorld, productId: Int64, _ hash: KeyPath<ProductKeys, String>, _ field: String, _ value: String) async throws {
         let keys = ProjectionKeys(namespace: world.world.fixture.namespace, generation: 1).product(productId)
         let redis = world.world.fixture.redis
         #expect(try await eventually { try await ProjectedProduct.read(keys, on: redis).config["available"] != nil })
+        try await Task.sleep(for: .milliseconds(world.world.harness.limits.gateSettleMs + 100))
+        _ = try await redis.command(["HSET", RedisArgument(keys.config), "applied", "0"])
         _ = try await redis.command(["HSET", RedisArgument(keys[keyPath: hash]), RedisArgument(field), RedisArgument(value)])
     }
 
@@ -45,34 +48,39 @@ import Testing
         }
     }
 
-    @Test func theLedgerIsReadOncePerIntervalAndAFailedReadVouchesForNothing() async throws {
+    @Test func aCurrentCopysRefusalStandsAndTheLedgerIsReadOncePerInterval() async throws {
+        typealias Reading = LedgerStockCheck.Reading
         let reads = Atomic<Int>(0)
-        let available = Atomic<Int64>(3)
+        let reading = Mutex(Reading(available: 3, settledPosition: 10, appliedPosition: 10))
         let check = LedgerStockCheck(maxAgeMs: 200, maxProducts: 4) { productId in
             reads.add(1, ordering: .relaxed)
             guard productId != 13 else { throw PostgresError(code: .connectionFailed, message: "the test's outage") }
-            return productId == 14 ? nil : available.load(ordering: .relaxed)
+            return productId == 14 ? nil : reading.withLock { $0 }
         }
-        #expect(await check.check(11, 2) == .enough)
-        available.store(0, ordering: .relaxed)
-        #expect(await check.check(11, 3) == .enough, "the figure of the last read, within the interval")
-        #expect(await check.check(11, 4) == .notEnough)
+        // Units in the ledger the gate lacks are its tentatives in flight: the gate stands.
+        #expect(await check.ledgerDecides(11, needing: 1) == false)
+        #expect(await check.ledgerDecides(11, needing: nil) == false)
+        reading.withLock { $0.appliedPosition = 9 }
+        #expect(await check.ledgerDecides(11, needing: 1) == false, "the reading of the last read, within the interval")
         #expect(reads.load(ordering: .relaxed) == 1)
-        check.recordSoldOut(11)
-        #expect(await check.check(11, 1) == .notEnough, "the ledger itself said sold out")
         try await Task.sleep(for: .milliseconds(250))
-        #expect(await check.check(11, 1) == .notEnough)
-        #expect(reads.load(ordering: .relaxed) == 2, "read again once the figure is older than the interval")
-        #expect(await check.check(13, 1) == .unknown)
-        // While the first read of a product is on its way, other callers know nothing yet.
-        let reading = LedgerStockCheck(maxAgeMs: 200, maxProducts: 4) { _ in
+        #expect(await check.ledgerDecides(11, needing: 3), "behind, and the ledger has the units")
+        #expect(await check.ledgerDecides(11, needing: nil), "behind: a limit refusal goes to the ledger")
+        #expect(await check.ledgerDecides(11, needing: 4) == false, "behind, but the ledger has fewer units")
+        check.recordSoldOut(11)
+        #expect(await check.ledgerDecides(11, needing: 1) == false, "the ledger itself said sold out")
+        #expect(reads.load(ordering: .relaxed) == 2)
+        #expect(await check.ledgerDecides(13, needing: 1), "the ledger could not be read: it decides")
+        #expect(await check.ledgerDecides(14, needing: 1) == false, "no such product: nothing to sell")
+
+        // While the first read of a product is on its way, other callers wait for it.
+        let slow = LedgerStockCheck(maxAgeMs: 200, maxProducts: 4) { _ in
             try await Task.sleep(for: .milliseconds(300))
-            return 5
+            return Reading(available: 5, settledPosition: 2, appliedPosition: 1)
         }
-        async let first = reading.check(15, 1)
+        async let first = slow.ledgerDecides(15, needing: 1)
         try await Task.sleep(for: .milliseconds(50))
-        #expect(await reading.check(15, 1) == .unknown)
-        #expect(await first == .enough)
-        #expect(await check.check(14, 1) == .notEnough, "no such product: nothing to sell")
+        #expect(await slow.ledgerDecides(15, needing: 6) == false)
+        #expect(await first)
     }
 }

@@ -38,7 +38,7 @@ import Testing
         #expect(decoded.startedAtUnixMs == summary.startedAtUnixMs)
         let html = LoadReport.html(summary, title: "a <b> & c")
         #expect(html.components(separatedBy: "<svg").count == 3, "two charts")
-        #expect(html.contains("a &lt;b> &amp; c"))
+        #expect(html.contains("a &lt;b&gt; &amp; c"))
         summary.invariants?.inLedger = 0
         #expect(LoadReport.text(summary, title: "t").contains("BROKEN"))
     }

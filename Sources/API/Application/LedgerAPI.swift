@@ -85,8 +85,11 @@ public struct LedgerAPI: Sendable {
             maxKeys: limits.rateLimitedUsersTracked)
         seckill = SeckillService(
             writer: parts.writer, gate: parts.gate, catalog: catalog,
-            stockCheck: LedgerStockCheck(maxAgeMs: limits.gateSoldOutRecheckMs, maxProducts: limits.productCacheMaxEntries) { productId in
-                try await reader.product(productId)?.available
+            stockCheck: LedgerStockCheck(maxAgeMs: limits.gateRefusalRecheckMs, maxProducts: limits.productCacheMaxEntries) { [parts] productId in
+                guard let ledger = try await reader.stockAndSettledPosition(productId, settledMs: limits.gateSettleMs) else { return nil }
+                let keys = try await parts.generation.current().product(productId)
+                let applied = try await ProjectedProduct.readConfig(keys, on: parts.redis)["applied"].flatMap { Int64($0) } ?? 0
+                return .init(available: ledger.available, settledPosition: ledger.settledPosition, appliedPosition: applied)
             },
             rateLimiter: userWrites,
             attemptsInFlight: AttemptsInFlight(cap: limits.maxReservationAttemptsInFlight), breaker: parts.breaker,

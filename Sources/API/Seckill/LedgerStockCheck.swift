@@ -1,34 +1,39 @@
 import Synchronization
 
-/// Whether the ledger still has units of a product the gate calls sold out.
+/// Whether the ledger, not the gate, should decide an attempt the gate refused.
 ///
-/// The gate's copy of the stock follows the ledger through the relay and the projector, so it
-/// lags: after a node dies its projector's partitions wait for the consumer group's session
-/// timeout, and a stalled broker holds every update. Units that expiry, cancels or an admin
-/// gave back meanwhile are in the ledger, not in the gate. Each node therefore reads the
-/// ledger's figure of a product the gate refused, at most once per `maxAgeMs` (callers in
-/// between share the last figure), and an attempt the ledger has units for is decided by the
-/// ledger alone. A true sell-out costs one read per product per interval, not one per loser.
-/// When the ledger cannot be read, the gate's answer cannot be vouched for either: the attempt
-/// goes to the ledger, which answers for itself (503 while it is down).
+/// The gate's copy of stock and holdings follows the ledger through the relay and the projector,
+/// so it lags. Normally by milliseconds, which the gate's own tentatives already account for; but
+/// after a node dies its projector's partitions wait for the consumer group's session timeout,
+/// and a stalled broker holds every update, while expiry, cancels or an admin give units back in
+/// the ledger. So each node reads, for a product the gate refused, the ledger's available units
+/// and its latest event recorded at least `settleMs` ago, and the gate's applied position: a copy
+/// that has not applied that event is behind. At most one read per product per `maxAgeMs`;
+/// callers in between share it (the first callers of a product wait for the first read). A true
+/// sell-out on a current copy costs one read per interval, and the gate's answers stand.
 final class LedgerStockCheck: Sendable {
-    /// The product's available units in the ledger; nil when there is no such product.
-    typealias Reader = @Sendable (Int64) async throws -> Int64?
+    /// What one look at the ledger and the gate's copy found.
+    struct Reading: Sendable, Equatable {
+        /// Units the ledger has left.
+        var available: Int64
+        /// The product's latest ledger position recorded at least `settleMs` ago (0: none).
+        var settledPosition: Int64
+        /// The last ledger position the gate's copy applied (0: none).
+        var appliedPosition: Int64
 
-    enum Answer: Equatable {
-        case enough, notEnough
-        /// The ledger could not be read.
-        case unknown
+        var gateIsBehind: Bool { appliedPosition < settledPosition }
     }
 
-    private struct Figure {
-        /// nil: the last read failed, or the first has not answered yet.
-        var available: Int64?
-        var readAt: ContinuousClock.Instant
-        var isReading: Bool
+    /// The product's reading; nil when there is no such product.
+    typealias Reader = @Sendable (Int64) async throws -> Reading?
+
+    private enum Entry {
+        /// nil: the read failed, or there is no such product (`noProduct`).
+        case read(Reading?, failed: Bool, at: ContinuousClock.Instant)
+        case reading(previous: (Reading?, failed: Bool)?, waiters: [CheckedContinuation<(Reading?, failed: Bool), Never>])
     }
 
-    private let figures = Mutex<[Int64: Figure]>([:])
+    private let entries = Mutex<[Int64: Entry]>([:])
     private let read: Reader
     private let maxAge: Duration
     private let maxProducts: Int
@@ -40,46 +45,90 @@ final class LedgerStockCheck: Sendable {
         self.read = read
     }
 
-    /// Whether the ledger had at least `quantity` units of `productId` at its latest figure.
-    func check(_ productId: Int64, _ quantity: Int64) async -> Answer {
-        let now = ContinuousClock.now
-        let known: Int64?? = figures.withLock { figures in
-            if let figure = figures[productId], figure.isReading || now - figure.readAt < maxAge { return .some(figure.available) }
-            if figures[productId] == nil && figures.count >= maxProducts {
-                figures = figures.filter { now - $0.value.readAt < maxAge || $0.value.isReading }
-                guard figures.count < maxProducts else { return .some(nil) }
-            }
-            // Until the read answers, callers get the previous figure; with none, they do not
-            // know either (a node just started), and the ledger decides their attempts.
-            figures[productId] = Figure(available: figures[productId]?.available, readAt: now, isReading: true)
-            return nil
-        }
-        if let known { return Self.answer(known, quantity) }
-        let available: Int64?
-        do {
-            available = try await read(productId) ?? 0
-        } catch {
-            available = nil
-        }
-        record(productId, available: available)
-        return Self.answer(available, quantity)
-    }
-
-    private static func answer(_ available: Int64?, _ quantity: Int64) -> Answer {
-        guard let available else { return .unknown }
-        return available >= quantity ? .enough : .notEnough
+    /// Whether the ledger should decide an attempt for `quantity` units (nil: a limit refusal,
+    /// where any lag matters) that the gate refused: the gate's copy is behind and, for a
+    /// sold-out, the ledger has the units; or the ledger could not be read.
+    func ledgerDecides(_ productId: Int64, needing quantity: Int64?) async -> Bool {
+        let (reading, failed) = await current(productId)
+        if failed { return true }
+        guard let reading, reading.gateIsBehind else { return false }
+        return reading.available >= (quantity ?? 0)
     }
 
     /// The ledger itself said sold out: no units until the next read.
     func recordSoldOut(_ productId: Int64) {
-        record(productId, available: 0)
+        let now = ContinuousClock.now
+        entries.withLock { entries in
+            if case .read(var reading?, let failed, _)? = entries[productId] {
+                reading.available = 0
+                entries[productId] = .read(reading, failed: failed, at: now)
+            }
+        }
     }
 
-    private func record(_ productId: Int64, available: Int64?) {
+    private enum Step {
+        case known((Reading?, failed: Bool))
+        case wait
+        case read
+    }
+
+    private func current(_ productId: Int64) async -> (Reading?, failed: Bool) {
         let now = ContinuousClock.now
-        figures.withLock { figures in
-            guard figures[productId] != nil || figures.count < maxProducts else { return }
-            figures[productId] = Figure(available: available, readAt: now, isReading: false)
+        let step: Step = entries.withLock { entries in
+            switch entries[productId] {
+            case .read(let reading, let failed, let at)? where now - at < maxAge:
+                return .known((reading, failed))
+            case .read(let reading, let failed, _)?:
+                entries[productId] = .reading(previous: (reading, failed), waiters: [])
+                return .read
+            case .reading(let previous?, _)?:
+                return .known(previous)
+            case .reading(nil, _)?:
+                return .wait
+            case nil:
+                if entries.count >= maxProducts {
+                    entries = entries.filter { _, entry in
+                        if case .read(_, _, let at) = entry { return now - at < maxAge }
+                        return true
+                    }
+                }
+                // Too many products at once: let the ledger decide rather than grow.
+                guard entries.count < maxProducts else { return .known((nil, failed: true)) }
+                entries[productId] = .reading(previous: nil, waiters: [])
+                return .read
+            }
+        }
+        switch step {
+        case .known(let known):
+            return known
+        case .wait:
+            return await withCheckedContinuation { continuation in
+                let finished: (Reading?, failed: Bool)? = entries.withLock { entries in
+                    guard case .reading(nil, var waiters)? = entries[productId] else {
+                        if case .read(let reading, let failed, _)? = entries[productId] { return (reading, failed) }
+                        return (nil, failed: true)
+                    }
+                    waiters.append(continuation)
+                    entries[productId] = .reading(previous: nil, waiters: waiters)
+                    return nil
+                }
+                if let finished { continuation.resume(returning: finished) }
+            }
+        case .read:
+            let result: (Reading?, failed: Bool)
+            do {
+                result = (try await read(productId), failed: false)
+            } catch {
+                result = (nil, failed: true)
+            }
+            let waiters: [CheckedContinuation<(Reading?, failed: Bool), Never>] = entries.withLock { entries in
+                var waiters = [CheckedContinuation<(Reading?, failed: Bool), Never>]()
+                if case .reading(_, let waiting)? = entries[productId] { waiters = waiting }
+                entries[productId] = .read(result.0, failed: result.failed, at: ContinuousClock.now)
+                return waiters
+            }
+            for waiter in waiters { waiter.resume(returning: result) }
+            return result
         }
     }
 }

@@ -86,7 +86,7 @@ struct SeckillService: Sendable {
             (gateDecision, appended) = (decided, ledgerResult)
         case .refused(.soldOut):
             // The gate's copy may be behind the ledger: units given back there are the ledger's to sell.
-            if await stockCheck.check(productId, quantity) != .notEnough {
+            if await stockCheck.ledgerDecides(productId, needing: quantity) {
                 return try await reserveWithoutGate(reserve, metadata: metadata())
             }
             // Sold out means fewer units than asked; only a refused single unit means none left.
@@ -96,10 +96,11 @@ struct SeckillService: Sendable {
             }
             throw Self.problem(for: LedgerRejection(.soldOut, "fewer than \(quantity) units of product \(productId) are left"))
         case .refused(.limitExceeded):
-            // Only users at their limit get here, each within their rate budget; the gate's copy
-            // of what they hold may be behind the ledger (a cancel or an expiry not projected
-            // yet), so the ledger, which knows, answers them.
-            return try await reserveWithoutGate(reserve, metadata: metadata())
+            // What the user holds may be behind in the gate's copy too (a cancel or an expiry not projected yet).
+            if await stockCheck.ledgerDecides(productId, needing: nil) {
+                return try await reserveWithoutGate(reserve, metadata: metadata())
+            }
+            throw Self.problem(for: LedgerRejection(.limitExceeded, "at most \(product.listing.limitPerUser) per user"))
         case .refused(.notStarted):
             throw Self.problem(for: LedgerRejection(.notStarted, "the sale has not started"))
         case .refused(.ended):

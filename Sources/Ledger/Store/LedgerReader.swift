@@ -89,6 +89,20 @@ public final class LedgerReader: Sendable {
         ).first.map(LedgerRows.product)
     }
 
+    /// The product's available units and the position of its latest event recorded at least
+    /// `settledMs` ago (0 when none); nil when there is no such product.
+    public func stockAndSettledPosition(_ productId: Int64, settledMs: Int) async throws -> (available: Int64, settledPosition: Int64)? {
+        try await connection.query(
+            """
+            SELECT i.total - i.reserved AS available,
+                   coalesce((SELECT max(e.position) FROM events e
+                             WHERE e.product_id = $1 AND e.recorded_at <= now() - $2::int8 * interval '1 millisecond'), 0) AS settled
+            FROM inventory i WHERE i.product_id = $1
+            """,
+            [.int64(productId), .int64(Int64(settledMs))]
+        ).first.map { (available: try $0["available"].int64(), settledPosition: try $0["settled"].int64()) }
+    }
+
     /// Ids of reservations still `reserved` whose `expiresAt` is at or before `now`, soonest first.
     public func dueReservations(at now: Timestamp, limit: Int) async throws -> [ReservationID] {
         try await connection.query(

@@ -58,9 +58,12 @@ public struct Limits: Sendable, Hashable {
     /// client may ask for any id, so neither may grow with what clients ask.
     public var productCacheMaxEntries = 10_000
     public var productCacheMaxUnknownEntries = 1_000
-    /// How old the ledger's stock figure of a product the gate calls sold out may be (the gate's
-    /// copy lags the ledger; one read per product per interval and node, see `LedgerStockCheck`).
-    public var gateSoldOutRecheckMs = 100
+    /// A gate refusal is checked against the ledger (`LedgerStockCheck`): how old that reading
+    /// may be (one per product per interval and node), and how long after its recording an event
+    /// must be in the gate's copy before a copy without it counts as behind (projection normally
+    /// takes milliseconds).
+    public var gateRefusalRecheckMs = 100
+    public var gateSettleMs = 500
     /// Longest a request's PostgreSQL call (the writer's batch phases, the API's reads, `/ready`)
     /// waits for an answer, and its connection for a (re)connect (libpq's `connect_timeout`,
     /// whole seconds, at least 2). A frozen database then costs a request at most about the
