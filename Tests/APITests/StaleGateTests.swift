@@ -48,6 +48,22 @@ import Testing
         }
     }
 
+    @Test func unitsALostAttemptStillHoldsInTheGateAreSoldByTheLedger() async throws {
+        try await APIWorld.run { world, client in
+            #expect(try await world.list(client, id: 93, stock: 1, limitPerUser: 1).status == .created)
+            let keys = ProjectionKeys(namespace: world.world.fixture.namespace, generation: 1).product(93)
+            let redis = world.world.fixture.redis
+            #expect(try await eventually { try await ProjectedProduct.read(keys, on: redis).config["available"] != nil })
+            // An attempt took the unit in the gate a second ago and never reached the ledger (its
+            // node died, or PostgreSQL did not answer): the reconciler frees it only much later.
+            let takenMs = Timestamp.now().epochMs - 1_000
+            _ = try await redis.command(["HINCRBY", RedisArgument(keys.config), "available", "-1"])
+            _ = try await redis.command(["ZADD", RedisArgument(keys.tentatives), RedisArgument(String(takenMs)), "lost-attempt"])
+            let alice = try await world.token(931)
+            #expect(try await world.reserve(client, token: alice, productId: 93, key: "a").status == .created)
+        }
+    }
+
     @Test func aCurrentCopysRefusalStandsAndTheLedgerIsReadOncePerInterval() async throws {
         typealias Reading = LedgerStockCheck.Reading
         let reads = Atomic<Int>(0)
@@ -70,6 +86,7 @@ import Testing
         check.recordSoldOut(11)
         #expect(await check.ledgerDecides(11, needing: 1) == false, "the ledger itself said sold out")
         #expect(reads.load(ordering: .relaxed) == 2)
+        #expect(Reading(available: 1, settledPosition: 5, appliedPosition: 5, holdsUnsettledTentatives: true).gateIsBehind, "units held by a dead attempt")
         #expect(await check.ledgerDecides(13, needing: 1), "the ledger could not be read: it decides")
         #expect(await check.ledgerDecides(14, needing: 1) == false, "no such product: nothing to sell")
 

@@ -92,6 +92,16 @@ import Testing
             Self.reserve(7_700, 7_800, user: 32, .refused(code: "ended")),
         ])
         #expect(kinds(verdict) == [.wrongRefusal, .wrongRefusal, .wrongRefusal], "\(verdict.violations)")
+        // Two attempts open meanwhile, never committed (their outcome unknown), may have held both
+        // units in the gate: then the refusal stands; one of them is not enough.
+        let inFlight = [
+            Self.reserve(300, 350, user: 40, key: "k40", .unknown(reason: "timed-out")),
+            Self.reserve(450, 600, user: 40, key: "k40", .unknown(reason: "timed-out")),
+            Self.reserve(300, 600, user: 41, key: "k41", .unknown(reason: "503 unavailable")),
+        ]
+        let refusal = Self.reserve(400, 500, user: 30, .refused(code: "sold-out"))
+        #expect(check(Self.soundHistory + inFlight + [refusal]).isClean)
+        #expect(kinds(check(Self.soundHistory + inFlight.prefix(2) + [refusal])) == [.wrongRefusal], "one unit was still free")
         // Within the slack of a reservation that took the last unit, the same refusal stands.
         #expect(check(Self.soundHistory + [Self.reserve(1_200, 1_250, user: 30, .refused(code: "sold-out"))]).isClean)
     }

@@ -89,7 +89,11 @@ public struct LedgerAPI: Sendable {
                 guard let ledger = try await reader.stockAndSettledPosition(productId, settledMs: limits.gateSettleMs) else { return nil }
                 let keys = try await parts.generation.current().product(productId)
                 let applied = try await ProjectedProduct.readConfig(keys, on: parts.redis)["applied"].flatMap { Int64($0) } ?? 0
-                return .init(available: ledger.available, settledPosition: ledger.settledPosition, appliedPosition: applied)
+                let oldest = try await parts.redis.command(["ZRANGE", RedisArgument(keys.tentatives), "0", "0", "WITHSCORES"]).array?.last?.string
+                let settledBeforeMs = Timestamp.now().epochMs - Int64(limits.gateSettleMs)
+                return .init(
+                    available: ledger.available, settledPosition: ledger.settledPosition, appliedPosition: applied,
+                    holdsUnsettledTentatives: oldest.flatMap(Double.init).map { Int64($0) < settledBeforeMs } ?? false)
             },
             rateLimiter: userWrites,
             attemptsInFlight: AttemptsInFlight(cap: limits.maxReservationAttemptsInFlight), breaker: parts.breaker,

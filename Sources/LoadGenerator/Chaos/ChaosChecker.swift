@@ -7,6 +7,7 @@ public enum ChaosChecker {
     /// state a batch read a little before it committed, on a clock a little off the client's.
     public static func check(_ history: [ChaosOperation], against facts: ChaosLedgerFacts, slackMs: Int64 = 1_000) -> ChaosVerdict {
         let timeline = ChaosTimeline(facts)
+        let uncommitted = uncommittedAttempts(history, timeline)
         var verdict = ChaosVerdict()
         verdict.violations += timeline.violations
         verdict.oversoldUnits = timeline.oversoldUnits
@@ -33,7 +34,12 @@ public enum ChaosChecker {
                     verdict.unknownCommitted += 1
                 }
             case (.reserve, .refused(let code)):
-                if let problem = timeline.judgeRefusal(code, of: operation, slackMs: slackMs) {
+                let from = operation.startMs - slackMs, until = operation.endMs + slackMs
+                let unitsInFlight = uncommitted.filter {
+                    $0.productId == operation.productId && $0.key != ChaosTimeline.KeyOwner(userId: operation.userId, key: operation.idempotencyKey ?? "")
+                        && $0.startMs <= until && $0.endMs >= from
+                }.reduce(0) { $0 + $1.quantity }
+                if let problem = timeline.judgeRefusal(code, of: operation, slackMs: slackMs, unitsInFlight: unitsInFlight) {
                     verdict.violations.append(.init(.wrongRefusal, problem, atMs: operation.startMs))
                 }
             case (.confirm, .ok), (.cancel, .ok):
@@ -52,5 +58,31 @@ public enum ChaosChecker {
             }
         }
         return verdict
+    }
+
+    /// A reservation whose outcome its client never learned and that the ledger never took:
+    /// while it was open (all its attempts, from the first start to the last end) the gate may
+    /// have held its units for it, and a refusal in that time may rest on them.
+    private struct UncommittedAttempt {
+        let key: ChaosTimeline.KeyOwner
+        let productId: Int64
+        let quantity: Int64
+        var startMs: Int64
+        var endMs: Int64
+    }
+
+    private static func uncommittedAttempts(_ history: [ChaosOperation], _ timeline: ChaosTimeline) -> [UncommittedAttempt] {
+        var attempts = [ChaosTimeline.KeyOwner: UncommittedAttempt]()
+        for operation in history where operation.kind == .reserve {
+            guard case .unknown = operation.outcome, let key = operation.idempotencyKey else { continue }
+            let owner = ChaosTimeline.KeyOwner(userId: operation.userId, key: key)
+            guard timeline.keys[owner] == nil else { continue }
+            var attempt = attempts[owner]
+                ?? UncommittedAttempt(key: owner, productId: operation.productId, quantity: operation.quantity, startMs: operation.startMs, endMs: operation.endMs)
+            attempt.startMs = min(attempt.startMs, operation.startMs)
+            attempt.endMs = max(attempt.endMs, operation.endMs)
+            attempts[owner] = attempt
+        }
+        return Array(attempts.values)
     }
 }

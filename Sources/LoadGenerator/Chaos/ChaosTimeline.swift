@@ -88,15 +88,17 @@ struct ChaosTimeline {
     /// Why a refusal with `code` contradicts the ledger while `operation` was open, or nil when
     /// the ledger's state at some moment of its window (widened by `slackMs`) justifies it.
     /// Codes about the request or the server's load (`rate-limited`, `overloaded`, `invalid` …)
-    /// are not the ledger's to judge.
-    func judgeRefusal(_ code: String, of operation: ChaosOperation, slackMs: Int64) -> String? {
+    /// are not the ledger's to judge. `unitsInFlight`: units other open attempts, never committed,
+    /// may have held meanwhile (the gate counts units as taken from the attempt, not the commit).
+    func judgeRefusal(_ code: String, of operation: ChaosOperation, slackMs: Int64, unitsInFlight: Int64 = 0) -> String? {
         let from = operation.startMs - slackMs, until = operation.endMs + slackMs
         let product = operation.productId
         switch code {
         case "sold-out":
             let lowest = Self.lowest(available[product] ?? [], from: from, until: until)
-            guard lowest >= operation.quantity else { return nil }
+            guard lowest - unitsInFlight >= operation.quantity else { return nil }
             return "sold-out for \(operation.quantity) of product \(product), but at least \(lowest) were left from \(from) to \(until) ms"
+                + (unitsInFlight > 0 ? " (\(unitsInFlight) of them perhaps held by attempts never committed)" : "")
         case "limit-exceeded":
             guard let limit = products[product]?.limitPerUser, operation.quantity <= limit else { return nil }
             let highest = Self.highest(held[product]?[operation.userId] ?? [], from: from, until: until)
