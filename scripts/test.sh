@@ -31,7 +31,4 @@ with_deadline swift test --skip-build --disable-xctest --filter '\.ServerRestart
 with_deadline swift test --skip-build --disable-xctest --filter ServedNodeServerRestartTests || status=$?
 # Two nodes behind HAProxy (scripts/cluster.sh), the relay leader killed mid-sale.
 with_deadline scripts/cluster-failover.sh || status=$?
-# A chaos sale: two nodes, 60 s, every kind of fault from seed 1, then the independent checker
-# (report in .local/chaos).
-with_deadline bench/chaos.sh --nodes 2 --seed 1 --duration 60 || status=$?
 exit $status

@@ -54,9 +54,9 @@ import Testing
             let keys = ProjectionKeys(namespace: world.world.fixture.namespace, generation: 1).product(93)
             let redis = world.world.fixture.redis
             #expect(try await eventually { try await ProjectedProduct.read(keys, on: redis).config["available"] != nil })
-            // An attempt took the unit in the gate a second ago and never reached the ledger (its
+            // An attempt took the unit in the gate long ago and never reached the ledger (its
             // node died, or PostgreSQL did not answer): the reconciler frees it only much later.
-            let takenMs = Timestamp.now().epochMs - 1_000
+            let takenMs = Timestamp.now().epochMs - world.world.harness.limits.gateLostTentativeMs - 1_000
             _ = try await redis.command(["HINCRBY", RedisArgument(keys.config), "available", "-1"])
             _ = try await redis.command(["ZADD", RedisArgument(keys.tentatives), RedisArgument(String(takenMs)), "lost-attempt"])
             let alice = try await world.token(931)

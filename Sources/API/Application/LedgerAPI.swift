@@ -90,7 +90,7 @@ public struct LedgerAPI: Sendable {
                 let keys = try await parts.generation.current().product(productId)
                 let applied = try await ProjectedProduct.readConfig(keys, on: parts.redis)["applied"].flatMap { Int64($0) } ?? 0
                 let oldest = try await parts.redis.command(["ZRANGE", RedisArgument(keys.tentatives), "0", "0", "WITHSCORES"]).array?.last?.string
-                let settledBeforeMs = Timestamp.now().epochMs - Int64(limits.gateSettleMs)
+                let settledBeforeMs = Timestamp.now().epochMs - Int64(limits.gateLostTentativeMs)
                 return .init(
                     available: ledger.available, settledPosition: ledger.settledPosition, appliedPosition: applied,
                     holdsUnsettledTentatives: oldest.flatMap(Double.init).map { Int64($0) < settledBeforeMs } ?? false)

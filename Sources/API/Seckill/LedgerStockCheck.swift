@@ -8,7 +8,8 @@ import Synchronization
 /// and a stalled broker holds every update, while expiry, cancels or an admin give units back in
 /// the ledger. So each node reads, for a product the gate refused, the ledger's available units
 /// and its latest event recorded at least `settleMs` ago, and the gate's applied position: a copy
-/// that has not applied that event, or that still holds a tentative taken before then, is behind.
+/// that has not applied that event, or that still holds the tentative of an attempt that is gone,
+/// is behind.
 /// At most one read per product per `maxAgeMs`;
 /// callers in between share it (the first callers of a product wait for the first read). A true
 /// sell-out on a current copy costs one read per interval, and the gate's answers stand.
@@ -21,7 +22,7 @@ final class LedgerStockCheck: Sendable {
         var settledPosition: Int64
         /// The last ledger position the gate's copy applied (0: none).
         var appliedPosition: Int64
-        /// The copy holds a tentative older than the settle time: its attempt died or failed
+        /// The copy holds a tentative older than `gateLostTentativeMs`: its attempt died or failed
         /// with the ledger unreachable, and its units stay taken until the reconciler frees them.
         var holdsUnsettledTentatives = false
 
