@@ -56,7 +56,7 @@ import Testing
             #expect(try await eventually { try await ProjectedProduct.read(keys, on: redis).config["available"] != nil })
             // An attempt took the unit in the gate long ago and never reached the ledger (its
             // node died, or PostgreSQL did not answer): the reconciler frees it only much later.
-            let takenMs = Timestamp.now().epochMs - world.world.harness.limits.gateLostTentativeMs - 1_000
+            let takenMs = Timestamp.now().epochMs - Int64(world.world.harness.limits.gateLostTentativeMs) - 1_000
             _ = try await redis.command(["HINCRBY", RedisArgument(keys.config), "available", "-1"])
             _ = try await redis.command(["ZADD", RedisArgument(keys.tentatives), RedisArgument(String(takenMs)), "lost-attempt"])
             let alice = try await world.token(931)
