@@ -142,6 +142,8 @@ struct ChaosCommand: AsyncParsableCommand {
             let facts = try await ChaosLedgerFacts.read(on: postgres, products: [productId])
             var verdict = ChaosChecker.check(operations, against: facts)
             let kafka = KafkaConfiguration(brokers: connections.kafkaBrokers)
+            // Read here for the checker's own topic check, and again by the audit below: the
+            // checker must not rest on the audit's comparison.
             let topic = try await TopicReader.read(configuration: kafka, topic: connections.kafkaTopic, timeoutMs: Limits().auditTopicTimeoutMs)
             verdict.violations += ChaosTopicCheck.check(
                 ledger: [productId: facts.events.map(\.position)], topic: [productId: topic.positionsByProduct[productId] ?? []],

@@ -33,7 +33,7 @@ final class LedgerStockCheck: Sendable {
     typealias Reader = @Sendable (Int64) async throws -> Reading?
 
     private enum Entry {
-        /// nil: the read failed, or there is no such product (`noProduct`).
+        /// nil with `failed`: the read failed; nil without: there is no such product.
         case read(Reading?, failed: Bool, at: ContinuousClock.Instant)
         case reading(previous: (Reading?, failed: Bool)?, waiters: [CheckedContinuation<(Reading?, failed: Bool), Never>])
     }
