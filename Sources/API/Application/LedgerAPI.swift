@@ -86,14 +86,11 @@ public struct LedgerAPI: Sendable {
         seckill = SeckillService(
             writer: parts.writer, gate: parts.gate, catalog: catalog,
             stockCheck: LedgerStockCheck(maxAgeMs: limits.gateRefusalRecheckMs, maxProducts: limits.productCacheMaxEntries) { [parts] productId in
-                // The copy first, the ledger second: a copy read before the ledger's settled
-                // position can only look more behind, never current while a slow call held
-                // the ledger's figure back.
+                guard let ledger = try await reader.stockAndSettledPosition(productId, settledMs: limits.gateSettleMs) else { return nil }
                 let keys = try await parts.generation.current().product(productId)
                 let applied = try await ProjectedProduct.readConfig(keys, on: parts.redis)["applied"].flatMap { Int64($0) } ?? 0
                 let oldest = try await parts.redis.command(["ZRANGE", RedisArgument(keys.tentatives), "0", "0", "WITHSCORES"]).array?.last?.string
                 let settledBeforeMs = Timestamp.now().epochMs - Int64(limits.gateLostTentativeMs)
-                guard let ledger = try await reader.stockAndSettledPosition(productId, settledMs: limits.gateSettleMs) else { return nil }
                 return .init(
                     available: ledger.available, settledPosition: ledger.settledPosition, appliedPosition: applied,
                     holdsUnsettledTentatives: oldest.flatMap(Double.init).map { Int64($0) < settledBeforeMs } ?? false)

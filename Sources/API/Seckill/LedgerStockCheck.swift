@@ -60,14 +60,13 @@ final class LedgerStockCheck: Sendable {
         return reading.available >= (quantity ?? 0)
     }
 
-    /// The ledger itself said sold out: no units until the next read. The reading keeps its age:
-    /// refreshed here, a stream of such answers (retried keys, the ledger-alone path while the
-    /// breaker is open) kept a reading from before an outage alive for seconds after it.
+    /// The ledger itself said sold out: no units until the next read.
     func recordSoldOut(_ productId: Int64) {
+        let now = ContinuousClock.now
         entries.withLock { entries in
-            if case .read(var reading?, let failed, let at)? = entries[productId] {
+            if case .read(var reading?, let failed, _)? = entries[productId] {
                 reading.available = 0
-                entries[productId] = .read(reading, failed: failed, at: at)
+                entries[productId] = .read(reading, failed: failed, at: now)
             }
         }
     }
