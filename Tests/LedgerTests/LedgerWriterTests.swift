@@ -341,6 +341,8 @@ import Testing
                     try await submitters.waitForAll()
                 }
                 #expect(ContinuousClock.now - started >= .milliseconds(400), "the first command waited the delay")
+                // The batch is accounted for after its commands are answered.
+                #expect(try await eventually(timeout: .seconds(10)) { !sizes.all.isEmpty })
                 #expect(sizes.all == [10], "one transaction for the ten")
                 #expect(try metrics.expectCounter("ledger_writer_batches_total").totalValue == 1)
                 #expect(try metrics.expectRecorder("ledger_writer_batch_commands").values == [10])

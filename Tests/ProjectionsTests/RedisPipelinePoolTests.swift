@@ -43,7 +43,10 @@ import Testing
         let busy = try await RedisConnection.connect(url: url, timeoutMs: 60_000, name: "pool-busy")
         let control = try await RedisConnection.connect(url: url, name: "pool-control")
         let metrics = TestMetrics()
-        let pool = RedisPipelinePool(connections: [busy], maxPipelineLength: 8, maxQueueDepth: 1_000, metrics: metrics)
+        // No shedding: the calls queue on purpose, and draining them may take longer than the
+        // shedding interval on a busy machine.
+        let pool = RedisPipelinePool(
+            connections: [busy], maxPipelineLength: 8, maxQueueDepth: 1_000, limits: Limits().withoutShedding(), metrics: metrics)
         let client = TestServices.uniqueName("pool-busy")
         let list = RedisArgument(TestServices.uniqueName("pool-release"))
         let key = RedisArgument(TestServices.uniqueName("pool-drain"))

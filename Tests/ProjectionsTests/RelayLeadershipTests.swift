@@ -96,8 +96,9 @@ import Testing
                     try await world.runWorkload(products: 3...4)
                     #expect(try await eventually(timeout: .seconds(30)) { try await epoch(secondDatabase) == 2 })
                     let takeOver = ContinuousClock.now - ended
-                    // The standby tries the lock once per relayLeadershipPollMs (1 s).
-                    #expect(takeOver < .seconds(3), "taken over after \(takeOver)")
+                    // The standby tries the lock once per relayLeadershipPollMs (1 s): a few polls,
+                    // allowing for a busy machine, not a lease of tens of seconds.
+                    #expect(takeOver < .seconds(5), "taken over after \(takeOver)")
                     #expect(try await eventually(timeout: .seconds(30)) { try await world.checkpoint() == world.head() })
                 }
             }
