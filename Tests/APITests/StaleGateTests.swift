@@ -25,6 +25,17 @@ import Testing
         _ = try await redis.command(["HSET", RedisArgument(keys[keyPath: hash]), RedisArgument(field), RedisArgument(value)])
     }
 
+    /// Lists a product and waits until the read model holds it; returns its keys there.
+    static func listProjected(
+        _ world: APIWorld, _ client: some TestClientProtocol, id: Int64, stock: Int64, limitPerUser: Int64
+    ) async throws -> ProductKeys {
+        #expect(try await world.list(client, id: id, stock: stock, limitPerUser: limitPerUser).status == .created)
+        let keys = ProjectionKeys(namespace: world.world.fixture.namespace, generation: 1).product(id)
+        let redis = world.world.fixture.redis
+        #expect(try await eventually { try await ProjectedProduct.read(keys, on: redis).config["available"] != nil })
+        return keys
+    }
+
     @Test func aSoldOutFromABehindCopyIsDecidedByTheLedger() async throws {
         try await APIWorld.run { world, client in
             #expect(try await world.list(client, id: 91, stock: 1, limitPerUser: 1).status == .created)
@@ -50,10 +61,8 @@ import Testing
 
     @Test func unitsALostAttemptStillHoldsInTheGateAreSoldByTheLedger() async throws {
         try await APIWorld.run { world, client in
-            #expect(try await world.list(client, id: 93, stock: 1, limitPerUser: 1).status == .created)
-            let keys = ProjectionKeys(namespace: world.world.fixture.namespace, generation: 1).product(93)
+            let keys = try await Self.listProjected(world, client, id: 93, stock: 1, limitPerUser: 1)
             let redis = world.world.fixture.redis
-            #expect(try await eventually { try await ProjectedProduct.read(keys, on: redis).config["available"] != nil })
             // An attempt took the unit in the gate long ago and never reached the ledger (its
             // node died, or PostgreSQL did not answer): the reconciler frees it only much later.
             let takenMs = Timestamp.now().epochMs - Int64(world.world.harness.limits.gateLostTentativeMs) - 1_000
@@ -61,6 +70,36 @@ import Testing
             _ = try await redis.command(["ZADD", RedisArgument(keys.tentatives), RedisArgument(String(takenMs)), "lost-attempt"])
             let alice = try await world.token(931)
             #expect(try await world.reserve(client, token: alice, productId: 93, key: "a").status == .created)
+        }
+    }
+
+    /// Found by the chaos run: a node died between the gate and the commit, its client sent the
+    /// request again with the same key to another node, and the ledger committed it there. The
+    /// dead attempt's tentative then counted the key's units a second time, and for seconds
+    /// later buyers were told `sold-out` while the ledger had units.
+    @Test func aRetriedKeyFreesTheUnitsItsLostAttemptHeldInTheGate() async throws {
+        try await APIWorld.run { world, client in
+            let keys = try await Self.listProjected(world, client, id: 94, stock: 2, limitPerUser: 2)
+            let redis = world.world.fixture.redis
+            // The lost attempt: the gate took a unit for user 941's key "k" a moment ago, and
+            // the attempt never reached the ledger.
+            let lost = ReservationID.v7()
+            let taken = try await redis.evaluate([RedisScriptCall(
+                ProjectionScripts.gate, keys: keys.all.map { RedisArgument($0) },
+                arguments: ["941", "1", RedisArgument(lost.text), "k", RedisArgument(Timestamp.now().epochMs)])])
+            #expect(try GateDecision(reply: taken[0].orThrow()) == .reserved)
+
+            let retried = try await world.reserve(client, token: try await world.token(941), productId: 94, key: "k")
+            #expect(retried.status == .created)
+            let bound = try #require(retried.json["reservationId"] as? String)
+            #expect(bound != lost.text, "the ledger never saw the lost attempt")
+            #expect(try await redis.command(["ZSCORE", RedisArgument(keys.tentatives), RedisArgument(lost.text)]).string == nil)
+            // Once the retry is projected, the copy counts its unit once: one is left to sell.
+            #expect(try await eventually {
+                try await ProjectedProduct.read(keys, on: redis).reservations[bound]?.hasPrefix("reserved") == true
+            })
+            #expect(try await ProjectedProduct.read(keys, on: redis).config["available"] == "1")
+            #expect(try await world.reserve(client, token: try await world.token(942), productId: 94, key: "b").status == .created)
         }
     }
 

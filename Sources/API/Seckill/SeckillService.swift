@@ -122,6 +122,13 @@ struct SeckillService: Sendable {
         if tookUnits, result.reservation?.reservationId != reservationId {
             await rollback(productId: productId, reservationId: reservationId)  // refused, or the key's original answered
         }
+        if case .duplicate(let earlier) = gateDecision, let bound = result.reservation?.reservationId, bound != earlier {
+            // The key's earlier attempt took units in the gate and never reached the ledger (its
+            // node died, or its commit failed), and the ledger has now bound the key to another
+            // reservation, so that attempt can never commit: its units go back on sale now, not
+            // when the reconciler finds them, and the gate no longer counts the key twice.
+            await rollback(productId: productId, reservationId: earlier)
+        }
         return try answer(result, for: reserve)
     }
 
