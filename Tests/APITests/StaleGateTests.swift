@@ -103,6 +103,35 @@ import Testing
         }
     }
 
+    /// Found by the chaos run: when a killed node came back, its expiry gave a dozen units back
+    /// in the ledger at once, while the projector waited for the consumer group's rebalance. For
+    /// the settle time the copy did not count as behind, and buyers were told `sold-out`. Units
+    /// the ledger has beyond all the gate holds for attempts in flight are sold by the ledger,
+    /// however current the copy looks; units the gate holds for such attempts are not.
+    @Test func aSoldOutWhileTheLedgerHasUnitsBeyondTheAttemptsInFlightIsDecidedByTheLedger() async throws {
+        try await APIWorld.run { world, client in
+            let keys = try await Self.listProjected(world, client, id: 95, stock: 3, limitPerUser: 3)
+            let redis = world.world.fixture.redis
+            // The copy is current by position and says none left: a give-back just recorded.
+            _ = try await redis.command(["HSET", RedisArgument(keys.config), "available", "0"])
+            let sold = try await world.reserve(client, token: try await world.token(951), productId: 95, key: "a")
+            #expect(sold.status == .created)
+            #expect(try await world.world.harness.reader.product(95)?.reservedUnits == 1)
+
+            // An attempt in flight holds the other two in the gate: the ledger has none beyond it.
+            let soldId = try #require(sold.json["reservationId"] as? String)
+            #expect(try await eventually { try await ProjectedProduct.read(keys, on: redis).reservations[soldId] != nil })
+            _ = try await redis.command(["HSET", RedisArgument(keys.config), "available", "2"])
+            try await Task.sleep(for: .milliseconds(world.world.harness.limits.gateRefusalRecheckMs + 50))
+            let taken = try await redis.evaluate([RedisScriptCall(
+                ProjectionScripts.gate, keys: keys.all.map { RedisArgument($0) },
+                arguments: ["952", "2", RedisArgument(ReservationID.v7().text), "", RedisArgument(Timestamp.now().epochMs)])])
+            #expect(try GateDecision(reply: taken[0].orThrow()) == .reserved)
+            #expect(try await world.reserve(client, token: try await world.token(953), productId: 95, key: "c").problemCode == "sold-out")
+            #expect(try await world.world.harness.reader.product(95)?.reservedUnits == 1)
+        }
+    }
+
     @Test func aCurrentCopysRefusalStandsAndTheLedgerIsReadOncePerInterval() async throws {
         typealias Reading = LedgerStockCheck.Reading
         let reads = Atomic<Int>(0)
@@ -126,6 +155,9 @@ import Testing
         #expect(await check.ledgerDecides(11, needing: 1) == false, "the ledger itself said sold out")
         #expect(reads.load(ordering: .relaxed) == 2)
         #expect(Reading(available: 1, settledPosition: 5, appliedPosition: 5, holdsUnsettledTentatives: true).gateIsBehind, "units held by a dead attempt")
+        let current = Reading(available: 5, settledPosition: 5, appliedPosition: 5, tentativeUnits: 2)
+        #expect(current.ledgerHasUnitsBeyondTentatives(3) && !current.ledgerHasUnitsBeyondTentatives(4))
+        #expect(!Reading(available: 5, settledPosition: 5, appliedPosition: 5).ledgerHasUnitsBeyondTentatives(1), "tentatives not summed")
         #expect(await check.ledgerDecides(13, needing: 1), "the ledger could not be read: it decides")
         #expect(await check.ledgerDecides(14, needing: 1) == false, "no such product: nothing to sell")
 

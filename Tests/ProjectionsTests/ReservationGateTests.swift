@@ -177,4 +177,33 @@ import Testing
             #expect(try await fixture.product(20).reservations[seen.text] == "confirmed|1|2|a")
         }
     }
+
+    /// What a refusal check reads of the copy, in one call: the applied position, when the
+    /// oldest tentative was taken, and the units all tentatives hold (a projected reservation or
+    /// a rolled-back attempt no longer counts; too many tentatives are not summed).
+    @Test func holdingsSumTheUnitsOfTheTentativesOnly() async throws {
+        try await withGate { gate, fixture in
+            try await list(fixture, productId: 21, stock: 10, position: 4)
+            let keys = try await fixture.keys().product(21)
+            #expect(try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10) == GateHoldings(appliedPosition: 4, oldestTentativeMs: nil, tentativeUnits: 0))
+            let before = Timestamp.now().epochMs
+            let (projected, rolledBack) = (ReservationID.v7(), ReservationID.v7())
+            #expect(try await reserve(gate, productId: 21, userId: 1, quantity: 2, id: projected) == .reserved)
+            #expect(try await reserve(gate, productId: 21, userId: 2, quantity: 3, id: rolledBack) == .reserved)
+            #expect(try await reserve(gate, productId: 21, userId: 3, quantity: 4) == .reserved)
+            var holdings = try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10)
+            #expect(holdings.tentativeUnits == 9)
+            #expect(holdings.oldestTentativeMs.map { (before...Timestamp.now().epochMs).contains($0) } == true)
+            #expect(try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 2).tentativeUnits == nil, "three are more than two")
+
+            let reserved = StockReserved(
+                reservationId: projected, productId: 21, userId: 1, quantity: 2, unitPriceMinor: 1999,
+                expiresAt: .now().adding(seconds: 600), idempotencyKey: nil)
+            #expect(try await apply(fixture, .stockReserved(reserved), position: 5) == 1)
+            #expect(try await gate.rollback(productId: 21, reservationId: rolledBack))
+            holdings = try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10)
+            #expect(holdings.appliedPosition == 5)
+            #expect(holdings.tentativeUnits == 4)
+        }
+    }
 }

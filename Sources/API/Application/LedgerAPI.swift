@@ -86,14 +86,19 @@ public struct LedgerAPI: Sendable {
         seckill = SeckillService(
             writer: parts.writer, gate: parts.gate, catalog: catalog,
             stockCheck: LedgerStockCheck(maxAgeMs: limits.gateRefusalRecheckMs, maxProducts: limits.productCacheMaxEntries) { [parts] productId in
-                guard let ledger = try await reader.stockAndSettledPosition(productId, settledMs: limits.gateSettleMs) else { return nil }
+                // The copy first, then the ledger as of that moment: the ledger's figure may only
+                // be later, so units the copy held for attempts that committed meanwhile count
+                // twice (a refusal then stands), never not at all.
+                let lookedAt = Timestamp.now()
                 let keys = try await parts.generation.current().product(productId)
-                let applied = try await ProjectedProduct.readConfig(keys, on: parts.redis)["applied"].flatMap { Int64($0) } ?? 0
-                let oldest = try await parts.redis.command(["ZRANGE", RedisArgument(keys.tentatives), "0", "0", "WITHSCORES"]).array?.last?.string
-                let settledBeforeMs = Timestamp.now().epochMs - Int64(limits.gateLostTentativeMs)
+                let holdings = try await GateHoldings.read(keys, on: parts.redis, maxTentatives: limits.gateHoldingsMaxTentatives)
+                guard let ledger = try await reader.stockAndSettledPosition(
+                    productId, settledBefore: Timestamp(epochMs: lookedAt.epochMs - Int64(limits.gateSettleMs)))
+                else { return nil }
                 return .init(
-                    available: ledger.available, settledPosition: ledger.settledPosition, appliedPosition: applied,
-                    holdsUnsettledTentatives: oldest.flatMap(Double.init).map { Int64($0) < settledBeforeMs } ?? false)
+                    available: ledger.available, settledPosition: ledger.settledPosition, appliedPosition: holdings.appliedPosition,
+                    holdsUnsettledTentatives: holdings.oldestTentativeMs.map { $0 < lookedAt.epochMs - Int64(limits.gateLostTentativeMs) } ?? false,
+                    tentativeUnits: holdings.tentativeUnits)
             },
             rateLimiter: userWrites,
             attemptsInFlight: AttemptsInFlight(cap: limits.maxReservationAttemptsInFlight), breaker: parts.breaker,

@@ -9,7 +9,8 @@ import Synchronization
 /// the ledger. So each node reads, for a product the gate refused, the ledger's available units
 /// and its latest event recorded at least `settleMs` ago, and the gate's applied position: a copy
 /// that has not applied that event, or that still holds the tentative of an attempt that is gone,
-/// is behind.
+/// is behind. A sold-out is also the ledger's to decide when the ledger has the units beyond
+/// all the copy holds for attempts in flight.
 /// At most one read per product per `maxAgeMs`;
 /// callers in between share it (the first callers of a product wait for the first read). A true
 /// sell-out on a current copy costs one read per interval, and the gate's answers stand.
@@ -25,8 +26,18 @@ final class LedgerStockCheck: Sendable {
         /// The copy holds a tentative older than `gateLostTentativeMs`: its attempt died or failed
         /// with the ledger unreachable, and its units stay taken until the reconciler frees them.
         var holdsUnsettledTentatives = false
+        /// Units the copy holds for attempts in flight, read no later than `available` (nil:
+        /// unknown).
+        var tentativeUnits: Int64? = nil
 
         var gateIsBehind: Bool { appliedPosition < settledPosition || holdsUnsettledTentatives }
+
+        /// Whether the ledger has `quantity` units beyond all that every attempt in flight could
+        /// take: then a sold-out is wrong however current the copy looks (units given back in
+        /// the ledger within the settle time, say while a rebalance holds the projector).
+        func ledgerHasUnitsBeyondTentatives(_ quantity: Int64) -> Bool {
+            tentativeUnits.map { available - $0 >= quantity } ?? false
+        }
     }
 
     /// The product's reading; nil when there is no such product.
@@ -56,7 +67,8 @@ final class LedgerStockCheck: Sendable {
     func ledgerDecides(_ productId: Int64, needing quantity: Int64?) async -> Bool {
         let (reading, failed) = await current(productId)
         if failed { return true }
-        guard let reading, reading.gateIsBehind else { return false }
+        guard let reading else { return false }
+        guard reading.gateIsBehind else { return quantity.map(reading.ledgerHasUnitsBeyondTentatives) ?? false }
         return reading.available >= (quantity ?? 0)
     }
 

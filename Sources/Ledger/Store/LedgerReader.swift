@@ -89,17 +89,19 @@ public final class LedgerReader: Sendable {
         ).first.map(LedgerRows.product)
     }
 
-    /// The product's available units and the position of its latest event recorded at least
-    /// `settledMs` ago (0 when none); nil when there is no such product.
-    public func stockAndSettledPosition(_ productId: Int64, settledMs: Int) async throws -> (available: Int64, settledPosition: Int64)? {
+    /// The product's available units and the position of its latest event recorded at or before
+    /// `settledBefore` (0 when none); nil when there is no such product. The cut-off is a time
+    /// the caller chose, not the moment the query runs: a query that waited in the connection's
+    /// queue must not see events as settled that were not when the caller looked elsewhere.
+    public func stockAndSettledPosition(_ productId: Int64, settledBefore: Timestamp) async throws -> (available: Int64, settledPosition: Int64)? {
         try await connection.query(
             """
             SELECT i.total - i.reserved AS available,
                    coalesce((SELECT max(e.position) FROM events e
-                             WHERE e.product_id = $1 AND e.recorded_at <= now() - $2::int8 * interval '1 millisecond'), 0) AS settled
+                             WHERE e.product_id = $1 AND e.recorded_at <= ledger_time($2)), 0) AS settled
             FROM inventory i WHERE i.product_id = $1
             """,
-            [.int64(productId), .int64(Int64(settledMs))]
+            [.int64(productId), .int64(settledBefore.epochMs)]
         ).first.map { (available: try $0["available"].int64(), settledPosition: try $0["settled"].int64()) }
     }
 

@@ -67,6 +67,9 @@ public struct Limits: Sendable, Hashable {
     /// A gate tentative this old belongs to an attempt that is gone (the writer answers within
     /// `postgresAnswerTimeoutMs`): its units count as the gate's copy being behind.
     public var gateLostTentativeMs = 4_000
+    /// At most this many of a product's tentatives are summed when a refusal is checked; past
+    /// it their units count as unknown (the check then rests on positions alone).
+    public var gateHoldingsMaxTentatives = 10_000
     /// Longest a request's PostgreSQL call (the writer's batch phases, the API's reads, `/ready`)
     /// waits for an answer, and its connection for a (re)connect (libpq's `connect_timeout`,
     /// whole seconds, at least 2). A frozen database then costs a request at most about the

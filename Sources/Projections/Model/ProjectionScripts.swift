@@ -71,6 +71,26 @@ public enum ProjectionScripts {
         return 1
         """)
 
+    /// What the gate's copy holds for attempts in flight, read at one moment, for checking a
+    /// refusal against the ledger. ARGV: maxTentatives. Returns {applied position, the oldest
+    /// tentative's score ('' for none), the units all tentatives hold (-1: more than
+    /// maxTentatives of them, not summed)}.
+    public static let holdings = RedisScript(name: "holdings", source: prelude + """
+        local max = tonumber(ARGV[1])
+        local applied = redis.call('HGET', K_CONFIG, 'applied') or '0'
+        local tentatives = redis.call('ZRANGE', K_TENTATIVES, 0, max, 'WITHSCORES')
+        local oldest, units = tentatives[2] or '', 0
+        if #tentatives / 2 > max then return {applied, oldest, '-1'} end
+        for k = 1, #tentatives, 2 do
+          local current = redis.call('HGET', K_RESERVATIONS, tentatives[k])
+          if current then
+            local status, user, quantity = parse(current)
+            if status == 'tentative' then units = units + quantity end
+          end
+        end
+        return {applied, oldest, tostring(units)}
+        """)
+
     /// Applies ledger events of one product, in ledger order (the projector sends a batch's
     /// events of a product in one call). ARGV: for each event the segment of `applyArguments` —
     /// how many values follow, then position, type and the event's fields. An event at or below

@@ -1,0 +1,33 @@
+import Ledger
+
+/// What the gate's copy of one product holds for attempts in flight (`ProjectionScripts.holdings`),
+/// read at one moment: for judging a refusal of the gate against the ledger.
+public struct GateHoldings: Sendable, Equatable {
+    /// The last ledger position the copy applied (0: none).
+    public var appliedPosition: Int64
+    /// When the oldest tentative was taken (nil: none).
+    public var oldestTentativeMs: Int64?
+    /// Units all tentatives hold (nil: too many tentatives to sum).
+    public var tentativeUnits: Int64?
+
+    public init(appliedPosition: Int64, oldestTentativeMs: Int64?, tentativeUnits: Int64?) {
+        self.appliedPosition = appliedPosition
+        self.oldestTentativeMs = oldestTentativeMs
+        self.tentativeUnits = tentativeUnits
+    }
+
+    public init(reply: RedisReply) throws {
+        guard let fields = reply.array?.map(\.string), fields.count == 3,
+            let applied = fields[0].flatMap({ Int64($0) }), let units = fields[2].flatMap({ Int64($0) })
+        else { throw RedisError(code: .unexpectedReply, message: "holdings answered \(reply)") }
+        self.init(
+            appliedPosition: applied, oldestTentativeMs: fields[1].flatMap(Double.init).map { Int64($0) },
+            tentativeUnits: units < 0 ? nil : units)
+    }
+
+    /// Sums at most `maxTentatives` tentatives: one script call, bounded however many attempts
+    /// died holding units.
+    public static func read(_ keys: ProductKeys, on redis: RedisConnection, maxTentatives: Int) async throws -> GateHoldings {
+        try GateHoldings(reply: try await redis.evaluate(ProjectionScripts.holdings, keys: keys.arguments, arguments: [RedisArgument(maxTentatives)]))
+    }
+}
