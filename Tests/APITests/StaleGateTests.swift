@@ -154,6 +154,11 @@ import Testing
         check.recordSoldOut(11)
         #expect(await check.ledgerDecides(11, needing: 1) == false, "the ledger itself said sold out")
         #expect(reads.load(ordering: .relaxed) == 2)
+        // A sold-out does not extend the reading's life: it is read again on schedule.
+        try await Task.sleep(for: .milliseconds(250))
+        check.recordSoldOut(11)
+        #expect(await check.ledgerDecides(11, needing: 1), "read again: behind, and the ledger has the units")
+        #expect(reads.load(ordering: .relaxed) == 3)
         #expect(Reading(available: 1, settledPosition: 5, appliedPosition: 5, holdsUnsettledTentatives: true).gateIsBehind, "units held by a dead attempt")
         let current = Reading(available: 5, settledPosition: 5, appliedPosition: 5, tentativeUnits: 2)
         #expect(current.ledgerHasUnitsBeyondTentatives(3) && !current.ledgerHasUnitsBeyondTentatives(4))

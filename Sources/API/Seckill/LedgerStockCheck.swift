@@ -72,13 +72,14 @@ final class LedgerStockCheck: Sendable {
         return reading.available >= (quantity ?? 0)
     }
 
-    /// The ledger itself said sold out: no units until the next read.
+    /// The ledger itself said sold out: no units until the next read. The reading keeps its
+    /// time: sold-outs arriving one after another must not keep a reading taken before a
+    /// freeze alive, or the copy's lag it missed would never be seen.
     func recordSoldOut(_ productId: Int64) {
-        let now = ContinuousClock.now
         entries.withLock { entries in
-            if case .read(var reading?, let failed, _)? = entries[productId] {
+            if case .read(var reading?, let failed, let at)? = entries[productId] {
                 reading.available = 0
-                entries[productId] = .read(reading, failed: failed, at: now)
+                entries[productId] = .read(reading, failed: failed, at: at)
             }
         }
     }
