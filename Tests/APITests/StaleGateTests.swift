@@ -132,6 +132,33 @@ import Testing
         }
     }
 
+    /// Found by the chaos run: a user's reservation expired in the ledger, and 37 ms later the
+    /// user's next attempt passed the gate, whose copy had not applied the expiry yet (within the
+    /// settle time it did not count as behind). The gate then counted the expired unit and the new
+    /// attempt, and told the user `limit-exceeded` while the ledger held one unit for them.
+    /// When the ledger's count and the user's attempts in flight leave room, the ledger decides;
+    /// when an attempt in flight takes the room, the refusal stands.
+    @Test func aLimitWhileTheUsersHoldingsLeaveRoomIsDecidedByTheLedger() async throws {
+        try await APIWorld.run { world, client in
+            let keys = try await Self.listProjected(world, client, id: 96, stock: 5, limitPerUser: 1)
+            let redis = world.world.fixture.redis
+            // The copy is current by position and says user 961 holds their one unit: an
+            // expiry just recorded in the ledger.
+            _ = try await redis.command(["HSET", RedisArgument(keys.users), "961", "1"])
+            #expect(try await world.reserve(client, token: try await world.token(961), productId: 96, key: "a").status == .created)
+            #expect(try await world.reserve(client, token: try await world.token(961), productId: 96, key: "b").problemCode == "limit-exceeded")
+            #expect(try await world.world.harness.reader.heldUnits(productId: 96, userId: 961) == 1)
+
+            // User 962's attempt in flight holds their one unit in the gate: no room.
+            let taken = try await redis.evaluate([RedisScriptCall(
+                ProjectionScripts.gate, keys: keys.all.map { RedisArgument($0) },
+                arguments: ["962", "1", RedisArgument(ReservationID.v7().text), "", RedisArgument(Timestamp.now().epochMs)])])
+            #expect(try GateDecision(reply: taken[0].orThrow()) == .reserved)
+            #expect(try await world.reserve(client, token: try await world.token(962), productId: 96, key: "c").problemCode == "limit-exceeded")
+            #expect(try await world.world.harness.reader.heldUnits(productId: 96, userId: 962) == 0)
+        }
+    }
+
     @Test func aCurrentCopysRefusalStandsAndTheLedgerIsReadOncePerInterval() async throws {
         typealias Reading = LedgerStockCheck.Reading
         let reads = Atomic<Int>(0)
@@ -140,6 +167,9 @@ import Testing
             reads.add(1, ordering: .relaxed)
             guard productId != 13 else { throw PostgresError(code: .connectionFailed, message: "the test's outage") }
             return productId == 14 ? nil : reading.withLock { $0 }
+        } readUser: { _, _ in
+            Issue.record("a sold-out never reads a user's holdings")
+            return .init(heldUnits: 0, tentativeUnits: 0)
         }
         // Units in the ledger the gate lacks are its tentatives in flight: the gate stands.
         #expect(await check.ledgerDecides(11, needing: 1) == false)
@@ -163,6 +193,9 @@ import Testing
         let current = Reading(available: 5, settledPosition: 5, appliedPosition: 5, tentativeUnits: 2)
         #expect(current.ledgerHasUnitsBeyondTentatives(3) && !current.ledgerHasUnitsBeyondTentatives(4))
         #expect(!Reading(available: 5, settledPosition: 5, appliedPosition: 5).ledgerHasUnitsBeyondTentatives(1), "tentatives not summed")
+        let user = LedgerStockCheck.UserReading(heldUnits: 1, tentativeUnits: 1)
+        #expect(user.leavesRoom(for: 1, limitPerUser: 3) && !user.leavesRoom(for: 2, limitPerUser: 3))
+        #expect(!LedgerStockCheck.UserReading(heldUnits: 0, tentativeUnits: nil).leavesRoom(for: 1, limitPerUser: 3), "tentatives not summed")
         #expect(await check.ledgerDecides(13, needing: 1), "the ledger could not be read: it decides")
         #expect(await check.ledgerDecides(14, needing: 1) == false, "no such product: nothing to sell")
 
@@ -170,7 +203,7 @@ import Testing
         let slow = LedgerStockCheck(maxAgeMs: 200, maxProducts: 4) { _ in
             try await Task.sleep(for: .milliseconds(300))
             return Reading(available: 5, settledPosition: 2, appliedPosition: 1)
-        }
+        } readUser: { _, _ in .init(heldUnits: 0, tentativeUnits: 0) }
         async let first = slow.ledgerDecides(15, needing: 1)
         try await Task.sleep(for: .milliseconds(50))
         #expect(await slow.ledgerDecides(15, needing: 6) == false)

@@ -191,19 +191,23 @@ import Testing
             #expect(try await reserve(gate, productId: 21, userId: 1, quantity: 2, id: projected) == .reserved)
             #expect(try await reserve(gate, productId: 21, userId: 2, quantity: 3, id: rolledBack) == .reserved)
             #expect(try await reserve(gate, productId: 21, userId: 3, quantity: 4) == .reserved)
-            var holdings = try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10)
+            var holdings = try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10, userId: 2)
             #expect(holdings.tentativeUnits == 9)
+            #expect(holdings.userTentativeUnits == 3)
+            #expect(try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10, userId: 4).userTentativeUnits == 0)
             #expect(holdings.oldestTentativeMs.map { (before...Timestamp.now().epochMs).contains($0) } == true)
-            #expect(try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 2).tentativeUnits == nil, "three are more than two")
+            let unsummed = try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 2, userId: 2)
+            #expect(unsummed.tentativeUnits == nil && unsummed.userTentativeUnits == nil, "three are more than two")
 
             let reserved = StockReserved(
                 reservationId: projected, productId: 21, userId: 1, quantity: 2, unitPriceMinor: 1999,
                 expiresAt: .now().adding(seconds: 600), idempotencyKey: nil)
             #expect(try await apply(fixture, .stockReserved(reserved), position: 5) == 1)
             #expect(try await gate.rollback(productId: 21, reservationId: rolledBack))
-            holdings = try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10)
+            holdings = try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10, userId: 2)
             #expect(holdings.appliedPosition == 5)
             #expect(holdings.tentativeUnits == 4)
+            #expect(holdings.userTentativeUnits == 0, "user 2's attempt was rolled back")
         }
     }
 }

@@ -99,6 +99,12 @@ public struct LedgerAPI: Sendable {
                     available: ledger.available, settledPosition: ledger.settledPosition, appliedPosition: holdings.appliedPosition,
                     holdsUnsettledTentatives: holdings.oldestTentativeMs.map { $0 < lookedAt.epochMs - Int64(limits.gateLostTentativeMs) } ?? false,
                     tentativeUnits: holdings.tentativeUnits)
+            } readUser: { [parts] productId, userId in
+                let keys = try await parts.generation.current().product(productId)
+                let holdings = try await GateHoldings.read(keys, on: parts.redis, maxTentatives: limits.gateHoldingsMaxTentatives, userId: userId)
+                return .init(
+                    heldUnits: try await reader.heldUnits(productId: productId, userId: userId),
+                    tentativeUnits: holdings.userTentativeUnits)
             },
             rateLimiter: userWrites,
             attemptsInFlight: AttemptsInFlight(cap: limits.maxReservationAttemptsInFlight), breaker: parts.breaker,

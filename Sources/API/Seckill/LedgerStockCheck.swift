@@ -10,10 +10,13 @@ import Synchronization
 /// and its latest event recorded at least `settleMs` ago, and the gate's applied position: a copy
 /// that has not applied that event, or that still holds the tentative of an attempt that is gone,
 /// is behind. A sold-out is also the ledger's to decide when the ledger has the units beyond
-/// all the copy holds for attempts in flight.
-/// At most one read per product per `maxAgeMs`;
+/// all the copy holds for attempts in flight, and a limit refusal when the units the user holds
+/// in the ledger and in the user's attempts in flight leave room (a user's lag: an expiry or a
+/// cancel the copy has not applied, within the settle time). At most one read per product per
+/// `maxAgeMs`;
 /// callers in between share it (the first callers of a product wait for the first read). A true
-/// sell-out on a current copy costs one read per interval, and the gate's answers stand.
+/// sell-out on a current copy costs one read per interval, and the gate's answers stand. A user's
+/// holdings are read for each limit refusal, as often as the user's write budget allows.
 final class LedgerStockCheck: Sendable {
     /// What one look at the ledger and the gate's copy found.
     struct Reading: Sendable, Equatable {
@@ -40,8 +43,24 @@ final class LedgerStockCheck: Sendable {
         }
     }
 
+    /// What one look at a user's holdings of a product found.
+    struct UserReading: Sendable, Equatable {
+        /// Units the ledger counts against the user's limit, read no earlier than `tentativeUnits`.
+        var heldUnits: Int64
+        /// Units the copy holds for the user's attempts in flight (nil: unknown).
+        var tentativeUnits: Int64?
+
+        /// Whether `quantity` more fit under `limitPerUser`. An attempt that committed between
+        /// the two reads counts twice, so the refusal stands; it never counts not at all.
+        func leavesRoom(for quantity: Int64, limitPerUser: Int64) -> Bool {
+            tentativeUnits.map { heldUnits + $0 + quantity <= limitPerUser } ?? false
+        }
+    }
+
     /// The product's reading; nil when there is no such product.
     typealias Reader = @Sendable (Int64) async throws -> Reading?
+    /// A user's reading: product id, then user id.
+    typealias UserReader = @Sendable (Int64, Int64) async throws -> UserReading
 
     private enum Entry {
         /// nil with `failed`: the read failed; nil without: there is no such product.
@@ -51,14 +70,25 @@ final class LedgerStockCheck: Sendable {
 
     private let entries = Mutex<[Int64: Entry]>([:])
     private let read: Reader
+    private let readUser: UserReader
     private let maxAge: Duration
     private let maxProducts: Int
 
-    init(maxAgeMs: Int, maxProducts: Int, read: @escaping Reader) {
+    init(maxAgeMs: Int, maxProducts: Int, read: @escaping Reader, readUser: @escaping UserReader) {
         precondition(maxAgeMs > 0 && maxProducts > 0, "a positive age and table size")
         self.maxAge = .milliseconds(maxAgeMs)
         self.maxProducts = maxProducts
         self.read = read
+        self.readUser = readUser
+    }
+
+    /// Whether the ledger should decide an attempt of `userId` for `quantity` units that the
+    /// gate refused for the per-user limit: the copy is behind, or the user's holdings leave
+    /// room, or the ledger could not be read.
+    func ledgerDecidesLimit(_ productId: Int64, userId: Int64, quantity: Int64, limitPerUser: Int64) async -> Bool {
+        if await ledgerDecides(productId, needing: nil) { return true }
+        guard let reading = try? await readUser(productId, userId) else { return true }
+        return reading.leavesRoom(for: quantity, limitPerUser: limitPerUser)
     }
 
     /// Whether the ledger should decide an attempt for `quantity` units (nil: a limit refusal,

@@ -97,7 +97,7 @@ struct SeckillService: Sendable {
             throw Self.problem(for: LedgerRejection(.soldOut, "fewer than \(quantity) units of product \(productId) are left"))
         case .refused(.limitExceeded):
             // What the user holds may be behind in the gate's copy too (a cancel or an expiry not projected yet).
-            if await stockCheck.ledgerDecides(productId, needing: nil) {
+            if await stockCheck.ledgerDecidesLimit(productId, userId: caller.userId, quantity: quantity, limitPerUser: product.listing.limitPerUser) {
                 return try await reserveWithoutGate(reserve, metadata: metadata())
             }
             throw Self.problem(for: LedgerRejection(.limitExceeded, "at most \(product.listing.limitPerUser) per user"))

@@ -105,6 +105,14 @@ public final class LedgerReader: Sendable {
         ).first.map { (available: try $0["available"].int64(), settledPosition: try $0["settled"].int64()) }
     }
 
+    /// Units `userId` holds of `productId` (reserved or confirmed): what the per-user limit counts.
+    public func heldUnits(productId: Int64, userId: Int64) async throws -> Int64 {
+        try await connection.query(
+            "SELECT quantity FROM purchases WHERE product_id = $1 AND user_id = $2",
+            [.int64(productId), .int64(userId)]
+        ).first.map { try $0["quantity"].int64() } ?? 0
+    }
+
     /// Ids of reservations still `reserved` whose `expiresAt` is at or before `now`, soonest first.
     public func dueReservations(at now: Timestamp, limit: Int) async throws -> [ReservationID] {
         try await connection.query(

@@ -72,23 +72,26 @@ public enum ProjectionScripts {
         """)
 
     /// What the gate's copy holds for attempts in flight, read at one moment, for checking a
-    /// refusal against the ledger. ARGV: maxTentatives. Returns {applied position, the oldest
-    /// tentative's score ('' for none), the units all tentatives hold (-1: more than
-    /// maxTentatives of them, not summed)}.
+    /// refusal against the ledger. ARGV: maxTentatives, userId ('' for none). Returns {applied
+    /// position, the oldest tentative's score ('' for none), the units all tentatives hold, the
+    /// units the user's tentatives hold} (both -1: more than maxTentatives, not summed).
     public static let holdings = RedisScript(name: "holdings", source: prelude + """
-        local max = tonumber(ARGV[1])
+        local max, asked = tonumber(ARGV[1]), ARGV[2]
         local applied = redis.call('HGET', K_CONFIG, 'applied') or '0'
         local tentatives = redis.call('ZRANGE', K_TENTATIVES, 0, max, 'WITHSCORES')
-        local oldest, units = tentatives[2] or '', 0
-        if #tentatives / 2 > max then return {applied, oldest, '-1'} end
+        local oldest, units, userUnits = tentatives[2] or '', 0, 0
+        if #tentatives / 2 > max then return {applied, oldest, '-1', '-1'} end
         for k = 1, #tentatives, 2 do
           local current = redis.call('HGET', K_RESERVATIONS, tentatives[k])
           if current then
             local status, user, quantity = parse(current)
-            if status == 'tentative' then units = units + quantity end
+            if status == 'tentative' then
+              units = units + quantity
+              if user == asked then userUnits = userUnits + quantity end
+            end
           end
         end
-        return {applied, oldest, tostring(units)}
+        return {applied, oldest, tostring(units), tostring(userUnits)}
         """)
 
     /// Applies ledger events of one product, in ledger order (the projector sends a batch's
