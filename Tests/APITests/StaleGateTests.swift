@@ -209,4 +209,29 @@ import Testing
         #expect(await slow.ledgerDecides(15, needing: 6) == false)
         #expect(await first)
     }
+
+    /// Found by the chaos run: a read started during a Redis freeze waited for the freeze, and
+    /// meanwhile every refusal got the reading from before it, though units had come back in
+    /// the ledger since: buyers were told `sold-out` for two seconds. A previous reading serves
+    /// callers while a read is on its way only if it is less than two intervals old.
+    @Test func aReadStuckOnAFrozenDependencyDoesNotKeepAnOldReadingAlive() async throws {
+        typealias Reading = LedgerStockCheck.Reading
+        let reads = Atomic<Int>(0)
+        let check = LedgerStockCheck(maxAgeMs: 200, maxProducts: 4) { _ in
+            guard reads.add(1, ordering: .relaxed).oldValue > 0 else { return Reading(available: 0, settledPosition: 4, appliedPosition: 4) }
+            try await Task.sleep(for: .milliseconds(900))  // the frozen dependency
+            return Reading(available: 9, settledPosition: 6, appliedPosition: 4)
+        } readUser: { _, _ in .init(heldUnits: 0, tentativeUnits: 0) }
+        #expect(await check.ledgerDecides(16, needing: 1) == false)
+        try await Task.sleep(for: .milliseconds(220))
+        async let stuck = check.ledgerDecides(16, needing: 1)
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(await check.ledgerDecides(16, needing: 1) == false, "less than two intervals old: the previous reading serves")
+        try await Task.sleep(for: .milliseconds(200))
+        let waited = ContinuousClock.now
+        #expect(await check.ledgerDecides(16, needing: 1), "older: wait for the read, which finds the units")
+        #expect(ContinuousClock.now - waited > .milliseconds(300))
+        #expect(await stuck)
+        #expect(reads.load(ordering: .relaxed) == 2)
+    }
 }

@@ -14,7 +14,9 @@ import Synchronization
 /// in the ledger and in the user's attempts in flight leave room (a user's lag: an expiry or a
 /// cancel the copy has not applied, within the settle time). At most one read per product per
 /// `maxAgeMs`;
-/// callers in between share it (the first callers of a product wait for the first read). A true
+/// callers in between share it. While a read is on its way, callers get the previous reading if
+/// it is less than two intervals old, and otherwise wait for the read: a read stuck on a frozen
+/// Redis or PostgreSQL must not keep serving a reading from before the freeze. A true
 /// sell-out on a current copy costs one read per interval, and the gate's answers stand. A user's
 /// holdings are read for each limit refusal, as often as the user's write budget allows.
 final class LedgerStockCheck: Sendable {
@@ -65,7 +67,7 @@ final class LedgerStockCheck: Sendable {
     private enum Entry {
         /// nil with `failed`: the read failed; nil without: there is no such product.
         case read(Reading?, failed: Bool, at: ContinuousClock.Instant)
-        case reading(previous: (Reading?, failed: Bool)?, waiters: [CheckedContinuation<(Reading?, failed: Bool), Never>])
+        case reading(previous: (Reading?, failed: Bool, at: ContinuousClock.Instant)?, waiters: [CheckedContinuation<(Reading?, failed: Bool), Never>])
     }
 
     private let entries = Mutex<[Int64: Entry]>([:])
@@ -126,12 +128,12 @@ final class LedgerStockCheck: Sendable {
             switch entries[productId] {
             case .read(let reading, let failed, let at)? where now - at < maxAge:
                 return .known((reading, failed))
-            case .read(let reading, let failed, _)?:
-                entries[productId] = .reading(previous: (reading, failed), waiters: [])
+            case .read(let reading, let failed, let at)?:
+                entries[productId] = .reading(previous: (reading, failed, at), waiters: [])
                 return .read
-            case .reading(let previous?, _)?:
-                return .known(previous)
-            case .reading(nil, _)?:
+            case .reading(let previous?, _)? where now - previous.at < maxAge * 2:
+                return .known((previous.0, previous.failed))
+            case .reading?:
                 return .wait
             case nil:
                 if entries.count >= maxProducts {
@@ -152,12 +154,12 @@ final class LedgerStockCheck: Sendable {
         case .wait:
             return await withCheckedContinuation { continuation in
                 let finished: (Reading?, failed: Bool)? = entries.withLock { entries in
-                    guard case .reading(nil, var waiters)? = entries[productId] else {
+                    guard case .reading(let previous, var waiters)? = entries[productId] else {
                         if case .read(let reading, let failed, _)? = entries[productId] { return (reading, failed) }
                         return (nil, failed: true)
                     }
                     waiters.append(continuation)
-                    entries[productId] = .reading(previous: nil, waiters: waiters)
+                    entries[productId] = .reading(previous: previous, waiters: waiters)
                     return nil
                 }
                 if let finished { continuation.resume(returning: finished) }
