@@ -38,8 +38,8 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Concurrent buyers, each with one request in flight.")
     var buyers = 24
 
-    @Option(help: "Users the buyers act for.")
-    var users = 400
+    @Option(help: "Users the buyers act for (default: 400 per started minute of the run).")
+    var users: Int?
 
     @Option(help: "Units listed at the start.")
     var stock: Int64 = 100
@@ -68,8 +68,13 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "scripts/cluster.sh of the repository (default: next to the services script).")
     var clusterScript: String?
 
+    /// Confirmed units count against a user's limit for ever, so a fixed set of users runs out
+    /// of room to buy within two minutes, and a long run would report the sale's end as a
+    /// failure to recover.
+    var userCount: Int { users ?? 400 * max(1, (duration + 59) / 60) }
+
     func validate() throws {
-        guard nodes >= 1, duration > 0, buyers > 0, users > 0, stock >= 0, restockPerSecond > 0, limit > 0, ttlSeconds > 0, recoveryBoundMs > 0 else {
+        guard nodes >= 1, duration > 0, buyers > 0, userCount > 0, stock >= 0, restockPerSecond > 0, limit > 0, ttlSeconds > 0, recoveryBoundMs > 0 else {
             throw ValidationError("counts must be positive")
         }
         for name in faultKindNames where ChaosFault.Kind(rawValue: name) == nil {
@@ -89,7 +94,7 @@ struct ChaosCommand: AsyncParsableCommand {
 
         let authority = try await auth.tokenAuthority()
         var tokens = [String]()
-        for user in 1...users { tokens.append(try await authority.token(userId: Int64(user), admin: false, ttlSeconds: 3_600)) }
+        for user in 1...userCount { tokens.append(try await authority.token(userId: Int64(user), admin: false, ttlSeconds: 3_600)) }
         let admin = try await authority.token(userId: 1, admin: true, ttlSeconds: 3_600)
         let productId = Int64.random(in: 1_000_000...9_000_000_000)
         try await SaleListing.list(at: url, admin: admin, productId: productId, stock: stock, limitPerUser: limit, reservationTTLSeconds: ttlSeconds)
