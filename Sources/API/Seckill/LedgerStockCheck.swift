@@ -12,13 +12,14 @@ import Synchronization
 /// is behind. A sold-out is also the ledger's to decide when the ledger has the units beyond
 /// all the copy holds for attempts in flight, and a limit refusal when the units the user holds
 /// in the ledger and in the user's attempts in flight leave room (a user's lag: an expiry or a
-/// cancel the copy has not applied, within the settle time). At most one read per product per
-/// `maxAgeMs`;
-/// callers in between share it. While a read is on its way, callers get the previous reading if
-/// it is less than two intervals old, and otherwise wait for the read: a read stuck on a frozen
-/// Redis or PostgreSQL must not keep serving a reading from before the freeze. A true
-/// sell-out on a current copy costs one read per interval, and the gate's answers stand. A user's
-/// holdings are read for each limit refusal, as often as the user's write budget allows.
+/// cancel the copy has not applied, within the settle time).
+///
+/// At most one read per product per `maxAgeMs`; callers in between share it. While a read is on
+/// its way, callers get the previous reading if it is less than two intervals old, and otherwise
+/// wait for the read: a read stuck on a frozen Redis or PostgreSQL must not keep serving a
+/// reading from before the freeze. A true sell-out on a current copy costs one read per
+/// interval, and the gate's answers stand. A user's holdings are read for each limit refusal, as
+/// often as the user's write budget allows.
 final class LedgerStockCheck: Sendable {
     /// What one look at the ledger and the gate's copy found.
     struct Reading: Sendable, Equatable {
