@@ -1,6 +1,7 @@
 @testable import API
 import Foundation
 import Ledger
+import Synchronization
 import Testing
 
 /// The API's pure parts: rate limiting and the product cache's single flight.
@@ -45,7 +46,7 @@ import Testing
             guard productId <= 100 else { return nil }
             var product = listing
             product.productId = productId
-            return ProductState(listing: product, streamVersion: 1, totalStock: 1, reservedUnits: 0)
+            return .init(product: ProductState(listing: product, streamVersion: 1, totalStock: 1, reservedUnits: 0), isSoldOut: false)
         }
         for id in Int64(1_000)..<1_500 { #expect(try await catalog.product(id) == nil) }
         #expect(catalog.count == 5, "unknown products stop at their bound")
@@ -63,7 +64,8 @@ import Testing
         let catalog = ProductCatalog(ttlMs: 60_000, jitterMs: 0, maxEntries: 100, maxUnknownEntries: 10) { productId in
             await loads.increment()
             try await Task.sleep(for: .milliseconds(50))
-            return productId == 5 ? ProductState(listing: listing, streamVersion: 1, totalStock: 1, reservedUnits: 0) : nil
+            guard productId == 5 else { return nil }
+            return .init(product: ProductState(listing: listing, streamVersion: 1, totalStock: 1, reservedUnits: 0), isSoldOut: false)
         }
         let results = try await withThrowingTaskGroup(of: Int64?.self) { group in
             for _ in 0..<50 { group.addTask { try await catalog.product(5)?.productId } }
@@ -96,6 +98,28 @@ import Testing
         #expect(catalog.fresh(9) == nil, "past its TTL")
         _ = try await catalog.sale(9)
         #expect(await loads.count == 2)
+    }
+
+    /// A loaded sold-out mark is as old as the load: one that outlasts the TTL caches none.
+    /// The loader's word alone marks, whatever the product's units (a copy may be behind).
+    @Test func aLoadedSoldOutMarkCountsFromTheLoadsStartOnTheLoadersWord() async throws {
+        let soldOut = Atomic<Bool>(true), slow = Atomic<Bool>(false)
+        let product = ProductState(listing: Self.listing(productId: 7), streamVersion: 1, totalStock: 1, reservedUnits: 1)
+        let catalog = ProductCatalog(ttlMs: 200, jitterMs: 0, maxEntries: 100, maxUnknownEntries: 10) { _ in
+            if slow.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(300)) }
+            return .init(product: product, isSoldOut: soldOut.load(ordering: .relaxed))
+        }
+        #expect(try await catalog.sale(7)?.isSoldOut == true)
+        #expect(catalog.fresh(7)??.isSoldOut == true, "a quick load's mark is kept")
+        catalog.invalidate(7)
+        slow.store(true, ordering: .relaxed)
+        #expect(try await catalog.sale(7)?.isSoldOut == true, "the load's own answer")
+        #expect(catalog.fresh(7)??.isSoldOut == false, "a load longer than the TTL leaves no mark")
+        catalog.invalidate(7)
+        soldOut.store(false, ordering: .relaxed)
+        slow.store(false, ordering: .relaxed)
+        #expect(try await catalog.sale(7)?.isSoldOut == false, "no units, but the loader did not say sold out")
+        #expect(catalog.fresh(7)??.isSoldOut == false)
     }
 
     /// A listing open from the epoch for centuries, one unit.

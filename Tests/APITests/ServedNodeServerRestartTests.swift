@@ -1,3 +1,4 @@
+import API
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -12,6 +13,10 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(4))) struct ServedNodeServerRestartTests {
     let node = ServerProcessTests()
 
+    /// Also: the read model that serves product reads during the outage lacks a restock (its
+    /// copy of product 1's stock is lowered below zero, as if the relay had not published the
+    /// restock before PostgreSQL went down). An attempt must then get 503, never a sold-out the
+    /// ledger did not say.
     @Test func aPostgresOutageMidSaleAnswers503AndWritesResumeWithoutRestartingTheNode() async throws {
         try await node.withSetup { setup in
             try await node.withFaultMidSale(setup, log: "postgres-outage") { answers, _ in
@@ -19,15 +24,32 @@ import Testing
                 let redis = try await RedisConnection.connect(url: try TestServices.redisURL())
                 let keys = ProjectionKeys(namespace: setup.namespace, generation: 1).product(1)
                 let projected = try await eventually(timeout: .seconds(30)) { try await !ProjectedProduct.readConfig(keys, on: redis).isEmpty }
-                await redis.close()
                 #expect(projected, "the listing reached Redis")
+                let authority = try await TokenAuthority(secret: ServerProcessTests.secret)
+                var tokens = [String]()
+                for user in 9_000..<9_030 { tokens.append(try await authority.token(userId: Int64(user), admin: false, ttlSeconds: 600)) }
 
                 let stoppedAt = ContinuousClock.now
                 async let restart: Void = TestServices.servicesScript("restart-postgres", "--immediate", "--down-seconds", "4")
+                let lag = "2000000"
+                try await redis.command(["HINCRBY", RedisArgument(keys.config), "available", RedisArgument("-" + lag)])
                 // Past the product cache's TTL, with the database down: the read model answers.
                 try await Task.sleep(for: .seconds(2))
                 let read = try await TestClient.withClient(host: "127.0.0.1", port: setup.port) { try await $0.get("/v1/products/1") }
                 #expect(read.head.status == .ok, "a product read is served from Redis while PostgreSQL is down: \(read.body.map { String(buffer: $0) } ?? "")")
+                // Attempts until 3.5 s into the 4 s outage, each from its own user: the node
+                // reloads the product (TTL 1 s) from the read model meanwhile.
+                var statuses = [HTTPResponse.Status]()
+                for token in tokens where ContinuousClock.now - stoppedAt < .milliseconds(3_500) {
+                    let attempt = try await TestClient.withClient(host: "127.0.0.1", port: setup.port) { client in
+                        try await node.send(client, .post, "/v1/seckill", token: token, body: #"{"productId":1,"quantity":1}"#)
+                    }
+                    statuses.append(attempt.head.status)
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(statuses.count >= 10 && statuses.allSatisfy { $0 == .serviceUnavailable }, "a copy behind the ledger is no sold-out: \(statuses.map(\.code))")
+                try await redis.command(["HINCRBY", RedisArgument(keys.config), "available", RedisArgument(lag)])
+                await redis.close()
                 try await restart
                 let restartedAt = ContinuousClock.now
                 let resumed = try await eventually(timeout: .seconds(30)) { answers.created(between: restartedAt, and: .now) > 0 }

@@ -223,11 +223,12 @@ import Testing
             return Reading(available: 9, settledPosition: 6, appliedPosition: 4)
         } readUser: { _, _ in .init(heldUnits: 0, tentativeUnits: 0) }
         #expect(await check.ledgerDecides(16, needing: 1) == false)
-        try await Task.sleep(for: .milliseconds(220))
+        let firstReadAt = ContinuousClock.now
+        try await Task.sleep(until: firstReadAt + .milliseconds(220), clock: .continuous)
         async let stuck = check.ledgerDecides(16, needing: 1)
-        try await Task.sleep(for: .milliseconds(30))
+        while reads.load(ordering: .relaxed) < 2 { try await Task.sleep(for: .milliseconds(5)) }  // the stuck read began
         #expect(await check.ledgerDecides(16, needing: 1) == false, "less than two intervals old: the previous reading serves")
-        try await Task.sleep(for: .milliseconds(200))
+        try await Task.sleep(until: firstReadAt + .milliseconds(450), clock: .continuous)
         let waited = ContinuousClock.now
         #expect(await check.ledgerDecides(16, needing: 1), "older: wait for the read, which finds the units")
         #expect(ContinuousClock.now - waited > .milliseconds(300))

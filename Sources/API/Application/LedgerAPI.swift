@@ -66,12 +66,14 @@ public struct LedgerAPI: Sendable {
             maxUnknownEntries: limits.productCacheMaxUnknownEntries
         ) { [parts] productId in
             do {
-                return try await reader.product(productId)
+                return try await reader.product(productId).map { .init(product: $0, isSoldOut: $0.available <= 0) }
             } catch let error as PostgresError where error.code == .connectionLost || error.code == .connectionFailed {
                 // PostgreSQL does not answer: the read model's copy keeps product reads served
-                // (a reservation still needs the ledger, which answers for itself).
+                // (a reservation still needs the ledger, which answers for itself). The copy's
+                // stock never says sold out: tentatives of attempts stuck on the dead database
+                // hold its units, and a restock may not have been projected yet.
                 guard let product = await Self.readModelProduct(productId, parts) else { throw error }
-                return product
+                return .init(product: product, isSoldOut: false)
             }
         }
         userWrites = RateLimiter(

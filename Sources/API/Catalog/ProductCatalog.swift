@@ -5,14 +5,18 @@ import Synchronization
 /// hop, and a local sold-out flag so the losing 99 % are answered without touching Redis.
 ///
 /// Entries live `ttlMs` plus a random jitter (so a fleet does not reload in step); concurrent
-/// misses of one product share a single load (single-flight). A sold-out mark lasts one TTL,
-/// so stock added elsewhere reopens the sale within it.
+/// misses of one product share a single load (single-flight). A sold-out mark lasts one TTL
+/// (for a load: from its start, however long it took), so stock added elsewhere reopens the
+/// sale within it. Only the ledger's word marks: a loader that fell back on a copy (the read
+/// model while PostgreSQL is down) answers `isSoldOut == false`, since a copy's stock may lack
+/// a restock or count the tentatives of attempts the ledger never took.
 ///
 /// Any client may ask for any id, so the cache is bounded: at most `maxEntries` products, of
 /// them at most `maxUnknownEntries` "no such product" answers. When full it sweeps expired
 /// entries (at most once per TTL); what still does not fit is loaded and answered, not cached.
 public final class ProductCatalog: Sendable {
-    public typealias Loader = @Sendable (Int64) async throws -> ProductState?
+    /// The product's sale (nil when the ledger has none); sold out only on the ledger's word.
+    public typealias Loader = @Sendable (Int64) async throws -> Sale?
 
     private enum Entry {
         case loading([CheckedContinuation<Sale??, Error>])
@@ -88,6 +92,11 @@ public final class ProductCatalog: Sendable {
     public struct Sale: Sendable {
         public var product: ProductState
         public var isSoldOut: Bool
+
+        public init(product: ProductState, isSoldOut: Bool) {
+            self.product = product
+            self.isSoldOut = isSoldOut
+        }
     }
 
     /// The product (nil when the ledger has none), from the cache when fresh.
@@ -104,7 +113,11 @@ public final class ProductCatalog: Sendable {
 
     private static func fresh(_ productId: Int64, in table: Table, now: ContinuousClock.Instant) -> Sale?? {
         guard case .loaded(let product, let expiresAt, let soldOutUntil)? = table[productId], expiresAt > now else { return nil }
-        return .some(product.map { Sale(product: $0, isSoldOut: soldOutUntil.map { $0 > now } ?? false) })
+        return .some(sale(product, soldOutUntil: soldOutUntil, now: now))
+    }
+
+    private static func sale(_ product: ProductState?, soldOutUntil: ContinuousClock.Instant?, now: ContinuousClock.Instant) -> Sale? {
+        product.map { Sale(product: $0, isSoldOut: soldOutUntil.map { $0 > now } ?? false) }
     }
 
     /// The product and its sold-out mark under one lock and one clock reading: the losing 99 %
@@ -125,7 +138,7 @@ public final class ProductCatalog: Sendable {
             case .load:
                 return try await loadAndShare(productId)
             case .loadUncached:
-                return try await load(productId).map { Sale(product: $0, isSoldOut: $0.available <= 0) }
+                return try await load(productId)
             case .wait:
                 // nil: the load we meant to join failed and was cleared before we joined; look again.
                 if let sale = try await join(productId) { return sale }
@@ -163,7 +176,7 @@ public final class ProductCatalog: Sendable {
                     table[productId] = .loading(waiters)
                     return nil
                 case .loaded(let product, _, let soldOutUntil)?:
-                    return .some(.some(product.map { Sale(product: $0, isSoldOut: soldOutUntil != nil) }))
+                    return .some(.some(Self.sale(product, soldOutUntil: soldOutUntil, now: .now)))
                 case nil: return .some(nil)
                 }
             }
@@ -172,12 +185,12 @@ public final class ProductCatalog: Sendable {
     }
 
     private func loadAndShare(_ productId: Int64) async throws -> Sale? {
+        let startedAt = ContinuousClock.now
         do {
-            let product = try await load(productId)
+            let sale = try await load(productId)
             let expiresAt = ContinuousClock.now + ttl + .milliseconds(Int.random(in: 0...jitterMs))
-            let soldOutUntil = product.map { $0.available <= 0 } == true ? expiresAt : nil
-            let sale = product.map { Sale(product: $0, isSoldOut: soldOutUntil != nil) }
-            for waiter in finish(productId, with: .loaded(product, expiresAt: expiresAt, soldOutUntil: soldOutUntil)) {
+            let soldOutUntil = sale?.isSoldOut == true ? startedAt + ttl : nil
+            for waiter in finish(productId, with: .loaded(sale?.product, expiresAt: expiresAt, soldOutUntil: soldOutUntil)) {
                 waiter.resume(returning: .some(sale))
             }
             return sale
