@@ -36,7 +36,7 @@ import Testing
             for (user, _) in reservations.values { perUser[user, default: 0] += 1 }
             #expect(perUser.values.allSatisfy { $0 <= 2 }, "no user above the limit")
             for (_, response) in responses where response.status != .created {
-                #expect(response.status == .conflict, "losers get 409, not \(response.status)")
+                #expect(response.status == .conflict, "losers get 409, not \(response.status): \(response.json["detail"] ?? "")")
                 #expect(["sold-out", "limit-exceeded"].contains(response.problemCode ?? ""))
             }
 

@@ -147,7 +147,7 @@ import Testing
             _ = try await redis.command(["HSET", RedisArgument(keys.users), "961", "1"])
             #expect(try await world.reserve(client, token: try await world.token(961), productId: 96, key: "a").status == .created)
             #expect(try await world.reserve(client, token: try await world.token(961), productId: 96, key: "b").problemCode == "limit-exceeded")
-            #expect(try await world.world.harness.reader.heldUnits(productId: 96, userId: 961) == 1)
+            #expect(try await world.world.harness.reader.heldUnits(productId: 96, userId: 961, recordedAmong: []).held == 1)
 
             // User 962's attempt in flight holds their one unit in the gate: no room.
             let taken = try await redis.evaluate([RedisScriptCall(
@@ -155,7 +155,44 @@ import Testing
                 arguments: ["962", "1", RedisArgument(ReservationID.v7().text), "", RedisArgument(Timestamp.now().epochMs)])])
             #expect(try GateDecision(reply: taken[0].orThrow()) == .reserved)
             #expect(try await world.reserve(client, token: try await world.token(962), productId: 96, key: "c").problemCode == "limit-exceeded")
-            #expect(try await world.world.harness.reader.heldUnits(productId: 96, userId: 962) == 0)
+            #expect(try await world.world.harness.reader.heldUnits(productId: 96, userId: 962, recordedAmong: []).held == 0)
+        }
+    }
+
+    /// Found by the chaos run: with the brokers down, the copy kept the tentatives of attempts
+    /// the ledger had committed (the projector confirms them), and for the settle time after a
+    /// restock they counted as units in flight a second time: buyers were told `sold-out` while
+    /// the ledger had units. A tentative the ledger has recorded holds nothing in flight, for
+    /// the product's units and for the user's.
+    @Test func tentativesTheLedgerCommittedHoldNoUnitsInFlight() async throws {
+        try await APIWorld.run { world, client in
+            let keys = try await Self.listProjected(world, client, id: 98, stock: 4, limitPerUser: 3)
+            let redis = world.world.fixture.redis
+            func projected(_ id: String) async throws -> Bool {
+                try await eventually { try await ProjectedProduct.read(keys, on: redis).reservations[id]?.hasPrefix("reserved") == true }
+            }
+            let first = try await world.reserve(client, token: try await world.token(981), productId: 98, quantity: 2, key: "a")
+            #expect(first.status == .created)
+            let committed = try #require(first.json["reservationId"] as? String)
+            #expect(try await projected(committed))
+            // The copy as the stall leaves it: the committed attempt still tentative, current by
+            // position; and it counts a unit user 981 no longer holds (an expiry not applied).
+            _ = try await redis.command(["HSET", RedisArgument(keys.reservations), RedisArgument(committed), "tentative|981|2|a"])
+            _ = try await redis.command(["ZADD", RedisArgument(keys.tentatives), RedisArgument(Timestamp.now().epochMs), RedisArgument(committed)])
+            _ = try await redis.command(["HSET", RedisArgument(keys.users), "981", "3"])
+            let committedId = try #require(ReservationID(committed))
+            let reading = try await world.world.harness.reader.stockAndSettledPosition(
+                98, settledBefore: .now(), recordedAmong: [committedId, ReservationID.v7()])
+            #expect(reading?.available == 2 && reading?.recordedUnits == 2, "the unknown id records nothing")
+
+            let second = try await world.reserve(client, token: try await world.token(981), productId: 98, key: "b")
+            #expect(second.status == .created, "user 981 holds 2 of 3 in the ledger: \(second.problemCode ?? "")")
+            #expect(try await projected(try #require(second.json["reservationId"] as? String)))
+            // And the copy lacks the last unit the ledger has (a give-back just recorded).
+            _ = try await redis.command(["HSET", RedisArgument(keys.config), "available", "0"])
+            let third = try await world.reserve(client, token: try await world.token(982), productId: 98, key: "c")
+            #expect(third.status == .created, "the ledger has a unit no attempt in flight holds: \(third.problemCode ?? "")")
+            #expect(try await world.world.harness.reader.product(98)?.reservedUnits == 4)
         }
     }
 
@@ -217,22 +254,45 @@ import Testing
     @Test func aReadStuckOnAFrozenDependencyDoesNotKeepAnOldReadingAlive() async throws {
         typealias Reading = LedgerStockCheck.Reading
         let reads = Atomic<Int>(0)
-        let check = LedgerStockCheck(maxAgeMs: 200, maxProducts: 4) { _ in
-            guard reads.add(1, ordering: .relaxed).oldValue > 0 else { return Reading(available: 0, settledPosition: 4, appliedPosition: 4) }
-            try await Task.sleep(for: .milliseconds(900))  // the frozen dependency
+        let check = LedgerStockCheck(maxAgeMs: 1_000, maxProducts: 4) { _ in
+            let read = reads.add(1, ordering: .relaxed).oldValue
+            guard read > 0 else { return Reading(available: 0, settledPosition: 4, appliedPosition: 4) }
+            if read == 1 { try await Task.sleep(for: .seconds(3)) }  // the frozen dependency
             return Reading(available: 9, settledPosition: 6, appliedPosition: 4)
         } readUser: { _, _ in .init(heldUnits: 0, tentativeUnits: 0) }
         #expect(await check.ledgerDecides(16, needing: 1) == false)
         let firstReadAt = ContinuousClock.now
-        try await Task.sleep(until: firstReadAt + .milliseconds(220), clock: .continuous)
+        // Intervals of a second: a busy test run may pause this task for a good part of one.
+        try await Task.sleep(until: firstReadAt + .milliseconds(1_100), clock: .continuous)
         async let stuck = check.ledgerDecides(16, needing: 1)
         while reads.load(ordering: .relaxed) < 2 { try await Task.sleep(for: .milliseconds(5)) }  // the stuck read began
         #expect(await check.ledgerDecides(16, needing: 1) == false, "less than two intervals old: the previous reading serves")
-        try await Task.sleep(until: firstReadAt + .milliseconds(450), clock: .continuous)
+        try await Task.sleep(until: firstReadAt + .milliseconds(2_300), clock: .continuous)
         let waited = ContinuousClock.now
         #expect(await check.ledgerDecides(16, needing: 1), "older: wait for the read, which finds the units")
-        #expect(ContinuousClock.now - waited > .milliseconds(300))
+        #expect(ContinuousClock.now - waited > .seconds(1))
         #expect(await stuck)
+        #expect(reads.load(ordering: .relaxed) == 3, "the stuck read began before the last refusal: a new one confirms the units")
+    }
+
+    /// Found by the burst test once the ledger's count of units in flight was exact: a shared
+    /// reading a moment old said the ledger had units, which the gate's attempts had taken since,
+    /// and every loser went to the ledger past the degraded path's cap (503). A reading begun
+    /// before a refusal serves a "refuse"; "the ledger has units" needs a read begun after it.
+    @Test func onlyAReadBegunAfterTheRefusalSendsItToTheLedger() async {
+        typealias Reading = LedgerStockCheck.Reading
+        let reads = Atomic<Int>(0)
+        let ledger = Mutex(Reading(available: 5, settledPosition: 3, appliedPosition: 3, tentativeUnits: 0))
+        let check = LedgerStockCheck(maxAgeMs: 60_000, maxProducts: 4) { _ in
+            reads.add(1, ordering: .relaxed)
+            return ledger.withLock { $0 }
+        } readUser: { _, _ in .init(heldUnits: 0, tentativeUnits: 0) }
+        #expect(await check.ledgerDecides(17, needing: 1), "its own read found units beyond the attempts in flight")
+        ledger.withLock { $0.tentativeUnits = 5 }  // the gate's attempts took them
+        #expect(await check.ledgerDecides(17, needing: 1) == false, "the shared reading said units: read again, and they are taken")
+        #expect(reads.load(ordering: .relaxed) == 2)
+        ledger.withLock { $0.tentativeUnits = 0 }
+        #expect(await check.ledgerDecides(17, needing: 1) == false, "a shared reading's refusal serves without a read")
         #expect(reads.load(ordering: .relaxed) == 2)
     }
 }

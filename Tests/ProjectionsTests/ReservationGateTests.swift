@@ -179,25 +179,27 @@ import Testing
     }
 
     /// What a refusal check reads of the copy, in one call: the applied position, when the
-    /// oldest tentative was taken, and the units all tentatives hold (a projected reservation or
-    /// a rolled-back attempt no longer counts; too many tentatives are not summed).
-    @Test func holdingsSumTheUnitsOfTheTentativesOnly() async throws {
+    /// oldest tentative was taken, and the tentatives with their units and whose they are (a
+    /// projected reservation or a rolled-back attempt is no longer one; too many are not listed).
+    @Test func holdingsListTheTentativesOnly() async throws {
         try await withGate { gate, fixture in
             try await list(fixture, productId: 21, stock: 10, position: 4)
             let keys = try await fixture.keys().product(21)
-            #expect(try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10) == GateHoldings(appliedPosition: 4, oldestTentativeMs: nil, tentativeUnits: 0))
+            #expect(try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10) == GateHoldings(appliedPosition: 4, oldestTentativeMs: nil, tentatives: []))
             let before = Timestamp.now().epochMs
             let (projected, rolledBack) = (ReservationID.v7(), ReservationID.v7())
             #expect(try await reserve(gate, productId: 21, userId: 1, quantity: 2, id: projected) == .reserved)
             #expect(try await reserve(gate, productId: 21, userId: 2, quantity: 3, id: rolledBack) == .reserved)
-            #expect(try await reserve(gate, productId: 21, userId: 3, quantity: 4) == .reserved)
+            let third = ReservationID.v7()
+            #expect(try await reserve(gate, productId: 21, userId: 3, quantity: 4, id: third) == .reserved)
             var holdings = try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10, userId: 2)
-            #expect(holdings.tentativeUnits == 9)
-            #expect(holdings.userTentativeUnits == 3)
-            #expect(try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10, userId: 4).userTentativeUnits == 0)
+            #expect(holdings.tentatives?.units == 9)
+            #expect(Set(holdings.tentatives?.map(\.reservationId) ?? []) == [projected, rolledBack, third])
+            #expect(holdings.userTentatives == [GateHoldings.Tentative(reservationId: rolledBack, units: 3, isAskedUsers: true)])
+            #expect(try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10, userId: 4).userTentatives == [])
             #expect(holdings.oldestTentativeMs.map { (before...Timestamp.now().epochMs).contains($0) } == true)
             let unsummed = try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 2, userId: 2)
-            #expect(unsummed.tentativeUnits == nil && unsummed.userTentativeUnits == nil, "three are more than two")
+            #expect(unsummed.tentatives == nil && unsummed.userTentatives == nil, "three are more than two")
 
             let reserved = StockReserved(
                 reservationId: projected, productId: 21, userId: 1, quantity: 2, unitPriceMinor: 1999,
@@ -206,8 +208,8 @@ import Testing
             #expect(try await gate.rollback(productId: 21, reservationId: rolledBack))
             holdings = try await GateHoldings.read(keys, on: fixture.redis, maxTentatives: 10, userId: 2)
             #expect(holdings.appliedPosition == 5)
-            #expect(holdings.tentativeUnits == 4)
-            #expect(holdings.userTentativeUnits == 0, "user 2's attempt was rolled back")
+            #expect(holdings.tentatives == [GateHoldings.Tentative(reservationId: third, units: 4)], "only the third is still tentative")
+            #expect(holdings.userTentatives == [], "user 2's attempt was rolled back")
         }
     }
 }

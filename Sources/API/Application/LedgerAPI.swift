@@ -88,25 +88,26 @@ public struct LedgerAPI: Sendable {
         seckill = SeckillService(
             writer: parts.writer, gate: parts.gate, catalog: catalog,
             stockCheck: LedgerStockCheck(maxAgeMs: limits.gateRefusalRecheckMs, maxProducts: limits.productCacheMaxEntries) { [parts] productId in
-                // The copy first, then the ledger as of that moment: the ledger's figure may only
-                // be later, so units the copy held for attempts that committed meanwhile count
-                // twice (a refusal then stands), never not at all.
+                // The copy first, then the ledger, in one statement: of the copy's tentatives,
+                // those the ledger has recorded (committed, before or after the copy was read,
+                // and not projected yet) hold no units in flight; the rest still do.
                 let lookedAt = Timestamp.now()
                 let keys = try await parts.generation.current().product(productId)
                 let holdings = try await GateHoldings.read(keys, on: parts.redis, maxTentatives: limits.gateHoldingsMaxTentatives)
                 guard let ledger = try await reader.stockAndSettledPosition(
-                    productId, settledBefore: Timestamp(epochMs: lookedAt.epochMs - Int64(limits.gateSettleMs)))
+                    productId, settledBefore: Timestamp(epochMs: lookedAt.epochMs - Int64(limits.gateSettleMs)),
+                    recordedAmong: holdings.tentatives?.map(\.reservationId) ?? [])
                 else { return nil }
                 return .init(
                     available: ledger.available, settledPosition: ledger.settledPosition, appliedPosition: holdings.appliedPosition,
                     holdsUnsettledTentatives: holdings.oldestTentativeMs.map { $0 < lookedAt.epochMs - Int64(limits.gateLostTentativeMs) } ?? false,
-                    tentativeUnits: holdings.tentativeUnits)
+                    tentativeUnits: holdings.tentatives.map { $0.units - ledger.recordedUnits })
             } readUser: { [parts] productId, userId in
                 let keys = try await parts.generation.current().product(productId)
                 let holdings = try await GateHoldings.read(keys, on: parts.redis, maxTentatives: limits.gateHoldingsMaxTentatives, userId: userId)
-                return .init(
-                    heldUnits: try await reader.heldUnits(productId: productId, userId: userId),
-                    tentativeUnits: holdings.userTentativeUnits)
+                let mine = holdings.userTentatives
+                let ledger = try await reader.heldUnits(productId: productId, userId: userId, recordedAmong: mine?.map(\.reservationId) ?? [])
+                return .init(heldUnits: ledger.held, tentativeUnits: mine.map { $0.units - ledger.recordedUnits })
             },
             rateLimiter: userWrites,
             attemptsInFlight: AttemptsInFlight(cap: limits.maxReservationAttemptsInFlight), breaker: parts.breaker,

@@ -17,9 +17,10 @@ import Synchronization
 /// At most one read per product per `maxAgeMs`; callers in between share it. While a read is on
 /// its way, callers get the previous reading if it is less than two intervals old, and otherwise
 /// wait for the read: a read stuck on a frozen Redis or PostgreSQL must not keep serving a
-/// reading from before the freeze. A true sell-out on a current copy costs one read per
-/// interval, and the gate's answers stand. A user's holdings are read for each limit refusal, as
-/// often as the user's write budget allows.
+/// reading from before the freeze. A shared reading confirms a sold-out, but sends one to the
+/// ledger only if its read began after the refusal (else a new read decides). A true sell-out
+/// on a current copy costs one read per interval, and the gate's answers stand. A user's
+/// holdings are read for each limit refusal, as often as the user's write budget allows.
 final class LedgerStockCheck: Sendable {
     /// What one look at the ledger and the gate's copy found.
     struct Reading: Sendable, Equatable {
@@ -32,8 +33,8 @@ final class LedgerStockCheck: Sendable {
         /// The copy holds a tentative older than `gateLostTentativeMs`: its attempt died or failed
         /// with the ledger unreachable, and its units stay taken until the reconciler frees them.
         var holdsUnsettledTentatives = false
-        /// Units the copy holds for attempts in flight, read no later than `available` (nil:
-        /// unknown).
+        /// Units the copy holds for attempts in flight: its tentatives, read no later than
+        /// `available`, less those the ledger has recorded by then (nil: unknown).
         var tentativeUnits: Int64? = nil
 
         var gateIsBehind: Bool { appliedPosition < settledPosition || holdsUnsettledTentatives }
@@ -50,11 +51,12 @@ final class LedgerStockCheck: Sendable {
     struct UserReading: Sendable, Equatable {
         /// Units the ledger counts against the user's limit, read no earlier than `tentativeUnits`.
         var heldUnits: Int64
-        /// Units the copy holds for the user's attempts in flight (nil: unknown).
+        /// Units the copy holds for the user's attempts in flight, less those of them the ledger
+        /// has recorded (nil: unknown).
         var tentativeUnits: Int64?
 
-        /// Whether `quantity` more fit under `limitPerUser`. An attempt that committed between
-        /// the two reads counts twice, so the refusal stands; it never counts not at all.
+        /// Whether `quantity` more fit under `limitPerUser`. The ledger is read after the copy,
+        /// in one statement: an attempt that committed in between counts once, as held.
         func leavesRoom(for quantity: Int64, limitPerUser: Int64) -> Bool {
             tentativeUnits.map { heldUnits + $0 + quantity <= limitPerUser } ?? false
         }
@@ -65,10 +67,18 @@ final class LedgerStockCheck: Sendable {
     /// A user's reading: product id, then user id.
     typealias UserReader = @Sendable (Int64, Int64) async throws -> UserReading
 
+    /// One read's outcome. `reading` nil with `failed`: the read failed; nil without: there is
+    /// no such product.
+    private struct Look: Sendable {
+        var reading: Reading?
+        var failed: Bool
+        var startedAt: ContinuousClock.Instant
+        var finishedAt: ContinuousClock.Instant
+    }
+
     private enum Entry {
-        /// nil with `failed`: the read failed; nil without: there is no such product.
-        case read(Reading?, failed: Bool, at: ContinuousClock.Instant)
-        case reading(previous: (Reading?, failed: Bool, at: ContinuousClock.Instant)?, waiters: [CheckedContinuation<(Reading?, failed: Bool), Never>])
+        case read(Look)
+        case reading(previous: Look?, startedAt: ContinuousClock.Instant, waiters: [CheckedContinuation<Look, Never>])
     }
 
     private let entries = Mutex<[Int64: Entry]>([:])
@@ -96,11 +106,21 @@ final class LedgerStockCheck: Sendable {
 
     /// Whether the ledger should decide an attempt for `quantity` units (nil: a limit refusal,
     /// where any lag matters) that the gate refused: the gate's copy is behind and, for a
-    /// sold-out, the ledger has the units; or the ledger could not be read.
+    /// sold-out, the ledger has the units; or the ledger could not be read. A shared reading
+    /// that predates a sold-out may say "refuse", not "the ledger has units": in a burst the
+    /// units it saw were taken a moment later, and every loser would reach the ledger. So
+    /// units for the ledger to sell rest on a read begun after the refusal.
     func ledgerDecides(_ productId: Int64, needing quantity: Int64?) async -> Bool {
-        let (reading, failed) = await current(productId)
-        if failed { return true }
-        guard let reading else { return false }
+        let refusedBy = ContinuousClock.now
+        let look = await current(productId, startedAfter: nil)
+        let decides = Self.ledgerDecides(look, needing: quantity)
+        guard decides, quantity != nil, !look.failed, look.startedAt < refusedBy else { return decides }
+        return Self.ledgerDecides(await current(productId, startedAfter: refusedBy), needing: quantity)
+    }
+
+    private static func ledgerDecides(_ look: Look, needing quantity: Int64?) -> Bool {
+        if look.failed { return true }
+        guard let reading = look.reading else { return false }
         guard reading.gateIsBehind else { return quantity.map(reading.ledgerHasUnitsBeyondTentatives) ?? false }
         return reading.available >= (quantity ?? 0)
     }
@@ -110,76 +130,88 @@ final class LedgerStockCheck: Sendable {
     /// freeze alive, or the copy's lag it missed would never be seen.
     func recordSoldOut(_ productId: Int64) {
         entries.withLock { entries in
-            if case .read(var reading?, let failed, let at)? = entries[productId] {
-                reading.available = 0
-                entries[productId] = .read(reading, failed: failed, at: at)
+            if case .read(var look)? = entries[productId], look.reading != nil {
+                look.reading?.available = 0
+                entries[productId] = .read(look)
             }
         }
     }
 
     private enum Step {
-        case known((Reading?, failed: Bool))
+        case known(Look)
         case wait
-        case read
+        case read(startedAt: ContinuousClock.Instant)
     }
 
-    private func current(_ productId: Int64) async -> (Reading?, failed: Bool) {
+    /// The product's look: a fresh one shared, or a new read (one at a time per product). With
+    /// `startedAfter`, only a read begun after that instant will do.
+    private func current(_ productId: Int64, startedAfter: ContinuousClock.Instant?) async -> Look {
+        while true {
+            let look = await currentOrPrevious(productId, startedAfter: startedAfter)
+            // A read in flight when the caller came began too early: wait for the next one.
+            if let startedAfter, look.startedAt < startedAfter { continue }
+            return look
+        }
+    }
+
+    private func currentOrPrevious(_ productId: Int64, startedAfter: ContinuousClock.Instant?) async -> Look {
         let now = ContinuousClock.now
         let step: Step = entries.withLock { entries in
             switch entries[productId] {
-            case .read(let reading, let failed, let at)? where now - at < maxAge:
-                return .known((reading, failed))
-            case .read(let reading, let failed, let at)?:
-                entries[productId] = .reading(previous: (reading, failed, at), waiters: [])
-                return .read
-            case .reading(let previous?, _)? where now - previous.at < maxAge * 2:
-                return .known((previous.0, previous.failed))
+            case .read(let look)? where now - look.finishedAt < maxAge && startedAfter.map({ look.startedAt >= $0 }) ?? true:
+                return .known(look)
+            case .read(let look)?:
+                entries[productId] = .reading(previous: look, startedAt: now, waiters: [])
+                return .read(startedAt: now)
+            case .reading(let previous?, _, _)? where startedAfter == nil && now - previous.finishedAt < maxAge * 2:
+                return .known(previous)
             case .reading?:
                 return .wait
             case nil:
                 if entries.count >= maxProducts {
                     entries = entries.filter { _, entry in
-                        if case .read(_, _, let at) = entry { return now - at < maxAge }
+                        if case .read(let look) = entry { return now - look.finishedAt < maxAge }
                         return true
                     }
                 }
                 // Too many products at once: let the ledger decide rather than grow.
-                guard entries.count < maxProducts else { return .known((nil, failed: true)) }
-                entries[productId] = .reading(previous: nil, waiters: [])
-                return .read
+                guard entries.count < maxProducts else { return .known(Look(reading: nil, failed: true, startedAt: now, finishedAt: now)) }
+                entries[productId] = .reading(previous: nil, startedAt: now, waiters: [])
+                return .read(startedAt: now)
             }
         }
         switch step {
-        case .known(let known):
-            return known
+        case .known(let look):
+            return look
         case .wait:
             return await withCheckedContinuation { continuation in
-                let finished: (Reading?, failed: Bool)? = entries.withLock { entries in
-                    guard case .reading(let previous, var waiters)? = entries[productId] else {
-                        if case .read(let reading, let failed, _)? = entries[productId] { return (reading, failed) }
-                        return (nil, failed: true)
+                let finished: Look? = entries.withLock { entries in
+                    guard case .reading(let previous, let startedAt, var waiters)? = entries[productId] else {
+                        if case .read(let look)? = entries[productId] { return look }
+                        return Look(reading: nil, failed: true, startedAt: now, finishedAt: now)
                     }
                     waiters.append(continuation)
-                    entries[productId] = .reading(previous: previous, waiters: waiters)
+                    entries[productId] = .reading(previous: previous, startedAt: startedAt, waiters: waiters)
                     return nil
                 }
                 if let finished { continuation.resume(returning: finished) }
             }
-        case .read:
-            let result: (Reading?, failed: Bool)
+        case .read(let startedAt):
+            var look: Look
             do {
-                result = (try await read(productId), failed: false)
+                look = Look(reading: try await read(productId), failed: false, startedAt: startedAt, finishedAt: startedAt)
             } catch {
-                result = (nil, failed: true)
+                look = Look(reading: nil, failed: true, startedAt: startedAt, finishedAt: startedAt)
             }
-            let waiters: [CheckedContinuation<(Reading?, failed: Bool), Never>] = entries.withLock { entries in
-                var waiters = [CheckedContinuation<(Reading?, failed: Bool), Never>]()
-                if case .reading(_, let waiting)? = entries[productId] { waiters = waiting }
-                entries[productId] = .read(result.0, failed: result.failed, at: ContinuousClock.now)
+            look.finishedAt = ContinuousClock.now
+            let waiters: [CheckedContinuation<Look, Never>] = entries.withLock { entries in
+                var waiters = [CheckedContinuation<Look, Never>]()
+                if case .reading(_, _, let waiting)? = entries[productId] { waiters = waiting }
+                entries[productId] = .read(look)
                 return waiters
             }
-            for waiter in waiters { waiter.resume(returning: result) }
-            return result
+            for waiter in waiters { waiter.resume(returning: look) }
+            return look
         }
     }
 }

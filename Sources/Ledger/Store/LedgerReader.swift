@@ -93,24 +93,39 @@ public final class LedgerReader: Sendable {
     /// `settledBefore` (0 when none); nil when there is no such product. The cut-off is a time
     /// the caller chose, not the moment the query runs: a query that waited in the connection's
     /// queue must not see events as settled that were not when the caller looked elsewhere.
-    public func stockAndSettledPosition(_ productId: Int64, settledBefore: Timestamp) async throws -> (available: Int64, settledPosition: Int64)? {
+    /// `recordedUnits`: in the same snapshot, the units of those of `reservationIds` the ledger
+    /// has (in any state), which its available units no longer include.
+    public func stockAndSettledPosition(
+        _ productId: Int64, settledBefore: Timestamp, recordedAmong reservationIds: [ReservationID]
+    ) async throws -> (available: Int64, settledPosition: Int64, recordedUnits: Int64)? {
         try await connection.query(
             """
             SELECT i.total - i.reserved AS available,
                    coalesce((SELECT max(e.position) FROM events e
-                             WHERE e.product_id = $1 AND e.recorded_at <= ledger_time($2)), 0) AS settled
+                             WHERE e.product_id = $1 AND e.recorded_at <= ledger_time($2)), 0) AS settled,
+                   coalesce((SELECT sum(r.quantity) FROM reservations r
+                             WHERE r.reservation_id = ANY($3::uuid[]) AND r.product_id = $1), 0) AS recorded
             FROM inventory i WHERE i.product_id = $1
             """,
-            [.int64(productId), .int64(settledBefore.epochMs)]
-        ).first.map { (available: try $0["available"].int64(), settledPosition: try $0["settled"].int64()) }
+            [.int64(productId), .int64(settledBefore.epochMs), .textArray(reservationIds.map(\.text))]
+        ).first.map {
+            (available: try $0["available"].int64(), settledPosition: try $0["settled"].int64(), recordedUnits: try $0["recorded"].int64())
+        }
     }
 
-    /// Units `userId` holds of `productId` (reserved or confirmed): what the per-user limit counts.
-    public func heldUnits(productId: Int64, userId: Int64) async throws -> Int64 {
-        try await connection.query(
-            "SELECT quantity FROM purchases WHERE product_id = $1 AND user_id = $2",
-            [.int64(productId), .int64(userId)]
-        ).first.map { try $0["quantity"].int64() } ?? 0
+    /// Units `userId` holds of `productId` (reserved or confirmed): what the per-user limit
+    /// counts; and, in the same snapshot, the units of those of `reservationIds` the ledger has.
+    public func heldUnits(
+        productId: Int64, userId: Int64, recordedAmong reservationIds: [ReservationID]
+    ) async throws -> (held: Int64, recordedUnits: Int64) {
+        let row = try await connection.query(
+            """
+            SELECT coalesce((SELECT quantity FROM purchases WHERE product_id = $1 AND user_id = $2), 0) AS held,
+                   coalesce((SELECT sum(quantity) FROM reservations
+                             WHERE reservation_id = ANY($3::uuid[]) AND product_id = $1), 0) AS recorded
+            """,
+            [.int64(productId), .int64(userId), .textArray(reservationIds.map(\.text))])[0]
+        return (held: try row["held"].int64(), recordedUnits: try row["recorded"].int64())
     }
 
     /// Ids of reservations still `reserved` whose `expiresAt` is at or before `now`, soonest first.

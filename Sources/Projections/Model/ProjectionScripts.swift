@@ -73,25 +73,29 @@ public enum ProjectionScripts {
 
     /// What the gate's copy holds for attempts in flight, read at one moment, for checking a
     /// refusal against the ledger. ARGV: maxTentatives, userId ('' for none). Returns {applied
-    /// position, the oldest tentative's score ('' for none), the units all tentatives hold, the
-    /// units the user's tentatives hold} (both -1: more than maxTentatives, not summed).
+    /// position, the oldest tentative's score ('' for none), the number of tentatives listed
+    /// (-1: more than maxTentatives, none listed), then for each its reservation id, its units
+    /// and '1' when it is the user's ('0' otherwise)}.
     public static let holdings = RedisScript(name: "holdings", source: prelude + """
         local max, asked = tonumber(ARGV[1]), ARGV[2]
         local applied = redis.call('HGET', K_CONFIG, 'applied') or '0'
         local tentatives = redis.call('ZRANGE', K_TENTATIVES, 0, max, 'WITHSCORES')
-        local oldest, units, userUnits = tentatives[2] or '', 0, 0
-        if #tentatives / 2 > max then return {applied, oldest, '-1', '-1'} end
+        local oldest = tentatives[2] or ''
+        if #tentatives / 2 > max then return {applied, oldest, '-1'} end
+        local reply = {applied, oldest, '0'}
         for k = 1, #tentatives, 2 do
           local current = redis.call('HGET', K_RESERVATIONS, tentatives[k])
           if current then
             local status, user, quantity = parse(current)
             if status == 'tentative' then
-              units = units + quantity
-              if user == asked then userUnits = userUnits + quantity end
+              reply[#reply + 1] = tentatives[k]
+              reply[#reply + 1] = tostring(quantity)
+              reply[#reply + 1] = user == asked and '1' or '0'
             end
           end
         end
-        return {applied, oldest, tostring(units), tostring(userUnits)}
+        reply[3] = tostring((#reply - 3) / 3)
+        return reply
         """)
 
     /// Applies ledger events of one product, in ledger order (the projector sends a batch's
