@@ -78,7 +78,7 @@ final class LedgerStockCheck: Sendable {
 
     private enum Entry {
         case read(Look)
-        case reading(previous: Look?, startedAt: ContinuousClock.Instant, waiters: [CheckedContinuation<Look, Never>])
+        case reading(previous: Look?, waiters: [CheckedContinuation<Look, Never>])
     }
 
     private let entries = Mutex<[Int64: Entry]>([:])
@@ -161,9 +161,9 @@ final class LedgerStockCheck: Sendable {
             case .read(let look)? where now - look.finishedAt < maxAge && startedAfter.map({ look.startedAt >= $0 }) ?? true:
                 return .known(look)
             case .read(let look)?:
-                entries[productId] = .reading(previous: look, startedAt: now, waiters: [])
+                entries[productId] = .reading(previous: look, waiters: [])
                 return .read(startedAt: now)
-            case .reading(let previous?, _, _)? where startedAfter == nil && now - previous.finishedAt < maxAge * 2:
+            case .reading(let previous?, _)? where startedAfter == nil && now - previous.finishedAt < maxAge * 2:
                 return .known(previous)
             case .reading?:
                 return .wait
@@ -176,7 +176,7 @@ final class LedgerStockCheck: Sendable {
                 }
                 // Too many products at once: let the ledger decide rather than grow.
                 guard entries.count < maxProducts else { return .known(Look(reading: nil, failed: true, startedAt: now, finishedAt: now)) }
-                entries[productId] = .reading(previous: nil, startedAt: now, waiters: [])
+                entries[productId] = .reading(previous: nil, waiters: [])
                 return .read(startedAt: now)
             }
         }
@@ -186,27 +186,27 @@ final class LedgerStockCheck: Sendable {
         case .wait:
             return await withCheckedContinuation { continuation in
                 let finished: Look? = entries.withLock { entries in
-                    guard case .reading(let previous, let startedAt, var waiters)? = entries[productId] else {
+                    guard case .reading(let previous, var waiters)? = entries[productId] else {
                         if case .read(let look)? = entries[productId] { return look }
                         return Look(reading: nil, failed: true, startedAt: now, finishedAt: now)
                     }
                     waiters.append(continuation)
-                    entries[productId] = .reading(previous: previous, startedAt: startedAt, waiters: waiters)
+                    entries[productId] = .reading(previous: previous, waiters: waiters)
                     return nil
                 }
                 if let finished { continuation.resume(returning: finished) }
             }
         case .read(let startedAt):
-            var look: Look
+            let reading: Reading?, failed: Bool
             do {
-                look = Look(reading: try await read(productId), failed: false, startedAt: startedAt, finishedAt: startedAt)
+                (reading, failed) = (try await read(productId), false)
             } catch {
-                look = Look(reading: nil, failed: true, startedAt: startedAt, finishedAt: startedAt)
+                (reading, failed) = (nil, true)
             }
-            look.finishedAt = ContinuousClock.now
+            let look = Look(reading: reading, failed: failed, startedAt: startedAt, finishedAt: .now)
             let waiters: [CheckedContinuation<Look, Never>] = entries.withLock { entries in
                 var waiters = [CheckedContinuation<Look, Never>]()
-                if case .reading(_, _, let waiting)? = entries[productId] { waiters = waiting }
+                if case .reading(_, let waiting)? = entries[productId] { waiters = waiting }
                 entries[productId] = .read(look)
                 return waiters
             }
