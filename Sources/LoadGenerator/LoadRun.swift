@@ -37,6 +37,8 @@ final class LoadRun {
     private var open = 0
     private var connected: [LoadConnection] = []
     private var idle: [LoadConnection] = []
+    /// Requests sent and not yet answered.
+    private var inFlight = 0
     /// Open loop: requests that are due while every connection is busy, oldest first.
     private var backlog: [LoadConnection.Exchange] = []
     private var backlogHead = 0
@@ -122,12 +124,25 @@ final class LoadRun {
             return
         }
         if let exchange = next() {
-            connection.send(exchange)
-        } else if planned || timedOut {
-            connection.close()
+            send(exchange, on: connection)
         } else {
             idle.append(connection)
+            closeWhenDrained()
         }
+    }
+
+    private func send(_ exchange: LoadConnection.Exchange, on connection: LoadConnection) {
+        inFlight += 1
+        connection.send(exchange)
+    }
+
+    /// Once nothing more will be sent and every request has its answer, the connections close,
+    /// all together: closing each as it goes idle would have the server tear down thousands of
+    /// connections while the last measured requests wait behind that work.
+    private func closeWhenDrained() {
+        guard planned || timedOut, inFlight == 0 else { return }
+        idle.removeAll()
+        connected.forEach { $0.close() }
     }
 
     private func next() -> LoadConnection.Exchange? {
@@ -169,20 +184,19 @@ final class LoadRun {
             let exchange = LoadConnection.Exchange(request: scenario.request(nextSequence), intendedAt: intended)
             nextSequence += 1
             if let connection = idle.popLast() {
-                connection.send(exchange)
+                send(exchange, on: connection)
             } else {
                 backlog.append(exchange)
             }
         }
         planned = true
-        // Idle connections exist only while the backlog is empty: nothing is left for them.
-        idle.forEach { $0.close() }
-        idle.removeAll()
+        closeWhenDrained()
         finishIfDone()
     }
 
     private func answered(_ connection: LoadConnection, _ exchange: LoadConnection.Exchange, _ answer: LoadConnection.Answer) {
         guard let recorder = clock?.recorder else { return }  // nothing is sent before the clock starts
+        inFlight -= 1
         let request = exchange.request
         switch answer {
         case .response(let status, let body):
@@ -199,6 +213,7 @@ final class LoadRun {
         case .failed(let reason):
             recorder.record(
                 intendedAt: exchange.intendedAt, finishedAt: .now, outcome: "error: \(timedOut ? "timeout" : reason)", success: false)
+            closeWhenDrained()
         }
     }
 
