@@ -217,6 +217,40 @@ import Testing
             #expect(audit.differences == [], "the refused attempts took no units from the gate")
         }
     }
+
+    /// While the ledger's answers come slower than the target, the cap on attempts in flight
+    /// shrinks from its ceiling towards its floor, so that fewer attempts wait behind one
+    /// another; what it refuses is 503 overloaded and takes nothing.
+    @Test func theCapOfAttemptsInFlightShrinksWhileTheLedgerAnswersSlowerThanTheTarget() async throws {
+        var limits = APIWorld.limits
+        limits.maxReservationAttemptsInFlight = 8
+        limits.minReservationAttemptsInFlight = 2
+        limits.reservationAttemptTargetMs = 20
+        limits.reservationAttemptWindowMs = 50
+        limits.writerBatchDelayMs = 300  // every answer misses the target
+        try await APIWorld.run(limits: limits) { world, client in
+            #expect(try await world.list(client, id: 75, stock: 1_000, limitPerUser: 1).status == .created)
+            var admitted = [Int]()
+            var user: Int64 = 3_000
+            for _ in 0..<4 {
+                var tokens = [String]()
+                for _ in 0..<16 {
+                    user += 1
+                    tokens.append(try await world.token(user))
+                }
+                let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                    for token in tokens { group.addTask { try await world.reserve(client, token: token, productId: 75) } }
+                    return try await group.reduce(into: [TestResponse]()) { $0.append($1) }
+                }
+                let created = responses.filter { $0.status == .created }.count
+                #expect(created + responses.filter { $0.problemCode == "overloaded" }.count == 16, "\(responses.map(\.status))")
+                admitted.append(created)
+            }
+            #expect(admitted.first == 8, "the first wave meets the ceiling: \(admitted)")
+            #expect(zip(admitted, admitted.dropFirst()).allSatisfy { $0 >= $1 } && admitted.last! <= 6 && admitted.last! >= 2, "\(admitted)")
+            #expect(try await world.world.harness.reader.product(75)?.reservedUnits == Int64(admitted.reduce(0, +)))
+        }
+    }
 }
 
 extension Sequence {

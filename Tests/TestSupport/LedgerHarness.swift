@@ -112,6 +112,7 @@ extension Limits {
         limits.sheddingTargetMs = 3_600_000
         limits.sheddingIntervalMs = 3_600_000
         limits.maxReservationAttemptsInFlight = 1_000_000
+        limits.reservationAttemptTargetMs = 3_600_000
         return limits
     }
 }

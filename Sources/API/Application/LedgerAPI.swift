@@ -110,7 +110,11 @@ public struct LedgerAPI: Sendable {
                 return .init(heldUnits: ledger.held, tentativeUnits: mine.map { $0.units - ledger.recordedUnits })
             },
             rateLimiter: userWrites,
-            attemptsInFlight: AttemptsInFlight(cap: limits.maxReservationAttemptsInFlight), breaker: parts.breaker,
+            attemptsInFlight: AttemptsInFlight(
+                adapting: InFlightLimit(
+                    floor: min(limits.minReservationAttemptsInFlight, limits.maxReservationAttemptsInFlight),
+                    ceiling: limits.maxReservationAttemptsInFlight, targetMs: limits.reservationAttemptTargetMs,
+                    windowMs: limits.reservationAttemptWindowMs)), breaker: parts.breaker,
             degradedAttemptsInFlight: AttemptsInFlight(cap: limits.maxDegradedReservationsInFlight), limits: limits, logger: logger)
         let probe = parts.probe
         readiness = ReadinessCache(maxAgeMs: limits.readinessCacheMs) { await probe.check() }

@@ -60,6 +60,7 @@ struct SeckillService: Sendable {
             throw Problem.overloaded("\(attemptsInFlight.cap) attempts are already on their way to the ledger; retry shortly with the same Idempotency-Key")
         }
         defer { attemptsInFlight.leave() }
+        let admittedAt = ContinuousClock.now
 
         let reservationId = ReservationID.v7()
         let reserve = LedgerCommand.Reserve(
@@ -83,6 +84,7 @@ struct SeckillService: Sendable {
         let appended: Result<CommandResult, Error>
         switch attempt {
         case .appended(let decided, let ledgerResult):
+            if case .success = ledgerResult { attemptsInFlight.answered(after: .now - admittedAt) }
             (gateDecision, appended) = (decided, ledgerResult)
         case .refused(.soldOut):
             // The gate's copy may be behind the ledger: units given back there are the ledger's to sell.

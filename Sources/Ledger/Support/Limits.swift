@@ -33,6 +33,14 @@ public struct Limits: Sendable, Hashable {
     /// `overloaded` at once. A few batches' worth: at ~6,000 reservations/s on two cores, 256
     /// in flight wait ~40 ms, while the rest are refused before they cost a core.
     public var maxReservationAttemptsInFlight = 256
+    /// The cap adapts below that (`InFlightLimit`) while even the fastest ledger answer of a
+    /// window took longer than the target: an overload's refusals and clients take cores, the
+    /// box clears less, and the same 256 would wait twice as long. A batch commits in about
+    /// 10 ms on two cores, so an attempt that waits one batch and runs in the next stays under
+    /// the target; the floor keeps a few batches' worth admitted whatever happens.
+    public var reservationAttemptTargetMs = 20
+    public var reservationAttemptWindowMs = 100
+    public var minReservationAttemptsInFlight = 32
     /// A batch decides without locking a product's inventory row while at least this many units
     /// would stay available after it; the row's CHECK still refuses an oversell, and the batch is
     /// then decided again under the lock. Below it (the end of a sale) batches lock and serialise.
