@@ -51,6 +51,26 @@ extension ServerProcessTests {
         }
     }
 
+    @Test func reachingTheCapClosesTheLongestIdleConnectionsSoNewClientsGetIn() async throws {
+        try await withSetup { setup in
+            // The idle timeout is far beyond the test: only the cap closes connections here.
+            let server = try await start(setup, ["--max-connections", "300", "--idle-timeout-ms", "120000"], log: "idle-at-cap")
+            let baseline = Self.openDescriptors(server.pid)
+            let idle = try IdleSockets(count: 1_000, port: setup.port)
+            defer { idle.close() }
+            // Each time the cap is reached the oldest idle ones make room for those waiting.
+            let madeRoom = try await eventually(timeout: .seconds(30)) { idle.countClosedByPeer() >= 650 }
+            #expect(madeRoom, "\(idle.countClosedByPeer()) of 1,000 idle connections closed at the cap")
+            #expect(Self.openDescriptors(server.pid) - baseline <= 310, "no more than the cap is open")
+            let started = ContinuousClock.now
+            let health = try await TestClient.withClient(host: "127.0.0.1", port: setup.port) { try await $0.get("/health").head.status }
+            #expect(health == .ok)
+            #expect(ContinuousClock.now - started < .seconds(1), "a new client got in beside 300 idle connections at the cap")
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit() == 0)
+        }
+    }
+
     /// The server's open descriptors, from /proc.
     static func openDescriptors(_ pid: pid_t) -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0

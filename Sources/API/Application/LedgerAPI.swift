@@ -131,17 +131,22 @@ public struct LedgerAPI: Sendable {
     }
 
     /// The HTTP server; `onServerRunning` runs once it listens, with the `host:port` it bound.
-    /// Connections are capped (past the cap new ones wait in the kernel's backlog) and closed
-    /// when idle, so idle or slow clients cannot hold every descriptor.
+    /// Connections are capped and closed when idle, and reaching the cap closes the longest
+    /// idle ones, so idle or slow clients can hold neither every descriptor nor the door.
     public func application(
         host: String, port: Int, onServerRunning: @escaping @Sendable (_ address: String) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        let limits = parts.limits
+        let idle = IdleConnections()
+        return Application(
             router: router(),
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(parts.limits.httpIdleTimeoutMs)))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [IdleConnectionHandler(idle)], idleTimeout: .milliseconds(Int64(limits.httpIdleTimeoutMs)))),
             configuration: .init(
                 address: .hostname(host, port: port), serverName: "seckill-ledger",
-                availableConnectionsDelegate: MaximumAvailableConnections(parts.limits.httpMaxConnections, logger: logger)),
+                availableConnectionsDelegate: ConnectionCap(
+                    maxConnections: limits.httpMaxConnections, closedAtCap: limits.httpIdleConnectionsClosedAtCap, idle: idle)),
             onServerRunning: { channel in
                 let bound = channel.localAddress
                 await onServerRunning("\(bound?.ipAddress ?? host):\(bound?.port ?? port)")

@@ -89,9 +89,12 @@ public struct Limits: Sendable, Hashable {
     /// Reads waiting for the API's reader connection; past this, a retriable `overloaded`.
     public var readerMaxQueueDepth = 1_000
     /// HTTP connections open at once (past it, new ones wait in the kernel's backlog), and how
-    /// long one may stay open without a request arriving.
+    /// long one may stay open without a request arriving. Reaching the cap closes the
+    /// connections idle the longest, this many at a time, so new clients wait only while every
+    /// open connection is busy.
     public var httpMaxConnections = 10_000
     public var httpIdleTimeoutMs = 30_000
+    public var httpIdleConnectionsClosedAtCap = 64
     /// Largest `Authorization` header taken (a JWT of ours is ~200 bytes), longest lifetime
     /// `ledger token` issues.
     public var maxBearerTokenBytes = 2_048
