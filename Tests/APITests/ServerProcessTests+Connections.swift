@@ -28,40 +28,29 @@ extension ServerProcessTests {
         }
     }
 
-    @Test func theConnectionCapBoundsOpenDescriptorsAndLaterClientsAreServed() async throws {
-        try await withSetup { setup in
-            let server = try await start(setup, ["--max-connections", "100", "--idle-timeout-ms", "2000"], log: "cap")
-            let baseline = Self.openDescriptors(server.pid)
-            let idle = try IdleSockets(count: 300, port: setup.port)
-            // A debug build on a busy machine accepts a few hundred a second: wait for the cap.
-            let filled = try await eventually(timeout: .seconds(15)) { Self.openDescriptors(server.pid) - baseline >= 95 }
-            #expect(filled, "the cap is used: \(Self.openDescriptors(server.pid) - baseline)")
-            try await Task.sleep(for: .milliseconds(500))
-            let open = Self.openDescriptors(server.pid) - baseline
-            // The service's own descriptors (broker connections, files) move by a few meanwhile.
-            #expect(open <= 105, "no more than the cap is accepted though 300 wait: \(open)")
-            idle.close()
-            // The waiting ones are accepted as slots free up, then time out; a new client is served.
-            let served = try await eventually(timeout: .seconds(30)) {
-                (try? await TestClient.withClient(host: "127.0.0.1", port: setup.port) { try await $0.get("/health").head.status == .ok }) == true
-            }
-            #expect(served)
-            server.signal(SIGTERM)
-            #expect(try await server.waitForExit() == 0)
-        }
-    }
-
     @Test func reachingTheCapClosesTheLongestIdleConnectionsSoNewClientsGetIn() async throws {
         try await withSetup { setup in
             // The idle timeout is far beyond the test: only the cap closes connections here.
             let server = try await start(setup, ["--max-connections", "300", "--idle-timeout-ms", "120000"], log: "idle-at-cap")
             let baseline = Self.openDescriptors(server.pid)
+            // The server's descriptors while the sockets arrive, the most seen.
+            let sampler = Task {
+                var most = 0
+                while !Task.isCancelled {
+                    most = max(most, Self.openDescriptors(server.pid) - baseline)
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
+                return most
+            }
             let idle = try IdleSockets(count: 1_000, port: setup.port)
             defer { idle.close() }
             // Each time the cap is reached the oldest idle ones make room for those waiting.
             let madeRoom = try await eventually(timeout: .seconds(30)) { idle.countClosedByPeer() >= 650 }
             #expect(madeRoom, "\(idle.countClosedByPeer()) of 1,000 idle connections closed at the cap")
-            #expect(Self.openDescriptors(server.pid) - baseline <= 310, "no more than the cap is open")
+            sampler.cancel()
+            // The service's own descriptors (broker connections, files) move by a few meanwhile.
+            let most = await sampler.value
+            #expect(most >= 200 && most <= 310, "at most the cap was open at any time: \(most)")
             let started = ContinuousClock.now
             let health = try await TestClient.withClient(host: "127.0.0.1", port: setup.port) { try await $0.get("/health").head.status }
             #expect(health == .ok)
