@@ -1,5 +1,6 @@
 @testable import API
 import HTTPTypes
+import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTPTypes
@@ -30,7 +31,7 @@ import Testing
 
     @Test func reachingTheCapClosesTheLongestIdleAndSparesBusyOnes() throws {
         let idle = IdleConnections()
-        var cap = ConnectionCap(maxConnections: 3, closedAtCap: 1, idle: idle)
+        var cap = ConnectionCap(maxConnections: 3, closedAtCap: 1, idle: idle, logger: Logger(label: "test"))
         let first = try Self.connectedChannel(idle)
         cap.connectionOpened()
         let busy = try Self.connectedChannel(idle)

@@ -146,7 +146,8 @@ public struct LedgerAPI: Sendable {
             configuration: .init(
                 address: .hostname(host, port: port), serverName: "seckill-ledger",
                 availableConnectionsDelegate: ConnectionCap(
-                    maxConnections: limits.httpMaxConnections, closedAtCap: limits.httpIdleConnectionsClosedAtCap, idle: idle)),
+                    maxConnections: limits.httpMaxConnections, closedAtCap: limits.httpIdleConnectionsClosedAtCap, idle: idle,
+                    logger: logger)),
             onServerRunning: { channel in
                 let bound = channel.localAddress
                 await onServerRunning("\(bound?.ipAddress ?? host):\(bound?.port ?? port)")

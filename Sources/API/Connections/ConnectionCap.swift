@@ -1,31 +1,31 @@
 import HummingbirdCore
+import Logging
 
-/// At most `maxConnections` HTTP connections open; past it new ones wait in the kernel's
-/// backlog. Reaching the cap closes the longest idle connections, `closedAtCap` at a time, so
-/// the wait lasts while the open ones are busy, not while they idle.
+/// Hummingbird's cap on open HTTP connections (past it new ones wait in the kernel's backlog),
+/// plus: reaching it closes the longest idle connections, `closedAtCap` at a time, so the wait
+/// lasts while the open ones are busy, not while they idle.
 struct ConnectionCap: AvailableConnectionsDelegate {
-    let maxConnections: Int
-    let closedAtCap: Int
-    let idle: IdleConnections
-    private var open = 0
+    private var cap: MaximumAvailableConnections
+    private let closedAtCap: Int
+    private let idle: IdleConnections
 
-    init(maxConnections: Int, closedAtCap: Int, idle: IdleConnections) {
+    init(maxConnections: Int, closedAtCap: Int, idle: IdleConnections, logger: Logger) {
         precondition(maxConnections > 0 && closedAtCap > 0)
-        self.maxConnections = maxConnections
+        self.cap = MaximumAvailableConnections(maxConnections, logger: logger)
         self.closedAtCap = closedAtCap
         self.idle = idle
     }
 
     mutating func connectionOpened() {
-        open += 1
-        if open >= maxConnections { idle.closeOldest(closedAtCap) }
+        cap.connectionOpened()
+        if !cap.isAcceptingNewConnections() { idle.closeOldest(closedAtCap) }
     }
 
     mutating func connectionClosed() {
-        open -= 1
+        cap.connectionClosed()
     }
 
     func isAcceptingNewConnections() -> Bool {
-        open < maxConnections
+        cap.isAcceptingNewConnections()
     }
 }
